@@ -1,0 +1,258 @@
+"""The thin command line: parse arguments, call the library, report errors once.
+
+Heavy imports (openpyxl, jinja2, numpy, weasyprint) happen inside the commands so that
+`clinic-budget --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from generator import __version__
+from generator.errors import BudgetError
+
+ALL_FORMATS = ("md", "html", "xlsx", "pdf", "json")
+
+EPILOG = {
+    "run": "example: clinic-budget run inputs/ridgeview.xlsx --out output --formats html,json",
+    "batch": "example: clinic-budget batch inputs --out output --workers 2 --quiet",
+    "watch": "example: clinic-budget watch inputs --out output",
+    "validate": "example: clinic-budget validate inputs/*.xlsx",
+    "new": "example: clinic-budget new ridgeview.xlsx --example family-practice",
+    "assumptions": "example: clinic-budget assumptions --format csv > ratecard.csv",
+}
+
+
+def _out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+def parse_formats(value: str) -> tuple[str, ...]:
+    from generator.errors import UsageError
+
+    wanted = tuple(dict.fromkeys(f.strip().lower() for f in value.split(",") if f.strip()))
+    unknown = [f for f in wanted if f not in ALL_FORMATS]
+    if unknown or not wanted:
+        raise UsageError(
+            f"--formats: unknown format {', '.join(map(repr, unknown)) or 'none given'}; "
+            f"choose from {','.join(ALL_FORMATS)}"
+        )
+    return wanted
+
+
+def _add_generation_options(p: argparse.ArgumentParser, out_default: str = "output") -> None:
+    p.add_argument("--out", default=out_default, help=f"output folder (default: {out_default})")
+    p.add_argument(
+        "--formats",
+        default=None,
+        help="comma list of md,html,xlsx,pdf,json (default: all this installation can make)",
+    )
+    p.add_argument("--templates", default=None, help="folder whose templates override the shipped ones")
+    p.add_argument("--brand", default=None, help="branding file (TOML): firm name, logo, colours")
+    p.add_argument("--firm", default=None, help="firm name shown on the documents")
+    p.add_argument("--logo", default=None, help="logo image (PNG, JPEG or SVG) for the documents")
+    p.add_argument("--color", default=None, help="accent colour, e.g. '#1f5f8b'")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clinic-budget",
+        description="Turn a clinic's intake workbook into a custom-EHR budget: build cost, "
+        "phases, run costs and a five-year comparison with off-the-shelf subscriptions.",
+    )
+    parser.add_argument("--version", action="version", version=f"clinic-budget {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name, help=help_text, description=help_text, epilog=EPILOG[name],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    p = command("run", "one or more intake workbooks to their documents")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    _add_generation_options(p)
+
+    p = command("batch", "every workbook in a folder, skipping unchanged ones")
+    p.add_argument("input_dir", nargs="?", default="inputs", metavar="INPUT_DIR")
+    _add_generation_options(p)
+    p.add_argument("--workers", type=int, default=None, help="parallel processes (default: all cores)")
+    p.add_argument("--force", action="store_true", help="regenerate even unchanged workbooks")
+    p.add_argument("--quiet", action="store_true", help="print only failures")
+
+    p = command("watch", "the drop folder: generate whenever a workbook appears or changes")
+    p.add_argument("input_dir", nargs="?", default="inputs", metavar="INPUT_DIR")
+    _add_generation_options(p)
+    p.add_argument("--poll", action="store_true", help="poll instead of native events (network folders)")
+    p.add_argument("--settle", type=float, default=0.5, help="seconds a file must stay unchanged (default 0.5)")
+    p.add_argument("--quiet", action="store_true", help="print only failures")
+
+    p = command("validate", "check workbooks and list every problem, writing nothing")
+    p.add_argument("files", nargs="+", metavar="FILE")
+
+    p = command("new", "write a blank (or example) intake workbook with dropdowns and instructions")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--example", default=None, metavar="NAME", help="write a filled example (see --list)")
+    p.add_argument("--list", action="store_true", help="list the examples")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+    p = command("assumptions", "print the rate card: every key, its default and its source")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    handler: Callable[[argparse.Namespace], int] = COMMANDS[args.command]
+    try:
+        return handler(args)
+    except BudgetError as exc:
+        for line in exc.lines():
+            _err(f"error: {line}")
+        if args.debug:
+            traceback.print_exc()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+
+
+# ------------------------------------------------------------------ commands
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from generator.errors import IntakeError
+    from generator.intake import read_intake
+
+    status = 0
+    for name in args.files:
+        try:
+            intake = read_intake(Path(name))
+        except IntakeError as exc:
+            for line in exc.lines():
+                _err(f"error: {line}")
+            status = 2
+            continue
+        for warning in intake.warnings:
+            _err(f"warning: {warning}")
+        n = len(intake.scenarios)
+        _out(f"{name}: ok ({n} scenario{'s' if n != 1 else ''})")
+    return status
+
+
+def _generation_settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from generator.pipeline import Settings
+
+    return Settings.from_options(
+        out=Path(args.out),
+        formats=parse_formats(args.formats) if args.formats else None,
+        templates=Path(args.templates) if args.templates else None,
+        brand_file=Path(args.brand) if args.brand else None,
+        firm=args.firm,
+        logo=Path(args.logo) if args.logo else None,
+        color=args.color,
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from generator.errors import IntakeError
+    from generator.pipeline import generate
+
+    settings = _generation_settings(args)
+    failed = 0
+    for name in args.files:
+        try:
+            result = generate(Path(name), settings)
+        except IntakeError as exc:
+            failed += 1
+            for line in exc.lines():
+                _err(f"error: {line}")
+            continue
+        for warning in result.warnings:
+            _err(f"warning: {warning}")
+        _out(f"{name} -> {result.folder} ({', '.join(result.files)})")
+    if not failed:
+        return 0
+    return 2 if failed == len(args.files) else 1
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from generator.batch import run_batch_command
+
+    return run_batch_command(args, _generation_settings(args), _out, _err)
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from generator.watch import run_watch_command
+
+    return run_watch_command(args, _generation_settings(args), _out, _err)
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from generator.examples import EXAMPLES, write_blank, write_example
+    from generator.errors import UsageError
+
+    if args.list:
+        for name, example in EXAMPLES.items():
+            _out(f"{name:18} {example.description}")
+        return 0
+    path = Path(args.file)
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise UsageError(f"{path}: the intake workbook must end in .xlsx")
+    if path.exists() and not args.force:
+        raise UsageError(f"{path}: already exists; pass --force to overwrite it")
+    if args.example:
+        write_example(path, args.example)
+        _out(f"wrote example '{args.example}' to {path}")
+    else:
+        write_blank(path)
+        _out(f"wrote a blank intake workbook to {path}")
+    return 0
+
+
+def cmd_assumptions(args: argparse.Namespace) -> int:
+    import csv
+    import json
+
+    from generator.ratecard import default_card
+
+    card = default_card()
+    if args.format == "json":
+        rows = [
+            {"key": e.key, "value": e.value, "source": e.source, "assumption": e.is_assumption, "note": e.note}
+            for e in card
+        ]
+        _out(json.dumps(rows, indent=2))
+    elif args.format == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["key", "value", "source", "note"])
+        for e in card:
+            writer.writerow([e.key, f"{e.value:g}", e.source, e.note])
+    else:
+        width = max(len(e.key) for e in card)
+        for e in card:
+            _out(f"{e.key:<{width}}  {e.value:>10g}  {e.source}")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": cmd_run,
+    "batch": cmd_batch,
+    "watch": cmd_watch,
+    "validate": cmd_validate,
+    "new": cmd_new,
+    "assumptions": cmd_assumptions,
+}

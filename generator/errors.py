@@ -1,0 +1,69 @@
+"""One error hierarchy for the whole product; only the CLI reports it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class BudgetError(Exception):
+    """Base of every error the product raises on purpose. `exit_code` is what the CLI returns."""
+
+    exit_code = 2
+
+    def lines(self) -> list[str]:
+        return [str(self)]
+
+
+class UsageError(BudgetError):
+    """A command line that cannot be carried out (missing file, unknown format...)."""
+
+
+class TemplateError(BudgetError):
+    """A template that does not render: missing file, syntax error, undefined variable."""
+
+
+class RateCardError(BudgetError):
+    """The rate card (shipped or overridden) is not usable."""
+
+
+class OutputError(BudgetError):
+    """An output could not be written."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an intake workbook, pinned to its cell."""
+
+    file: str
+    sheet: str | None
+    cell: str | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.sheet:
+            where += f" › {self.sheet}"
+            if self.cell:
+                where += f"!{self.cell}"
+        if self.field:
+            where += f" ({self.field})"
+        return f"{where}: {self.message}"
+
+
+class IntakeError(BudgetError):
+    """A workbook that cannot be read or does not follow the intake contract.
+
+    Carries every problem found, so the user fixes them all in one pass.
+    """
+
+    def __init__(self, problems: list[Problem] | tuple[Problem, ...]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    @classmethod
+    def single(cls, file: str, message: str) -> IntakeError:
+        return cls([Problem(file, None, None, None, message)])
+
+    def lines(self) -> list[str]:
+        return [str(p) for p in self.problems]

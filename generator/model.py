@@ -1,0 +1,332 @@
+"""The domain model: what the intake stage hands the planner, and what the planner hands
+the writers. Every hand-off is a frozen dataclass; money is whole dollars (`int`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import Enum
+
+from generator.ratecard import RateCard
+
+
+class Choice(str, Enum):
+    """A case-insensitive choice field; `.value` is the spelling the spec uses."""
+
+    @classmethod
+    def labels(cls) -> list[str]:
+        return [m.value for m in cls]
+
+
+class ClinicType(Choice):
+    FAMILY = "Family practice"
+    URGENT = "Urgent care"
+    SPECIALTY = "Specialty clinic"
+    MULTI = "Multi-specialty"
+    OTHER = "Other"
+
+
+class Records(Choice):
+    PAPER = "Paper"
+    LEGACY = "Legacy EHR"
+    NONE = "None"
+
+
+class Hosting(Choice):
+    CLOUD = "Cloud"
+    ONPREM = "On-premise"
+
+
+class Team(Choice):
+    OFFSHORE = "Offshore"
+    US = "US"
+
+
+class Level(Choice):
+    LOW = "Low"
+    MEDIUM = "Medium"
+    HIGH = "High"
+
+
+class Complexity(Choice):
+    LOW = "Low"
+    TYPICAL = "Typical"
+    HIGH = "High"
+
+
+class Category(Choice):
+    LAB = "Lab"
+    IMAGING = "Imaging"
+    BILLING = "Billing"
+    EPRESCRIBING = "E-prescribing"
+    OTHER = "Other"
+
+
+@dataclass(frozen=True)
+class KnownModule:
+    name: str
+    key: str  # rate card prefix: module.<key>.low / .high
+    phase: int
+    standard: bool = False  # a standard feature that certified components can replace
+    default_on: bool = True
+
+
+KNOWN_MODULES: tuple[KnownModule, ...] = (
+    KnownModule("Patient records", "patient_records", 1, standard=True),
+    KnownModule("Appointment scheduling", "appointment_scheduling", 1, standard=True),
+    KnownModule("Clinical documentation", "clinical_documentation", 1, standard=True),
+    KnownModule("HIPAA compliance layer", "hipaa_compliance_layer", 1),
+    KnownModule("FHIR R4 API", "fhir_r4_api", 1),
+    KnownModule("Data migration", "data_migration", 1),
+    KnownModule("Staff training", "staff_training", 1),
+    KnownModule("AI documentation", "ai_documentation", 2, default_on=False),
+)
+MODULES_BY_NAME = {m.name.lower(): m for m in KNOWN_MODULES}
+
+# Integration category -> rate card prefix
+INTEGRATION_KEYS = {
+    Category.LAB: "integration.lab_imaging",
+    Category.IMAGING: "integration.lab_imaging",
+    Category.BILLING: "integration.billing",
+    Category.EPRESCRIBING: "integration.e_prescribing",
+    Category.OTHER: "integration.other",
+}
+
+
+# ---------------------------------------------------------------- intake -> planner
+
+
+@dataclass(frozen=True)
+class Clinic:
+    name: str
+    clinic_type: ClinicType
+    physicians: int
+    records: Records
+    specialty: str = ""
+    staff_users: int | None = None
+    hosting: Hosting = Hosting.CLOUD
+    team: Team = Team.OFFSHORE
+    hourly_rate: float | None = None
+    development_hours: float | None = None
+    workflow_specificity: Level = Level.MEDIUM
+    certified_components: bool = False
+    horizon_years: int = 5
+    prepared_for: str = ""
+    prepared_by: str = ""
+    report_date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class ModuleChoice:
+    """A row of the Modules sheet (or a known module's default)."""
+
+    name: str
+    include: bool
+    phase: int
+    complexity: Complexity | None = None  # None: not given, the planner picks
+    low: int | None = None  # None: the rate card's figure
+    high: int | None = None
+    notes: str = ""
+    known: KnownModule | None = None  # None: a specialty feature
+
+    @property
+    def is_specialty(self) -> bool:
+        return self.known is None
+
+
+@dataclass(frozen=True)
+class Integration:
+    system: str
+    category: Category
+    vendor: str = ""
+    phase: int = 2
+    complexity: Complexity = Complexity.TYPICAL
+
+
+@dataclass(frozen=True)
+class Subscription:
+    product: str
+    monthly_per_provider: float
+    annual_extras: float | None = None  # None: the rate card's per-provider figure
+    annual_increase: float | None = None  # None: the rate card's figure
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One complete, validated set of inputs for the planner."""
+
+    name: str
+    clinic: Clinic
+    modules: tuple[ModuleChoice, ...]
+    integrations: tuple[Integration, ...]
+    subscriptions: tuple[Subscription, ...]  # empty: the rate card's products
+    card: RateCard
+
+
+@dataclass(frozen=True)
+class Intake:
+    """A whole validated workbook: its scenarios (the base first) and its warnings."""
+
+    source: str  # the file name as given
+    slug: str
+    scenarios: tuple[Scenario, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def base(self) -> Scenario:
+        return self.scenarios[0]
+
+
+# ---------------------------------------------------------------- planner -> writers
+
+
+@dataclass(frozen=True)
+class Range:
+    low: int
+    expected: int
+    high: int
+
+    def __post_init__(self) -> None:
+        if not self.low <= self.expected <= self.high:
+            raise ValueError(f"range out of order: {self.low} <= {self.expected} <= {self.high}")
+
+    def __add__(self, other: Range) -> Range:
+        return Range(self.low + other.low, self.expected + other.expected, self.high + other.high)
+
+    @staticmethod
+    def total(ranges: list[Range] | tuple[Range, ...]) -> Range:
+        return Range(sum(r.low for r in ranges), sum(r.expected for r in ranges), sum(r.high for r in ranges))
+
+
+ZERO = Range(0, 0, 0)
+
+
+@dataclass(frozen=True)
+class LineItem:
+    name: str
+    kind: str  # "module" | "specialty" | "integration"
+    phase: int
+    cost: Range
+    source: str
+    note: str = ""
+    category: str = ""  # integration category, module key
+
+
+@dataclass(frozen=True)
+class Warning:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Labor:
+    team: str
+    hours: int
+    rate: float
+    raw_cost: int
+    overhead_rate: float
+    overhead: int
+    cost: int
+    hours_source: str  # "derived from the modules" | "workbook"
+
+
+@dataclass(frozen=True)
+class TeamOption:
+    """The same build priced with another team, for the geography comparison."""
+
+    team: str
+    rate: float
+    overhead_rate: float
+    effective_rate: float
+    build: Range
+
+
+@dataclass(frozen=True)
+class RunCosts:
+    maintenance: tuple[int, int]  # per year, on the full build (low, high)
+    hosting: tuple[int, int]  # per year (low, high)
+    training_updates: tuple[int, int]
+    onprem_upfront: tuple[int, int]  # (0, 0) on cloud
+    annual: Range  # maintenance + hosting + training updates, per year
+    underestimate: tuple[int, int]  # what a 30-40% underestimate would leave out, per year
+
+
+@dataclass(frozen=True)
+class OffShelf:
+    product: str
+    monthly_per_provider: float
+    annual_subscription: int
+    annual_extras: int
+    annual_increase: float
+    customization_surcharge: int
+    switching_cost: int
+    yearly: tuple[int, ...]  # cost in each year of the horizon
+    cumulative: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Quarter:
+    label: str  # "Y1 Q1"
+    build: int
+    run: int
+
+    @property
+    def total(self) -> int:
+        return self.build + self.run
+
+
+@dataclass(frozen=True)
+class BudgetPhase:
+    name: str  # build | launch | operation
+    title: str
+    items: tuple[tuple[str, int], ...]
+    total: int
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    path: str  # "custom" | "off-the-shelf"
+    headline: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ScenarioPlan:
+    name: str
+    scenario: Scenario
+    tier: str
+    build: Range
+    components: tuple[LineItem, ...]
+    phases: tuple[tuple[int, Range], ...]
+    labor: Labor
+    teams: tuple[TeamOption, ...]
+    run: RunCosts
+    off_the_shelf: tuple[OffShelf, ...]
+    years: int
+    custom_yearly: tuple[int, ...]
+    custom_cumulative: tuple[int, ...]
+    break_even_year: int | None
+    cheapest_product: str
+    cash_flow: tuple[Quarter, ...]
+    year_one_capital: int
+    all_at_once_capital: int
+    budget_phases: tuple[BudgetPhase, ...]
+    certified_saving: int
+    recommendation: Recommendation
+    warnings: tuple[Warning, ...]
+    risk: object | None = None  # generator.risk.RiskResult, filled by the risk stage
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything the documents show, for one workbook."""
+
+    intake: Intake
+    scenarios: tuple[ScenarioPlan, ...]
+    generated: dt.date
+    version: str
+    contradictions: tuple[str, ...]
+
+    @property
+    def base(self) -> ScenarioPlan:
+        return self.scenarios[0]

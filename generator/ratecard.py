@@ -1,0 +1,126 @@
+"""The rate card: every figure the product uses, each with its source.
+
+Loaded once from `ratecard.toml` into a frozen `RateCard`. Per-workbook overrides (the
+Assumptions sheet, Scenarios columns) make a new card; the shipped one never changes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from functools import cache
+from importlib import resources
+from types import MappingProxyType
+
+from generator.errors import RateCardError
+
+OURS = "ours"
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: str
+    value: float
+    source_key: str
+    source: str
+    note: str = ""
+    override_source: str | None = None  # set when a workbook replaced the shipped value
+
+    @property
+    def is_assumption(self) -> bool:
+        return self.source_key == OURS
+
+    @property
+    def is_override(self) -> bool:
+        return self.override_source is not None
+
+    @property
+    def cited(self) -> str:
+        """The source as a report shows it."""
+        if self.override_source is not None:
+            return f"workbook override ({self.override_source})"
+        return self.source
+
+
+@dataclass(frozen=True)
+class RateCard:
+    entries: Mapping[str, Entry]
+    overridden: tuple[str, ...] = field(default=())
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self.entries.values())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.entries
+
+    def entry(self, key: str) -> Entry:
+        try:
+            return self.entries[key]
+        except KeyError:
+            raise RateCardError(f"rate card has no key {key!r}{suggest(key, self.entries)}") from None
+
+    def value(self, key: str) -> float:
+        return self.entry(key).value
+
+    def money(self, key: str) -> int:
+        return round(self.entry(key).value)
+
+    def pair(self, prefix: str) -> tuple[float, float]:
+        """`prefix.low` and `prefix.high` as a (low, high) pair."""
+        return self.value(f"{prefix}.low"), self.value(f"{prefix}.high")
+
+    def with_overrides(self, overrides: Mapping[str, tuple[float, str]]) -> RateCard:
+        """A new card with `{key: (value, source)}` applied. Keys must exist (checked by intake)."""
+        if not overrides:
+            return self
+        entries = dict(self.entries)
+        for key, (value, source) in overrides.items():
+            entries[key] = replace(self.entry(key), value=value, override_source=source or "no source given")
+        names = tuple(dict.fromkeys((*self.overridden, *overrides)))
+        return RateCard(MappingProxyType(entries), names)
+
+
+def suggest(word: str, choices: Mapping[str, object] | list[str] | tuple[str, ...]) -> str:
+    """`; did you mean 'x'?` for the closest choice, or nothing."""
+    close = difflib.get_close_matches(word.lower(), [str(c).lower() for c in choices], n=1, cutoff=0.6)
+    if not close:
+        return ""
+    original = next(str(c) for c in choices if str(c).lower() == close[0])
+    return f"; did you mean '{original}'?"
+
+
+def parse_card(text: str, origin: str = "ratecard.toml") -> RateCard:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RateCardError(f"{origin}: not valid TOML: {exc}") from None
+    sources = data.get("sources", {})
+    entries: dict[str, Entry] = {}
+    for key, raw in data.get("entries", {}).items():
+        if not isinstance(raw, dict) or "value" not in raw or "source" not in raw:
+            raise RateCardError(f"{origin}: entry {key!r} needs a value and a source")
+        src = raw["source"]
+        if src not in sources:
+            raise RateCardError(f"{origin}: entry {key!r} names unknown source {src!r}")
+        value = raw["value"]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise RateCardError(f"{origin}: entry {key!r} must have a number as its value")
+        entries[key] = Entry(key, float(value), src, sources[src], raw.get("note", ""))
+    return RateCard(MappingProxyType(entries))
+
+
+@cache
+def default_card() -> RateCard:
+    """The shipped rate card (read once per process)."""
+    text = resources.files("generator").joinpath("ratecard.toml").read_text(encoding="utf-8")
+    return parse_card(text)
+
+
+def card_digest() -> str:
+    """A content hash of the shipped rate card, for the batch manifest."""
+    import hashlib
+
+    data = resources.files("generator").joinpath("ratecard.toml").read_bytes()
+    return hashlib.sha256(data).hexdigest()

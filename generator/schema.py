@@ -1,0 +1,129 @@
+"""The intake workbook contract (../shared/intake-spec.md) as data.
+
+The reader, the blank-workbook writer (`clinic-budget new`) and the README's intake
+reference all come from these tables, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from generator.model import Category, ClinicType, Complexity, Hosting, Level, Records, Team
+
+# Field kinds the parsers in fields.py understand.
+TEXT, WHOLE, NUMBER, MONEY, PERCENT, YESNO, DATE, CHOICE, PHASE = (
+    "text", "whole", "number", "money", "percent", "yesno", "date", "choice", "phase",
+)
+
+
+@dataclass(frozen=True)
+class Field:
+    label: str  # as the spec spells it
+    attr: str  # attribute of model.Clinic / row object
+    kind: str
+    required: bool = False
+    default: str = ""  # the spec's default, as prose
+    help: str = ""  # shown beside the field in a blank workbook
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @property
+    def type_text(self) -> str:
+        if self.kind == CHOICE:
+            return " | ".join(self.choices)
+        if self.kind == WHOLE and self.minimum is not None:
+            return f"whole number, {self.minimum:g} to {self.maximum:g}"
+        return {
+            TEXT: "text", WHOLE: "whole number", NUMBER: "number", MONEY: "number, USD",
+            PERCENT: "percent", YESNO: "Yes/No", DATE: "date", PHASE: "1 | 2",
+        }[self.kind]
+
+
+def _choices(enum: type) -> tuple[str, ...]:
+    return tuple(m.value for m in enum)  # type: ignore[attr-defined]
+
+
+CLINIC_SHEET = "Clinic"
+CLINIC_FIELDS: tuple[Field, ...] = (
+    Field("Clinic name", "name", TEXT, True, help="The practice's name as it should appear on the report."),
+    Field("Clinic type", "clinic_type", CHOICE, True, choices=_choices(ClinicType),
+          help="Pick from the list."),
+    Field("Specialty", "specialty", TEXT, help="For example Orthopedics, Dermatology. Leave blank for general practice."),
+    Field("Physicians", "physicians", WHOLE, True, minimum=1, maximum=200,
+          help="Providers who will use the system; subscriptions are priced per provider."),
+    Field("Staff users", "staff_users", WHOLE, default="from the rate card, per physician",
+          minimum=0, maximum=2000, help="Everyone who will log in (front desk, nurses, billing). Drives training."),
+    Field("Current records", "records", CHOICE, True, choices=_choices(Records),
+          help="Where patient records live today. Paper or Legacy EHR means data migration."),
+    Field("Hosting", "hosting", CHOICE, default="Cloud", choices=_choices(Hosting),
+          help="Cloud (monthly fee) or On-premise (servers bought up front)."),
+    Field("Development team", "team", CHOICE, default="Offshore", choices=_choices(Team),
+          help="Offshore: healthcare-experienced offshore team. US: US-based team."),
+    Field("Hourly rate", "hourly_rate", MONEY, default="the team's rate from the rate card",
+          help="USD per hour, if you have a quote. Leave blank for the rate card's figure."),
+    Field("Development hours", "development_hours", NUMBER, default="derived from the modules",
+          help="Only if a vendor quoted hours. Leave blank to derive them from the modules."),
+    Field("Workflow specificity", "workflow_specificity", CHOICE, default="Medium", choices=_choices(Level),
+          help="How far your workflows differ from what standard EHR products do out of the box."),
+    Field("Certified components", "certified_components", YESNO, default="No",
+          help="Yes: use pre-built certified components for standard features."),
+    Field("Horizon years", "horizon_years", WHOLE, default="5", minimum=3, maximum=10,
+          help="Years over which custom and off-the-shelf costs are compared."),
+    Field("Prepared for", "prepared_for", TEXT, help="Who the report is for (owner, practice manager)."),
+    Field("Prepared by", "prepared_by", TEXT, help="Your name or firm."),
+    Field("Report date", "report_date", DATE, default="the day the report is generated",
+          help="Date printed on the report (YYYY-MM-DD)."),
+)
+
+MODULES_SHEET = "Modules"
+MODULE_COLUMNS: tuple[Field, ...] = (
+    Field("Module", "name", TEXT, True, help="A known module or your own specialty feature."),
+    Field("Include", "include", YESNO, default="see below", help="Yes to build it."),
+    Field("Phase", "phase", PHASE,
+          default="1 for core, compliance, FHIR, migration and training; 2 for AI documentation and specialty features",
+          help="1: year one. 2: year two."),
+    Field("Complexity", "complexity", CHOICE, default="Typical", choices=_choices(Complexity),
+          help="Picks the point estimate inside the cost range."),
+    Field("Low cost", "low", MONEY, default="the rate card's figure", help="USD. Required for specialty features."),
+    Field("High cost", "high", MONEY, default="the rate card's figure", help="USD. Required for specialty features."),
+    Field("Notes", "notes", TEXT, help="Anything the report should mention."),
+)
+
+INTEGRATIONS_SHEET = "Integrations"
+INTEGRATION_COLUMNS: tuple[Field, ...] = (
+    Field("System", "system", TEXT, True, help="The external system, e.g. Quest lab interface."),
+    Field("Category", "category", CHOICE, True, choices=_choices(Category), help="Decides the price."),
+    Field("Vendor", "vendor", TEXT, help="Vendor name, if known."),
+    Field("Phase", "phase", PHASE, default="2", help="Integrations come in year two by default."),
+    Field("Complexity", "complexity", CHOICE, default="Typical", choices=_choices(Complexity),
+          help="Picks the point estimate inside the cost range."),
+)
+
+SUBSCRIPTIONS_SHEET = "Subscriptions"
+SUBSCRIPTION_COLUMNS: tuple[Field, ...] = (
+    Field("Product", "product", TEXT, True, help="The off-the-shelf product to compare against."),
+    Field("Monthly per provider", "monthly_per_provider", MONEY, True, help="USD per provider per month."),
+    Field("Annual extras", "annual_extras", MONEY, default="the rate card's figure",
+          help="USD per year: support tiers, storage, integration connectors."),
+    Field("Annual increase", "annual_increase", PERCENT, default="the rate card's figure",
+          help="Yearly price escalation, e.g. 5%."),
+)
+
+SCENARIOS_SHEET = "Scenarios"
+ASSUMPTIONS_SHEET = "Assumptions"
+ASSUMPTION_COLUMNS: tuple[Field, ...] = (
+    Field("Key", "key", TEXT, True, help="A rate-card key (see `clinic-budget assumptions`)."),
+    Field("Value", "value", NUMBER, True, help="The new value. Percentages as 5% or 0.05."),
+    Field("Source", "source", TEXT, help="Where the figure comes from; shown in the report."),
+)
+
+TABLE_SHEETS = {
+    MODULES_SHEET: MODULE_COLUMNS,
+    INTEGRATIONS_SHEET: INTEGRATION_COLUMNS,
+    SUBSCRIPTIONS_SHEET: SUBSCRIPTION_COLUMNS,
+    ASSUMPTIONS_SHEET: ASSUMPTION_COLUMNS,
+}
+
+YES_WORDS = ("yes", "y", "true", "1")
+NO_WORDS = ("no", "n", "false", "0")
