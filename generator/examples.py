@@ -213,6 +213,9 @@ def build_workbook(example: Example) -> Workbook:
     _scenarios_sheet(wb.create_sheet(schema.SCENARIOS_SHEET), example.scenarios)
     assumptions = wb.create_sheet(schema.ASSUMPTIONS_SHEET)
     _table_sheet(assumptions, schema.ASSUMPTION_COLUMNS, example.assumptions)
+    for key, value in assumptions.iter_rows(min_row=2, max_col=2):
+        if "pct" in str(key.value or ""):
+            value.number_format = PERCENT
     wb.active = 0  # open on the Instructions
     return wb
 
@@ -408,8 +411,24 @@ def _scenarios_sheet(ws: Worksheet, rows: Sequence[Row]) -> None:
     for row in rows[1:]:
         ws.append(list(row))
     ws.column_dimensions["A"].width = 24
+    for index, label in enumerate(header[1:], start=2):
+        dv = _validation(_scenario_field(label))
+        if dv is not None:
+            letter = get_column_letter(index)
+            ws.add_data_validation(dv)
+            dv.add(f"{letter}2:{letter}{DROPDOWN_ROWS + 1}")
     for index in range(2, len(header) + 1):
         ws.column_dimensions[get_column_letter(index)].width = max(18, len(header[index - 1]) + 4)
+
+
+def _scenario_field(label: str) -> schema.Field:
+    """What a Scenarios column holds: a Clinic field, a module's Include, or a rate-card value."""
+    by_label = {f.label.lower(): f for f in schema.CLINIC_FIELDS}
+    if label.lower() in by_label:
+        return by_label[label.lower()]
+    if label.lower() in MODULES_BY_NAME:
+        return schema.Field(label, "include", schema.YESNO)
+    return schema.Field(label, "value", schema.NUMBER)
 
 
 def _header(ws: Worksheet, labels: Sequence[str], comments: Sequence[str]) -> None:

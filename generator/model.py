@@ -245,6 +245,7 @@ class TeamOption:
 class RunCosts:
     maintenance: tuple[int, int]  # per year, on the full build (low, high)
     hosting: tuple[int, int]  # per year (low, high)
+    hosting_expected: int  # per year, for a clinic of this size
     training_updates: tuple[int, int]
     onprem_upfront: tuple[int, int]  # (0, 0) on cloud
     annual: Range  # maintenance + hosting + training updates, per year
@@ -291,6 +292,26 @@ class Recommendation:
 
 
 @dataclass(frozen=True)
+class Ownership:
+    """Cost of ownership over the horizon: custom against each off-the-shelf product."""
+
+    years: int
+    off_the_shelf: tuple[OffShelf, ...]
+    custom_yearly: tuple[int, ...]
+    custom_cumulative: tuple[int, ...]
+    cheapest_product: str
+    break_even_year: int | None
+    cash_flow: tuple[Quarter, ...]
+    year_one_capital: int  # phase 1 build plus up-front hardware
+    all_at_once_capital: int  # everything built in year one, plus hardware
+    budget_phases: tuple[BudgetPhase, ...]
+    recommendation: Recommendation
+
+    def product(self, name: str) -> OffShelf:
+        return next(p for p in self.off_the_shelf if p.product == name)
+
+
+@dataclass(frozen=True)
 class ScenarioPlan:
     name: str
     scenario: Scenario
@@ -301,18 +322,8 @@ class ScenarioPlan:
     labor: Labor
     teams: tuple[TeamOption, ...]
     run: RunCosts
-    off_the_shelf: tuple[OffShelf, ...]
-    years: int
-    custom_yearly: tuple[int, ...]
-    custom_cumulative: tuple[int, ...]
-    break_even_year: int | None
-    cheapest_product: str
-    cash_flow: tuple[Quarter, ...]
-    year_one_capital: int
-    all_at_once_capital: int
-    budget_phases: tuple[BudgetPhase, ...]
+    ownership: Ownership
     certified_saving: int
-    recommendation: Recommendation
     warnings: tuple[Warning, ...]
     risk: object | None = None  # generator.risk.RiskResult, filled by the risk stage
 

@@ -1,0 +1,127 @@
+"""What the guide warns about, applied to one scenario, and where the guide contradicts
+itself, computed from the rate card so that overrides flow through."""
+
+from __future__ import annotations
+
+from generator.model import Hosting, LineItem, Ownership, Range, Records, Scenario, Warning
+from generator.money import dollars, usd
+from generator.ratecard import RateCard
+
+
+def _included(scenario: Scenario, key: str) -> bool:
+    return any(m.include and m.known is not None and m.known.key == key for m in scenario.modules)
+
+
+def warnings(scenario: Scenario, lines: tuple[LineItem, ...], build: Range, own: Ownership) -> tuple[Warning, ...]:
+    card, clinic = scenario.card, scenario.clinic
+    out: list[Warning] = []
+    if not _included(scenario, "fhir_r4_api"):
+        out.append(Warning("FHIR_OMITTED", "The FHIR R4 API is left out. The guide: skipping FHIR compliance "
+                           "disqualifies a system from Medicare and Medicaid program participation."))
+    overrun = dollars(build.expected * card.value("compliance.overrun_pct"))
+    fine = usd(card.value("compliance.hitech_fine"))
+    if not _included(scenario, "hipaa_compliance_layer"):
+        out.append(Warning("HIPAA_OMITTED", "The HIPAA compliance layer is left out. Every custom EHR needs "
+                           "role-based access, audit logs, encryption and signed BAAs; clinics that "
+                           f"under-fund compliance face overruns of {card.value('compliance.overrun_pct'):.0%} "
+                           f"or more post-launch (about {usd(overrun)} on this build), and HITECH fines "
+                           f"start at {fine} per violation."))
+    elif _hipaa_underfunded(scenario):
+        out.append(Warning("HIPAA_UNDERFUNDED", "The HIPAA compliance layer is budgeted below the guide's "
+                           f"{usd(card.value('module.hipaa_compliance_layer.low'))} floor; under-funded "
+                           f"compliance risks overruns of {card.value('compliance.overrun_pct'):.0%} or more "
+                           f"(about {usd(overrun)} on this build)."))
+    if clinic.records is not Records.NONE and not _included(scenario, "data_migration"):
+        out.append(Warning("MIGRATION_OMITTED", f"Current records are {clinic.records.value} but data migration "
+                           "is left out: the records still have to move to the new system."))
+    if not _included(scenario, "staff_training"):
+        out.append(Warning("TRAINING_OMITTED", "Staff training is left out of the build."))
+    if clinic.certified_components:
+        low, high = card.pair("certified.savings")
+        standard = [m for m in scenario.modules if m.include and m.known is not None and m.known.standard]
+        full_high = sum(card.value(f"module.{m.known.key}.high") for m in standard if m.known)
+        out.append(Warning("CERTIFIED_SAVING_CAPPED", f"The guide's certified-component saving of {usd(low)}-"
+                           f"{usd(high)} is more than the standard modules cost at this clinic's scale (at most "
+                           f"{usd(full_high)} together); this budget takes off only what those modules cost "
+                           "beyond licensing and integrating the certified components."))
+    if own.recommendation.path == "custom" and own.break_even_year is None:
+        out.append(Warning("NO_BREAK_EVEN", f"The custom build does not become cheaper than "
+                           f"{own.cheapest_product} within {own.years} years."))
+    if clinic.hosting is Hosting.ONPREM:
+        out.append(Warning("ON_PREMISE", "On-premise hosting: the guide notes cloud is now the default "
+                           f"({card.value('hosting.cloud_share'):.2%} of the EHR market)."))
+    return tuple(out)
+
+
+def _hipaa_underfunded(scenario: Scenario) -> bool:
+    """The workbook priced the HIPAA layer below the guide's floor (by override or on its row)."""
+    from generator.ratecard import default_card
+
+    key = "module.hipaa_compliance_layer.low"
+    floor = default_card().value(key)
+    row = next(m for m in scenario.modules if m.known is not None and m.known.key == "hipaa_compliance_layer")
+    given = [v for v in (row.low, row.high) if v is not None]
+    return scenario.card.value(key) < floor or any(v < floor for v in given)
+
+
+def contradictions(card: RateCard) -> tuple[str, ...]:
+    """Where the guide's own figures disagree, with the figures, for the report."""
+    out = []
+    lo_pct, hi_pct = card.value("maintenance.low_pct"), card.value("maintenance.high_pct")
+    t_lo, t_hi = card.pair("maintenance.table")
+    out.append(
+        f"Annual maintenance: the component table gives {usd(t_lo)}-{usd(t_hi)} a year, the text "
+        f"{lo_pct:.0%}-{hi_pct:.0%} of the build. The table's low end implies a {usd(t_lo / lo_pct)} build at "
+        f"{lo_pct:.0%}, above the {usd(card.value('tier.basic_max'))} basic tier. This budget uses the "
+        "percentage of its own build."
+    )
+    scope = ("patient_records", "appointment_scheduling", "clinical_documentation", "hipaa_compliance_layer",
+             "fhir_r4_api", "data_migration", "staff_training")
+    integ = ("lab_imaging", "billing", "e_prescribing")
+    low = sum(card.value(f"module.{k}.low") for k in scope) + sum(card.value(f"integration.{k}.low") for k in integ)
+    high = sum(card.value(f"module.{k}.high") for k in scope) + sum(card.value(f"integration.{k}.high") for k in integ)
+    ex_lo, ex_hi = card.pair("example.orthopedic")
+    out.append(
+        f"The guide's 5-physician orthopedic example (lab, billing and e-prescribing) lands at {usd(ex_lo)}-"
+        f"{usd(ex_hi)}, but its own component table for that scope (core modules, HIPAA, FHIR R4, migration, "
+        f"training and the three integrations) adds up to {usd(low)}-{usd(high)}. This budget sums the table."
+    )
+    o_lo, o_hi = card.pair("integration.other")
+    out.append(
+        f"Integrations: the text prices each connected system at {usd(o_lo)}-{usd(o_hi)}, the table at "
+        f"{usd(card.value('integration.e_prescribing.low'))}-{usd(card.value('integration.lab_imaging.high'))} "
+        "depending on the kind. This budget uses the table for lab, imaging, billing and e-prescribing, and the "
+        "text's figure for any other system."
+    )
+    us, off = card.value("rate.us"), card.value("rate.offshore")
+    r_lo, r_hi = card.pair("geography.reduction")
+    s_lo, s_hi = card.pair("geography.savings")
+    out.append(
+        f"Geography: the guide says an offshore team cuts total cost by {r_lo:.0%}-{r_hi:.0%} in one place and "
+        f"{s_lo:.0%}-{s_hi:.0%} in another, while its rates ({usd(off)} against {usd(us)} an hour) differ by "
+        f"{1 - off / us:.0%}. This budget adds a visible overhead to the offshore rate so that the net saving "
+        f"falls in the {s_lo:.0%}-{s_hi:.0%} band."
+    )
+    h_lo, h_hi = card.pair("hosting.cloud.monthly")
+    p_lo, p_hi = card.pair("hosting.onprem.upfront")
+    out.append(
+        f"Hosting: cloud at {usd(h_lo)}-{usd(h_hi)} a month is {usd(h_lo * 36)}-{usd(h_hi * 36)} over three "
+        f"years, against {usd(p_lo)}-{usd(p_hi)} for on-premise servers, so the guide's claim that the trade "
+        "benefits most small practices on a three-year horizon holds only at the low end of its cloud range."
+    )
+    m_mid = (lo_pct + hi_pct) / 2
+    out.append(
+        f"Payback: the guide says custom pays back within three to four years, but on its own figures a "
+        f"$75,000 build's maintenance ({usd(75000 * lo_pct)}-{usd(75000 * hi_pct)}) plus cloud hosting "
+        f"({usd(h_lo * 12)}-{usd(h_hi * 12)}) costs {usd(75000 * lo_pct + h_lo * 12)}-"
+        f"{usd(75000 * hi_pct + h_hi * 12)} a year, close to the {usd(card.value('example.subscription.total.low'))}-"
+        f"{usd(card.value('example.subscription.total.high'))} a 4-physician clinic pays for a subscription with "
+        f"extras; this budget computes the break-even from the figures instead of assuming it (maintenance "
+        f"midpoint {m_mid:.1%})."
+    )
+    out.append(
+        "Tiers: the guide refers to a table of development tiers that it does not include; it gives $40,000 as "
+        f"the low end and {usd(card.value('tier.advanced_min'))}+ as the top. The basic/mid boundary of "
+        f"{usd(card.value('tier.basic_max'))} is this project's assumption."
+    )
+    return tuple(out)

@@ -1,0 +1,191 @@
+"""Cost of ownership: the phased cash flow of the custom build, each off-the-shelf product
+year by year, the break-even year, the guide's three budget phases and the recommendation."""
+
+from __future__ import annotations
+
+from generator.model import (
+    BudgetPhase,
+    Level,
+    LineItem,
+    OffShelf,
+    Ownership,
+    Quarter,
+    Range,
+    Recommendation,
+    RunCosts,
+    Scenario,
+    Subscription,
+)
+from generator.money import apportion, dollars, usd
+
+# rate-card product key -> name shown in reports
+CARD_PRODUCTS = (
+    ("eclinicalworks", "eClinicalWorks"),
+    ("drchrono", "DrChrono"),
+    ("combined", "Combined EHR + practice management"),
+)
+LAUNCH_ITEMS = ("data_migration", "staff_training")
+
+
+def products(scenario: Scenario) -> tuple[Subscription, ...]:
+    """The workbook's Subscriptions rows, or the rate card's products."""
+    if scenario.subscriptions:
+        return scenario.subscriptions
+    card = scenario.card
+    return tuple(Subscription(name, card.value(f"offshelf.{key}.monthly")) for key, name in CARD_PRODUCTS)
+
+
+def switching_cost(scenario: Scenario, lines: tuple[LineItem, ...]) -> int:
+    """Migration and training are paid whichever way the clinic goes."""
+    share = scenario.card.value("offshelf.switching_pct")
+    return dollars(share * sum(li.cost.expected for li in lines if li.category in LAUNCH_ITEMS))
+
+
+def off_the_shelf(scenario: Scenario, lines: tuple[LineItem, ...], years: int) -> tuple[OffShelf, ...]:
+    card, physicians = scenario.card, scenario.clinic.physicians
+    level = scenario.clinic.workflow_specificity.name.lower()
+    extras_default = sum(card.pair("offshelf.extras_per_provider")) / 2 * physicians
+    switching = switching_cost(scenario, lines)
+    out = []
+    for sub in products(scenario):
+        subscription = dollars(sub.monthly_per_provider * physicians * 12)
+        extras = dollars(sub.annual_extras if sub.annual_extras is not None else extras_default)
+        increase = sub.annual_increase if sub.annual_increase is not None else card.value("offshelf.increase_pct")
+        surcharge = dollars(subscription * card.value(f"offshelf.surcharge.{level}"))
+        base = subscription + extras + surcharge
+        yearly = tuple(dollars(base * (1 + increase) ** y) + (switching if y == 0 else 0) for y in range(years))
+        out.append(OffShelf(sub.product, sub.monthly_per_provider, subscription, extras, increase,
+                            surcharge, switching, yearly, _cumulative(yearly)))
+    return tuple(out)
+
+
+def _cumulative(values: tuple[int, ...] | list[int]) -> tuple[int, ...]:
+    total, out = 0, []
+    for v in values:
+        total += v
+        out.append(total)
+    return tuple(out)
+
+
+# ------------------------------------------------------------------ cash flow
+
+
+def cash_flow(scenario: Scenario, lines: tuple[LineItem, ...], run: RunCosts, years: int) -> tuple[Quarter, ...]:
+    """Quarter by quarter: phase 1 over the first quarters of year one (hardware at launch),
+    phase 2 through year two; run costs from the quarter after each delivery."""
+    card = scenario.card
+    n1 = max(1, min(4, round(card.value("phase1.build_quarters"))))
+    phase1 = sum(li.cost.expected for li in lines if li.phase == 1)
+    phase2 = sum(li.cost.expected for li in lines if li.phase != 1)
+    quarters = 4 * years
+    build = [0] * quarters
+    for q, amount in enumerate(apportion(phase1, [1.0] * n1)):
+        build[q] += amount
+    build[n1 - 1] += run.onprem_upfront[1]
+    if phase2 and quarters > 4:
+        for q, amount in enumerate(apportion(phase2, [1.0] * 4)):
+            build[4 + q] += amount
+    pct = (card.value("maintenance.low_pct") + card.value("maintenance.high_pct")) / 2
+    fixed = run.hosting_expected + dollars((run.training_updates[0] + run.training_updates[1]) / 2)
+    out = []
+    for q in range(quarters):
+        live = q >= n1
+        delivered = (phase1 if live else 0) + (phase2 if q >= 8 else 0)
+        run_q = dollars((fixed + delivered * pct) / 4) if live else 0
+        out.append(Quarter(f"Y{q // 4 + 1} Q{q % 4 + 1}", build[q], run_q))
+    return tuple(out)
+
+
+def yearly_totals(flow: tuple[Quarter, ...], years: int) -> tuple[int, ...]:
+    return tuple(sum(q.total for q in flow[4 * y: 4 * y + 4]) for y in range(years))
+
+
+# ------------------------------------------------------------------ budget phases
+
+
+def budget_phases(lines: tuple[LineItem, ...], run: RunCosts, flow: tuple[Quarter, ...]) -> tuple[BudgetPhase, ...]:
+    """The guide's three budget phases: build, launch, and the first two years of operation."""
+    build_items = tuple((li.name, li.cost.expected) for li in lines if li.category not in LAUNCH_ITEMS)
+    launch_items = [(li.name, li.cost.expected) for li in lines if li.category in LAUNCH_ITEMS]
+    if run.onprem_upfront[1]:
+        launch_items.append(("On-premise servers", run.onprem_upfront[1]))
+    n1 = next((i for i, q in enumerate(flow) if q.run), len(flow))
+    two_years = sum(q.run for q in flow[n1: n1 + 8])
+    operation = (("Maintenance, hosting and training updates", two_years),)
+    return (
+        BudgetPhase("build", "Build", build_items, sum(v for _, v in build_items)),
+        BudgetPhase("launch", "Launch", tuple(launch_items), sum(v for _, v in launch_items)),
+        BudgetPhase("operation", "First two years of operation", operation, two_years),
+    )
+
+
+# ------------------------------------------------------------------ recommendation
+
+
+def recommend(scenario: Scenario, custom: tuple[int, ...], shelf: tuple[OffShelf, ...],
+              break_even: int | None) -> Recommendation:
+    """The guide's decision rule: workflow specificity decides; custom pays back within three to
+    four years where specialty workflows or hard integrations need it."""
+    card, clinic = scenario.card, scenario.clinic
+    years = len(custom)
+    payback = round(card.value("payback.years"))
+    cheapest = min(shelf, key=lambda p: p.cumulative[-1])
+    level = clinic.workflow_specificity
+    integrations = len(scenario.integrations)
+    specialty = [m.name for m in scenario.modules if m.include and m.is_specialty]
+    needs_custom = level is Level.HIGH or (level is Level.MEDIUM and (integrations >= 3 or specialty))
+    reasons = [f"Workflow specificity is {level.value}."]
+    if integrations or specialty:
+        reasons.append(f"The build connects {integrations} external system{'s' if integrations != 1 else ''}"
+                       + (f" and adds {len(specialty)} specialty feature{'s' if len(specialty) != 1 else ''}"
+                          if specialty else "") + ".")
+    reasons.append(f"Over {years} years the custom system costs {usd(custom[-1])}; the cheapest "
+                   f"off-the-shelf product ({cheapest.product}) costs {usd(cheapest.cumulative[-1])}.")
+    if break_even is not None:
+        reasons.append(f"The custom build becomes cheaper than {cheapest.product} in year {break_even}.")
+    else:
+        reasons.append(f"The custom build does not become cheaper than {cheapest.product} within {years} years.")
+    pays_back = break_even is not None and break_even <= max(payback, years)
+    if level is Level.LOW:
+        path = "off-the-shelf"
+        reasons.append("The guide: where workflows match what a major EHR vendor offers out of the box, "
+                       "off-the-shelf platforms are the cost-effective choice for the first three years.")
+    elif needs_custom:
+        path = "custom"
+        reasons.append("The guide: where specialty workflows need significant modification or integrations "
+                       "are handled poorly by standard platforms, custom development pays back within three "
+                       "to four years for most small clinics.")
+        if not pays_back:
+            reasons.append("On cost alone it does not pay back within the horizon: reduce the scope, phase "
+                           "more into year two, or confirm the workflow need before committing.")
+    else:
+        path = "custom" if break_even is not None and break_even <= payback else "off-the-shelf"
+        reasons.append(f"With no strong workflow need, cost decides: custom is chosen only if it pays back "
+                       f"within {payback} years.")
+    headline = (f"Build a custom EHR ({usd(custom[0])} in year one)" if path == "custom"
+                else f"Subscribe to an off-the-shelf EHR ({cheapest.product}, {usd(cheapest.yearly[0])} in year one)")
+    return Recommendation(path, headline, tuple(reasons))
+
+
+def ownership(scenario: Scenario, lines: tuple[LineItem, ...], build: Range, run: RunCosts) -> Ownership:
+    years = scenario.clinic.horizon_years
+    flow = cash_flow(scenario, lines, run, years)
+    custom = yearly_totals(flow, years)
+    custom_cum = _cumulative(custom)
+    shelf = off_the_shelf(scenario, lines, years)
+    cheapest = min(shelf, key=lambda p: p.cumulative[-1])
+    break_even = next((y + 1 for y in range(years) if custom_cum[y] < cheapest.cumulative[y]), None)
+    phase1 = sum(li.cost.expected for li in lines if li.phase == 1)
+    return Ownership(
+        years=years,
+        off_the_shelf=shelf,
+        custom_yearly=custom,
+        custom_cumulative=custom_cum,
+        cheapest_product=cheapest.product,
+        break_even_year=break_even,
+        cash_flow=flow,
+        year_one_capital=phase1 + run.onprem_upfront[1],
+        all_at_once_capital=build.expected + run.onprem_upfront[1],
+        budget_phases=budget_phases(lines, run, flow),
+        recommendation=recommend(scenario, custom_cum, shelf, break_even),
+    )

@@ -1,0 +1,175 @@
+"""The whole job for one workbook: read -> plan -> risk -> render -> write, atomically.
+
+`run`, `batch` and `watch` all call `generate`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import tempfile
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator.errors import OutputError, UsageError
+from generator.model import Plan
+
+FORMAT_FILES = {"md": "budget.md", "html": "budget.html", "xlsx": "budget.xlsx", "pdf": "budget.pdf",
+                "json": "budget.json"}
+HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+@dataclass(frozen=True)
+class Branding:
+    firm: str = ""
+    logo: Path | None = None
+    color: str = "#1f5f8b"  # accent, readable in greyscale print
+
+    @classmethod
+    def load(cls, path: Path | None, firm: str | None, logo: Path | None, color: str | None) -> Branding:
+        """A branding file (TOML: firm, logo, color), with command-line options on top."""
+        data: dict[str, object] = {}
+        if path is not None:
+            try:
+                data = tomllib.loads(path.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                raise UsageError(f"{path}: branding file not found") from None
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise UsageError(f"{path}: branding file is not valid TOML: {exc}") from None
+            unknown = sorted(set(data) - {"firm", "logo", "color"})
+            if unknown:
+                raise UsageError(f"{path}: unknown branding key {unknown[0]!r}; use firm, logo, color")
+        firm_v = firm if firm is not None else str(data.get("firm", ""))
+        logo_v = logo if logo is not None else (
+            (path.parent / str(data["logo"])) if path is not None and data.get("logo") else None)
+        color_v = color if color is not None else str(data.get("color", cls.color))
+        if not HEX_COLOR.match(color_v):
+            raise UsageError(f"branding colour must look like '#1f5f8b', got {color_v!r}")
+        if logo_v is not None:
+            if not logo_v.is_file():
+                raise UsageError(f"{logo_v}: logo file not found")
+            if logo_v.suffix.lower() not in (".png", ".jpg", ".jpeg", ".svg"):
+                raise UsageError(f"{logo_v}: the logo must be a PNG, JPEG or SVG file")
+        return cls(firm_v, logo_v, color_v.lower())
+
+
+@dataclass(frozen=True)
+class Settings:
+    out: Path
+    formats: tuple[str, ...]
+    templates: Path | None = None
+    branding: Branding = field(default_factory=Branding)
+
+    @classmethod
+    def from_options(cls, out: Path, formats: tuple[str, ...] | None = None, templates: Path | None = None,
+                     brand_file: Path | None = None, firm: str | None = None, logo: Path | None = None,
+                     color: str | None = None) -> Settings:
+        available = available_formats()
+        if formats is None:
+            formats = available
+        missing = [f for f in formats if f not in available]
+        if missing == ["pdf"]:
+            raise UsageError("PDF needs the optional engine: pip install 'clinic-budget[pdf]'")
+        if templates is not None and not templates.is_dir():
+            raise UsageError(f"--templates {templates}: not a folder")
+        return cls(out, formats, templates, Branding.load(brand_file, firm, logo, color))
+
+
+def pdf_available() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("weasyprint") is not None
+
+
+def available_formats() -> tuple[str, ...]:
+    return tuple(f for f in FORMAT_FILES if f != "pdf" or pdf_available())
+
+
+@dataclass(frozen=True)
+class Result:
+    source: Path
+    slug: str
+    folder: Path
+    files: tuple[str, ...]
+    warnings: tuple[str, ...]
+    plan: Plan
+
+
+def build_plan(path: Path, today: dt.date | None = None) -> Plan:
+    """Read, validate and plan one workbook (no files written)."""
+    from generator import risk
+    from generator.intake import read_intake
+    from generator.planner import plan_intake
+
+    return risk.apply(plan_intake(read_intake(path), today))
+
+
+def render(plan: Plan, settings: Settings) -> dict[str, bytes]:
+    """Every requested format, as file name -> bytes."""
+    from generator.writers import budget_json
+
+    out: dict[str, bytes] = {}
+    wanted = set(settings.formats)
+    if wanted & {"md", "html", "pdf"}:
+        from generator import render as documents
+
+        markdown_text = documents.render_markdown(plan, settings)
+        if "md" in wanted:
+            out["budget.md"] = markdown_text.encode("utf-8")
+        if wanted & {"html", "pdf"}:
+            html = documents.render_html(markdown_text, plan, settings)
+            if "html" in wanted:
+                out["budget.html"] = html.encode("utf-8")
+            if "pdf" in wanted:
+                from generator.writers import pdf
+
+                out["budget.pdf"] = pdf.render(plan, settings)
+    if "xlsx" in wanted:
+        from generator.writers import xlsx
+
+        out["budget.xlsx"] = xlsx.render(plan, settings)
+    if "json" in wanted:
+        out["budget.json"] = budget_json.render(plan)
+    return {FORMAT_FILES[f]: out[FORMAT_FILES[f]] for f in FORMAT_FILES if FORMAT_FILES[f] in out}
+
+
+def write_atomically(folder: Path, files: dict[str, bytes]) -> None:
+    """Write every file to a temporary folder beside `folder`, then move each into place with an
+    atomic rename: a reader never sees a half-written file, and a failure before the moves
+    leaves the earlier outputs untouched."""
+    parent = folder.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=parent))
+    except OSError as exc:
+        raise OutputError(f"{parent}: cannot write the output folder: {exc.strerror or exc}") from None
+    try:
+        for name, data in files.items():
+            with open(staging / name, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        folder.mkdir(exist_ok=True)
+        for name in files:
+            os.replace(staging / name, folder / name)
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot write outputs: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def generate(path: Path, settings: Settings, plan_hook: Callable[[Plan], None] | None = None) -> Result:
+    """One workbook to its documents in `<out>/<slug>/`."""
+    from generator.intake import slugify
+
+    plan = build_plan(path)
+    if plan_hook is not None:
+        plan_hook(plan)
+    files = render(plan, settings)
+    folder = settings.out / slugify(path.name)
+    write_atomically(folder, files)
+    return Result(path, folder.name, folder, tuple(files), plan.intake.warnings, plan)

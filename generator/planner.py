@@ -1,0 +1,294 @@
+"""The planner: a validated Scenario in, a ScenarioPlan out.
+
+Components at their rate-card ranges, priced for the scenario's team; labour; tier; run
+costs. The cost of ownership over the horizon lives in ownership.py, the guide's warnings and
+contradictions in guide_checks.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from generator import __version__
+from generator.model import (
+    INTEGRATION_KEYS,
+    Complexity,
+    Hosting,
+    Intake,
+    Integration,
+    Labor,
+    LineItem,
+    ModuleChoice,
+    Plan,
+    Range,
+    Records,
+    RunCosts,
+    Scenario,
+    ScenarioPlan,
+    Team,
+    TeamOption,
+)
+from generator.money import apportion, ceil_dollars, dollars, floor_dollars
+from generator.ratecard import RateCard
+
+TRAINING = "staff_training"
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """A line priced for the default (offshore) team, before scaling to the scenario's team."""
+
+    name: str
+    kind: str
+    phase: int
+    low: float
+    expected: float
+    high: float
+    source: str
+    note: str
+    category: str
+
+
+# ------------------------------------------------------------------ team and labour
+
+
+def effective_rate(card: RateCard, team: Team, rate: float | None = None) -> tuple[float, float, float]:
+    """(hourly rate, overhead rate, effective hourly cost) for a team."""
+    key = "us" if team is Team.US else "offshore"
+    hourly = card.value(f"rate.{key}") if rate is None else rate
+    overhead = card.value(f"overhead.{key}")
+    return hourly, overhead, hourly * (1 + overhead)
+
+
+def default_effective_rate(card: RateCard) -> float:
+    """What the guide's component figures are priced at: the offshore team, overhead included."""
+    return effective_rate(card, Team.OFFSHORE)[2]
+
+
+def staff_users(scenario: Scenario) -> int:
+    clinic = scenario.clinic
+    if clinic.staff_users is not None:
+        return clinic.staff_users
+    return clinic.physicians * round(scenario.card.value("clinic.staff_users_per_physician"))
+
+
+def _position(card: RateCard, complexity: Complexity | None) -> float:
+    level = (complexity or Complexity.TYPICAL).name.lower()
+    return card.value(f"complexity.{level}.position")
+
+
+# ------------------------------------------------------------------ components
+
+
+def _module_draft(scenario: Scenario, row: ModuleChoice) -> _Draft:
+    card = scenario.card
+    if row.known is None:  # a specialty feature: its own range from the Modules sheet
+        low, high = float(row.low or 0), float(row.high or 0)
+        source, note, category = "workbook (specialty feature)", row.notes, "specialty"
+    else:
+        key = f"module.{row.known.key}"
+        low = float(row.low) if row.low is not None else card.value(f"{key}.low")
+        high = float(row.high) if row.high is not None else card.value(f"{key}.high")
+        entry = card.entry(f"{key}.low")
+        source = "workbook" if row.low is not None or row.high is not None else entry.cited
+        note, category = row.notes or entry.note, row.known.key
+    if row.known is not None and row.known.key == TRAINING and row.complexity is None:
+        per_user = card.value("training.per_user") * staff_users(scenario)
+        expected = min(max(per_user, low), high)
+    else:
+        expected = low + (high - low) * _position(card, row.complexity)
+    if row.known is not None and row.known.standard and scenario.clinic.certified_components:
+        share = card.value("certified.residual_pct")
+        low, expected, high = low * share, expected * share, high * share
+        note = f"pre-built certified component ({share:.0%} of a custom build's cost). {note}".strip()
+    kind = "specialty" if row.known is None else "module"
+    return _Draft(row.name, kind, row.phase, low, expected, high, source, note, category)
+
+
+def _integration_draft(card: RateCard, item: Integration) -> _Draft:
+    key = INTEGRATION_KEYS[item.category]
+    low, high = card.value(f"{key}.low"), card.value(f"{key}.high")
+    expected = low + (high - low) * _position(card, item.complexity)
+    entry = card.entry(f"{key}.low")
+    note = ", ".join(x for x in (item.vendor, entry.note) if x)
+    return _Draft(item.system, "integration", item.phase, low, expected, high, entry.cited, note,
+                  item.category.value)
+
+
+def drafts(scenario: Scenario) -> list[_Draft]:
+    """Every included module, specialty feature and integration, at default-team prices."""
+    out = [_module_draft(scenario, m) for m in scenario.modules if m.include]
+    out += [_integration_draft(scenario.card, i) for i in scenario.integrations]
+    return out
+
+
+def certified_saving(scenario: Scenario) -> int:
+    """What certified components take off the standard modules (never more than they cost)."""
+    if not scenario.clinic.certified_components:
+        return 0
+    share = scenario.card.value("certified.residual_pct")
+    full = 0.0
+    for row in scenario.modules:
+        if row.include and row.known is not None and row.known.standard:
+            card = scenario.card
+            low = float(row.low) if row.low is not None else card.value(f"module.{row.known.key}.low")
+            high = float(row.high) if row.high is not None else card.value(f"module.{row.known.key}.high")
+            full += low + (high - low) * _position(card, row.complexity)
+    return dollars(full * (1 - share))
+
+
+# ------------------------------------------------------------------ labour
+
+
+def _labor(scenario: Scenario, default_cost: float) -> Labor:
+    """Labour for the build. Hours are derived from the modules unless the workbook gives them."""
+    clinic, card = scenario.clinic, scenario.card
+    rate, overhead, effective = effective_rate(card, clinic.team, clinic.hourly_rate)
+    team = clinic.team.value if clinic.hourly_rate is None else f"{clinic.team.value} (workbook rate)"
+    if clinic.development_hours is not None:
+        hours = round(clinic.development_hours)
+        raw = dollars(hours * rate)
+        extra = dollars(raw * overhead)
+        return Labor(team, hours, rate, raw, overhead, extra, raw + extra, "workbook")
+    cost = dollars(default_cost * effective / default_effective_rate(card))
+    raw = dollars(cost / (1 + overhead))
+    hours = round(raw / rate) if rate else 0
+    return Labor(team, hours, rate, raw, overhead, cost - raw, cost, "derived from the modules")
+
+
+def price_lines(scenario: Scenario) -> tuple[tuple[LineItem, ...], Labor]:
+    """Scale the default-team drafts to the scenario's labour cost, in whole dollars, so that
+    the lines' expected figures add up exactly to the labour cost."""
+    items = drafts(scenario)
+    default_cost = sum(d.expected for d in items)
+    labor = _labor(scenario, default_cost)
+    if not items:
+        return (), labor
+    scale = labor.cost / default_cost if default_cost else 1.0
+    expected = apportion(labor.cost, [d.expected for d in items])
+    lines = tuple(
+        LineItem(d.name, d.kind, d.phase,
+                 Range(min(floor_dollars(d.low * scale), e), e, max(ceil_dollars(d.high * scale), e)),
+                 d.source, d.note, d.category)
+        for d, e in zip(items, expected, strict=True)
+    )
+    return lines, labor
+
+
+def team_options(scenario: Scenario, build: Range) -> tuple[TeamOption, ...]:
+    """The same scope priced with each team at its rate-card rate, for the geography table."""
+    card = scenario.card
+    base = effective_rate(card, scenario.clinic.team, scenario.clinic.hourly_rate)[2]
+    options = []
+    for team in Team:
+        rate, overhead, effective = effective_rate(card, team)
+        f = effective / base if base else 1.0
+        options.append(TeamOption(team.value, rate, overhead, effective,
+                                  Range(dollars(build.low * f), dollars(build.expected * f),
+                                        dollars(build.high * f))))
+    return tuple(options)
+
+
+def tier(card: RateCard, build: Range) -> str:
+    if build.expected >= card.value("tier.advanced_min"):
+        return "advanced"
+    if build.expected < card.value("tier.basic_max"):
+        return "basic"
+    return "mid"
+
+
+def phase_totals(lines: tuple[LineItem, ...]) -> tuple[tuple[int, Range], ...]:
+    phases = sorted({line.phase for line in lines} | {1})
+    return tuple((p, Range.total([line.cost for line in lines if line.phase == p])) for p in phases)
+
+
+# ------------------------------------------------------------------ run costs
+
+
+def size_position(scenario: Scenario) -> float:
+    """Where a clinic of this size sits in the guide's hosting ranges (0: one physician)."""
+    full = scenario.card.value("hosting.full_size_physicians")
+    return min(max((scenario.clinic.physicians - 1) / max(full - 1, 1), 0.0), 1.0)
+
+
+def hosting_costs(scenario: Scenario) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """((annual low, expected, high), (up-front low, expected, high)) for the scenario's hosting."""
+    card, pos = scenario.card, size_position(scenario)
+    if scenario.clinic.hosting is Hosting.ONPREM:
+        lo, hi = card.pair("hosting.onprem.upfront")
+        up = (dollars(lo), dollars(lo + (hi - lo) * pos), dollars(hi))
+        pct = card.value("hosting.onprem.annual_pct")
+        return (dollars(up[0] * pct), dollars(up[1] * pct), dollars(up[2] * pct)), up
+    lo, hi = card.pair("hosting.cloud.monthly")
+    return (dollars(lo * 12), dollars((lo + (hi - lo) * pos) * 12), dollars(hi * 12)), (0, 0, 0)
+
+
+def run_costs(scenario: Scenario, build: Range, lines: tuple[LineItem, ...]) -> RunCosts:
+    card = scenario.card
+    lo_pct, hi_pct = card.value("maintenance.low_pct"), card.value("maintenance.high_pct")
+    maintenance = (dollars(build.expected * lo_pct), dollars(build.expected * hi_pct))
+    hosting, upfront = hosting_costs(scenario)
+    training = Range.total([li.cost for li in lines if li.category == TRAINING])
+    pct = card.value("training.updates_pct")
+    updates = (dollars(training.low * pct), dollars(training.expected * pct), dollars(training.high * pct))
+    annual = Range(
+        maintenance[0] + hosting[0] + updates[0],
+        dollars((maintenance[0] + maintenance[1]) / 2) + hosting[1] + updates[1],
+        maintenance[1] + hosting[2] + updates[2],
+    )
+    u_lo, u_hi = card.value("underestimate.low_pct"), card.value("underestimate.high_pct")
+    return RunCosts(
+        maintenance=maintenance,
+        hosting=(hosting[0], hosting[2]),
+        hosting_expected=hosting[1],
+        training_updates=(updates[0], updates[2]),
+        onprem_upfront=upfront,
+        annual=annual,
+        underestimate=(dollars(annual.expected * u_lo), dollars(annual.expected * u_hi)),
+    )
+
+
+# ------------------------------------------------------------------ the whole plan
+
+
+def plan_scenario(scenario: Scenario) -> ScenarioPlan:
+    from generator import guide_checks, ownership
+
+    lines, labor = price_lines(scenario)
+    build = Range.total([li.cost for li in lines])
+    run = run_costs(scenario, build, lines)
+    own = ownership.ownership(scenario, lines, build, run)
+    return ScenarioPlan(
+        name=scenario.name,
+        scenario=scenario,
+        tier=tier(scenario.card, build),
+        build=build,
+        components=lines,
+        phases=phase_totals(lines),
+        labor=labor,
+        teams=team_options(scenario, build),
+        run=run,
+        ownership=own,
+        certified_saving=certified_saving(scenario),
+        warnings=guide_checks.warnings(scenario, lines, build, own),
+    )
+
+
+def migration_needed(scenario: Scenario) -> bool:
+    return scenario.clinic.records is not Records.NONE
+
+
+def plan_intake(intake: Intake, today: dt.date | None = None) -> Plan:
+    """Plan every scenario of a validated workbook."""
+    from generator import guide_checks
+
+    base = intake.base.clinic
+    generated = base.report_date or today or dt.date.today()
+    return Plan(
+        intake=intake,
+        scenarios=tuple(plan_scenario(s) for s in intake.scenarios),
+        generated=generated,
+        version=__version__,
+        contradictions=guide_checks.contradictions(intake.base.card),
+    )

@@ -1,0 +1,114 @@
+"""budget.json: every figure of the report, for other tools (output-spec.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from generator.model import LineItem, Plan, Range, ScenarioPlan
+
+SCHEMA_VERSION = 1
+
+
+def rng(r: Range) -> dict[str, int]:
+    return {"low": r.low, "expected": r.expected, "high": r.high}
+
+
+def pair(values: tuple[int, ...]) -> dict[str, int]:
+    return {"low": values[0], "high": values[-1]}
+
+
+def _component(li: LineItem) -> dict[str, Any]:
+    return {"name": li.name, "kind": li.kind, "category": li.category, "phase": li.phase, **rng(li.cost),
+            "source": li.source, "note": li.note}
+
+
+def scenario_dict(sp: ScenarioPlan) -> dict[str, Any]:
+    own, run, labor, clinic = sp.ownership, sp.run, sp.labor, sp.scenario.clinic
+    return {
+        "name": sp.name,
+        "tier": sp.tier,
+        "build": rng(sp.build),
+        "components": [_component(li) for li in sp.components],
+        "phases": [{"phase": p, **rng(r)} for p, r in sp.phases],
+        "labor": {"team": labor.team, "hours": labor.hours, "rate": labor.rate, "raw_cost": labor.raw_cost,
+                  "overhead_rate": labor.overhead_rate, "overhead": labor.overhead, "cost": labor.cost,
+                  "hours_source": labor.hours_source},
+        "teams": [{"team": t.team, "rate": t.rate, "overhead_rate": t.overhead_rate,
+                   "effective_rate": round(t.effective_rate, 2), "build": rng(t.build)} for t in sp.teams],
+        "annual": {
+            "maintenance": pair(run.maintenance),
+            "hosting": {**pair(run.hosting), "expected": run.hosting_expected},
+            "training_updates": pair(run.training_updates),
+            "total": rng(run.annual),
+            "underestimate": pair(run.underestimate),
+        },
+        "onprem_upfront": {"low": run.onprem_upfront[0], "expected": run.onprem_upfront[1],
+                           "high": run.onprem_upfront[2]},
+        "off_the_shelf": [
+            {"product": p.product, "monthly_per_provider": p.monthly_per_provider,
+             "annual_subscription": p.annual_subscription, "annual_extras": p.annual_extras,
+             "annual_increase": p.annual_increase, "customization_surcharge": p.customization_surcharge,
+             "switching_cost": p.switching_cost, "yearly": list(p.yearly)}
+            for p in own.off_the_shelf
+        ],
+        "tco": {
+            "years": own.years,
+            "custom": list(own.custom_cumulative),
+            "custom_yearly": list(own.custom_yearly),
+            "off_the_shelf": {p.product: list(p.cumulative) for p in own.off_the_shelf},
+            "cheapest_product": own.cheapest_product,
+            "break_even_year": own.break_even_year,
+        },
+        "cash_flow": [{"quarter": q.label, "build": q.build, "run": q.run, "total": q.total}
+                      for q in own.cash_flow],
+        "capital": {"year_one": own.year_one_capital, "all_at_once": own.all_at_once_capital},
+        "budget_phases": [{"name": b.name, "title": b.title, "total": b.total,
+                           "items": [{"name": n, "amount": v} for n, v in b.items]} for b in own.budget_phases],
+        "certified_saving": sp.certified_saving,
+        "recommendation": {"path": own.recommendation.path, "headline": own.recommendation.headline,
+                           "reasons": list(own.recommendation.reasons)},
+        "inputs": {"physicians": clinic.physicians, "hosting": clinic.hosting.value, "team": clinic.team.value,
+                   "workflow_specificity": clinic.workflow_specificity.value,
+                   "certified_components": clinic.certified_components},
+        "warnings": [{"code": w.code, "message": w.message} for w in sp.warnings],
+        **risk_dict(sp),
+    }
+
+
+def risk_dict(sp: ScenarioPlan) -> dict[str, Any]:
+    """`risk` and `sensitivity`, from the risk stage when it ran."""
+    risk = sp.risk
+    if risk is None:
+        return {"risk": None, "sensitivity": []}
+    to_dict = getattr(risk, "to_dict", None)
+    return to_dict() if callable(to_dict) else {"risk": None, "sensitivity": []}
+
+
+def budget_dict(plan: Plan) -> dict[str, Any]:
+    base = plan.intake.base
+    clinic = base.clinic
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generator": {"name": "clinic-budget", "version": plan.version},
+        "source": plan.intake.source,
+        "report_date": plan.generated.isoformat(),
+        "clinic": {
+            "name": clinic.name, "type": clinic.clinic_type.value, "specialty": clinic.specialty,
+            "physicians": clinic.physicians, "records": clinic.records.value,
+            "prepared_for": clinic.prepared_for, "prepared_by": clinic.prepared_by,
+        },
+        "scenarios": [scenario_dict(sp) for sp in plan.scenarios],
+        "assumptions": [
+            {"key": e.key, "value": e.value, "source": e.cited, "assumption": e.is_assumption,
+             "override": e.is_override, "note": e.note}
+            for e in base.card
+        ],
+        "overrides": {sp.name: list(sp.scenario.card.overridden) for sp in plan.scenarios},
+        "contradictions": list(plan.contradictions),
+        "intake_warnings": list(plan.intake.warnings),
+    }
+
+
+def render(plan: Plan) -> bytes:
+    return (json.dumps(budget_dict(plan), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
