@@ -1,0 +1,1 @@
+"""The shipped Jinja templates (installed as the package data `generator.templates`)."""
