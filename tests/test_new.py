@@ -7,7 +7,6 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from helpers import run_cli
 from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -17,6 +16,7 @@ from generator import schema
 from generator.examples import EXAMPLES, dropdown_choices, main
 from generator.model import KNOWN_MODULES, MODULES_BY_NAME
 from generator.ratecard import default_card
+from tests.helpers import run_cli
 
 INPUTS = Path(__file__).resolve().parent.parent / "inputs"
 SHEETS = ["Instructions", "Clinic", "Modules", "Integrations", "Subscriptions", "Scenarios",
