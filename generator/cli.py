@@ -202,8 +202,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    from generator.examples import EXAMPLES, write_blank, write_example
     from generator.errors import UsageError
+    from generator.examples import EXAMPLES, write_blank, write_example
 
     if args.list:
         for name, example in EXAMPLES.items():

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from generator.ratecard import RateCard
 
 
-class Choice(str, Enum):
+class Choice(StrEnum):
     """A case-insensitive choice field; `.value` is the spelling the spec uses."""
 
     @classmethod
@@ -247,7 +247,7 @@ class RunCosts:
     hosting: tuple[int, int]  # per year (low, high)
     hosting_expected: int  # per year, for a clinic of this size
     training_updates: tuple[int, int]
-    onprem_upfront: tuple[int, int]  # (0, 0) on cloud
+    onprem_upfront: tuple[int, int, int]  # (low, expected, high); zeros on cloud
     annual: Range  # maintenance + hosting + training updates, per year
     underestimate: tuple[int, int]  # what a 30-40% underestimate would leave out, per year
 

@@ -30,7 +30,7 @@ from generator.model import (
     TeamOption,
 )
 from generator.money import apportion, ceil_dollars, dollars, floor_dollars
-from generator.ratecard import RateCard
+from generator.ratecard import RateCard, default_card
 
 TRAINING = "staff_training"
 
@@ -61,9 +61,11 @@ def effective_rate(card: RateCard, team: Team, rate: float | None = None) -> tup
     return hourly, overhead, hourly * (1 + overhead)
 
 
-def default_effective_rate(card: RateCard) -> float:
-    """What the guide's component figures are priced at: the offshore team, overhead included."""
-    return effective_rate(card, Team.OFFSHORE)[2]
+def guide_effective_rate() -> float:
+    """What the guide's component figures are priced at: the guide's offshore team, overhead
+    included. Taken from the shipped card, so that a workbook overriding `rate.offshore` or
+    `overhead.offshore` moves the build like any other rate."""
+    return effective_rate(default_card(), Team.OFFSHORE)[2]
 
 
 def staff_users(scenario: Scenario) -> int:
@@ -151,7 +153,7 @@ def _labor(scenario: Scenario, default_cost: float) -> Labor:
         raw = dollars(hours * rate)
         extra = dollars(raw * overhead)
         return Labor(team, hours, rate, raw, overhead, extra, raw + extra, "workbook")
-    cost = dollars(default_cost * effective / default_effective_rate(card))
+    cost = dollars(default_cost * effective / guide_effective_rate())
     raw = dollars(cost / (1 + overhead))
     hours = round(raw / rate) if rate else 0
     return Labor(team, hours, rate, raw, overhead, cost - raw, cost, "derived from the modules")

@@ -1,0 +1,243 @@
+"""The guide's own worked figures, each as a named test quoting the sentence it checks.
+
+Figures come from the rate card (never typed here) unless the guide's sentence states the
+result itself, in which case the test pins the guide's number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from generator.model import Category, Complexity, Hosting, Level, Range, Subscription, Team
+from generator.ownership import off_the_shelf
+from generator.planner import plan_scenario, run_costs, tier
+from generator.ratecard import default_card
+from tests.scenarios import integration, modules, scenario
+
+CARD = default_card()
+
+
+def test_75000_build_carries_11250_to_15000_maintenance() -> None:
+    """'A $75,000 custom build carries an ongoing maintenance obligation of $11,250–$15,000 per year.'"""
+    run = run_costs(scenario(), Range(75_000, 75_000, 75_000), ())
+    assert run.maintenance == (11_250, 15_000)
+
+
+def test_1200_hours_us_team_is_210000() -> None:
+    """'...1,200 development hours, ... a US team at $175/hour ($210,000)...'"""
+    plan = plan_scenario(scenario(team=Team.US, development_hours=1200))
+    assert (plan.labor.hours, plan.labor.rate, plan.labor.raw_cost) == (1200, 175, 210_000)
+    assert plan.labor.cost == plan.build.expected == 210_000
+
+
+def test_1200_hours_offshore_team_is_48000_before_overhead() -> None:
+    """'...an India-based healthcare team at $40/hour ($48,000) is $162,000' cheaper; the overhead is its own line."""
+    us = plan_scenario(scenario(team=Team.US, development_hours=1200))
+    off = plan_scenario(scenario(team=Team.OFFSHORE, development_hours=1200))
+    assert off.labor.raw_cost == 48_000
+    assert us.labor.raw_cost - off.labor.raw_cost == 162_000
+    assert off.labor.overhead == round(48_000 * CARD.value("overhead.offshore"))
+    assert off.labor.cost == off.labor.raw_cost + off.labor.overhead == off.build.expected
+
+
+def test_offshore_nets_50_to_60_percent_after_overhead() -> None:
+    """'...healthcare-experienced offshore teams consistently deliver 50–60% savings for small clinic projects.'"""
+    us = plan_scenario(scenario(team=Team.US))
+    off = plan_scenario(scenario(team=Team.OFFSHORE))
+    saving = 1 - off.build.expected / us.build.expected
+    low, high = CARD.pair("geography.savings")
+    assert low <= saving <= high
+
+
+def test_default_team_prices_every_component_at_its_table_figure() -> None:
+    """The component table: 'Patient records module $8,000–$15,000' ... (the default team's prices)."""
+    for complexity, end in ((Complexity.LOW, "low"), (Complexity.HIGH, "high")):
+        plan = plan_scenario(scenario(mods=modules(complexity=complexity)))
+        for line in plan.components:
+            key = f"module.{line.category}.{end}"
+            assert line.cost.expected == CARD.money(key), line.name
+            assert line.cost.low == CARD.money(f"module.{line.category}.low")
+            assert line.cost.high == CARD.money(f"module.{line.category}.high")
+
+
+def test_us_team_scales_the_build_by_the_ratio_of_effective_rates() -> None:
+    """A US team (or any other rate) scales the build by the ratio of effective hourly costs."""
+    off = plan_scenario(scenario())
+    us = plan_scenario(scenario(team=Team.US))
+    ratio = CARD.value("rate.us") * (1 + CARD.value("overhead.us")) / (
+        CARD.value("rate.offshore") * (1 + CARD.value("overhead.offshore")))
+    assert us.build.expected == pytest.approx(off.build.expected * ratio, abs=1)
+
+
+def test_599_per_provider_for_4_physicians_is_28752_a_year() -> None:
+    """'A 4-physician clinic paying $599/month per provider ... spends $28,752 per year before any customization.'"""
+    s = scenario(physicians=4, subscriptions=(Subscription("Combined", 599),))
+    (product,) = off_the_shelf(s, (), 5)
+    assert product.annual_subscription == 28_752
+
+
+def test_extras_take_a_4_physician_clinic_to_35000_to_50000() -> None:
+    """'...the annual cost reaches $35,000 to $50,000 per year at scale.'"""
+    low, high = CARD.pair("offshelf.extras_per_provider")
+    assert 28_752 + 4 * low == pytest.approx(35_000, abs=4)
+    assert 28_752 + 4 * high == pytest.approx(50_000, abs=4)
+    s = scenario(physicians=4, subscriptions=(Subscription("Combined", 599),), workflow_specificity=Level.LOW)
+    (product,) = off_the_shelf(s, (), 5)
+    assert 35_000 <= product.annual_subscription + product.annual_extras <= 50_000
+
+
+def test_four_integrations_add_40000_to_120000() -> None:
+    """'At $10,000 to $30,000 per integration (Arkenea, 2026), a clinic connecting four external systems
+    adds $40,000 to $120,000 to its base build cost alone.'"""
+    base = plan_scenario(scenario())
+    four = plan_scenario(scenario(integrations=tuple(integration(Category.OTHER) for _ in range(4))))
+    assert four.build.low - base.build.low == 40_000
+    assert four.build.high - base.build.high == 120_000
+
+
+def test_fhir_adds_8000_to_15000() -> None:
+    """'...building FHIR-compliant APIs into a custom EHR from scratch adds $8,000–$15,000 to development cost.'"""
+    with_fhir = plan_scenario(scenario())
+    without = plan_scenario(scenario(mods=modules({"FHIR R4 API": False})))
+    assert (with_fhir.build.low - without.build.low, with_fhir.build.high - without.build.high) == (8_000, 15_000)
+
+
+def test_ai_documentation_adds_12000_to_25000() -> None:
+    """'Adding an AI documentation module to a custom EHR build adds $12,000–$25,000...'"""
+    base = plan_scenario(scenario())
+    ai = plan_scenario(scenario(mods=modules({"AI documentation": True})))
+    assert (ai.build.low - base.build.low, ai.build.high - base.build.high) == (12_000, 25_000)
+    assert [li.phase for li in ai.components if li.category == "ai_documentation"] == [2]
+
+
+def test_skipping_fhir_warns_about_medicare_and_medicaid() -> None:
+    """'Skipping FHIR compliance disqualifies a system from Medicare and Medicaid program participation.'"""
+    plan = plan_scenario(scenario(mods=modules({"FHIR R4 API": False})))
+    (warning,) = [w for w in plan.warnings if w.code == "FHIR_OMITTED"]
+    assert "Medicare and Medicaid program participation" in warning.message
+
+
+def test_leaving_out_hipaa_warns_of_25_percent_overruns() -> None:
+    """'Clinics that underestimate compliance infrastructure consistently face cost overruns of 25% or more.'"""
+    plan = plan_scenario(scenario(mods=modules({"HIPAA compliance layer": False})))
+    (warning,) = [w for w in plan.warnings if w.code == "HIPAA_OMITTED"]
+    assert "overruns of 25% or more" in warning.message
+    assert "$100 per violation" in warning.message
+
+
+def test_certified_components_never_subtract_more_than_the_modules_cost() -> None:
+    """'...saves $50,000–$150,000 compared to building from scratch' — more than these modules cost here."""
+    plain = plan_scenario(scenario())
+    certified = plan_scenario(scenario(certified_components=True))
+    standard = sum(li.cost.expected for li in plain.components
+                   if li.category in ("patient_records", "appointment_scheduling", "clinical_documentation"))
+    assert 0 < certified.certified_saving < standard < CARD.value("certified.savings.low")
+    assert plain.build.expected - certified.build.expected == certified.certified_saving
+    assert any(w.code == "CERTIFIED_SAVING_CAPPED" for w in certified.warnings)
+
+
+def test_tiers_put_40000_at_the_low_end_and_90000_at_the_top() -> None:
+    """'...the cost variance between a $40,000 build and a $90,000+ build.'"""
+    assert tier(CARD, Range(40_000, 40_000, 40_000)) == "basic"
+    assert tier(CARD, Range(75_000, 75_000, 75_000)) == "mid"
+    assert tier(CARD, Range(90_000, 90_000, 90_000)) == "advanced"
+
+
+def test_cloud_hosting_is_800_to_2400_a_month_and_servers_30000_to_60000() -> None:
+    """'...previously spent $30,000–$60,000 on on-premise server infrastructure now pays $800–$2,400 per month...'"""
+    cloud = plan_scenario(scenario())
+    assert cloud.run.hosting == (800 * 12, 2_400 * 12)
+    onprem = plan_scenario(scenario(hosting=Hosting.ONPREM))
+    assert (onprem.run.onprem_upfront[0], onprem.run.onprem_upfront[2]) == (30_000, 60_000)
+
+
+def test_first_time_buyers_underestimate_ongoing_costs_by_30_to_40_percent() -> None:
+    """'Maintenance, cloud hosting, and training updates are ongoing obligations that most first-time buyers
+    underestimate by 30–40%.'"""
+    plan = plan_scenario(scenario())
+    annual = plan.run.annual.expected
+    assert plan.run.underestimate == (round(annual * 0.30), round(annual * 0.40))
+
+
+def test_phased_build_starts_with_core_and_adds_integrations_in_year_two() -> None:
+    """'...start with core patient records, scheduling, and documentation modules, then add integrations and
+    specialty features in year two. This approach reduces upfront capital requirement...'"""
+    plan = plan_scenario(scenario(integrations=(integration(Category.LAB), integration(Category.BILLING))))
+    phase = {li.name: li.phase for li in plan.components}
+    assert phase["Patient records"] == phase["Appointment scheduling"] == phase["Clinical documentation"] == 1
+    assert phase["Lab system"] == phase["Billing system"] == 2
+    own = plan.ownership
+    assert own.year_one_capital < own.all_at_once_capital == plan.build.expected
+    assert sum(q.build for q in own.cash_flow[:4]) == own.year_one_capital
+    assert sum(q.build for q in own.cash_flow[4:8]) == dict(plan.phases)[2].expected
+
+
+def test_three_budget_phases_build_launch_and_two_years_of_operation() -> None:
+    """'A small clinic ... should budget for three phases: build, launch, and the first two years of operation.'"""
+    plan = plan_scenario(scenario())
+    build, launch, operation = plan.ownership.budget_phases
+    assert (build.name, launch.name, operation.name) == ("build", "launch", "operation")
+    assert build.total + launch.total == plan.build.expected
+    assert all(b.total == sum(v for _, v in b.items) for b in plan.ownership.budget_phases)
+
+
+def test_low_workflow_specificity_recommends_off_the_shelf() -> None:
+    """'If a practice's clinical workflows match what a major EHR vendor offers out of the box, off-the-shelf
+    platforms are the cost-effective choice for the first three years.'"""
+    plan = plan_scenario(scenario(workflow_specificity=Level.LOW))
+    assert plan.ownership.recommendation.path == "off-the-shelf"
+
+
+def test_high_workflow_specificity_recommends_custom() -> None:
+    """'If specialty workflows require significant modification ... custom development pays back within three
+    to four years for most small clinic operations.'"""
+    plan = plan_scenario(scenario(workflow_specificity=Level.HIGH, physicians=5))
+    assert plan.ownership.recommendation.path == "custom"
+    assert any("three to four years" in r for r in plan.ownership.recommendation.reasons)
+
+
+def test_break_even_year_is_the_first_year_custom_is_cheaper() -> None:
+    """Output contract: 'first year the custom build is cheaper than the cheapest product, or null'."""
+    s = scenario(physicians=20, workflow_specificity=Level.HIGH, mods=modules(complexity=Complexity.LOW))
+    own = plan_scenario(s).ownership
+    cheapest = own.product(own.cheapest_product)
+    assert own.break_even_year is not None
+    y = own.break_even_year
+    assert own.custom_cumulative[y - 1] < cheapest.cumulative[y - 1]
+    assert all(own.custom_cumulative[i] >= cheapest.cumulative[i] for i in range(y - 1))
+
+
+def test_assumption_overrides_flow_into_the_plan() -> None:
+    """Assumptions-sheet overrides apply, and are listed with their sources."""
+    card = CARD.with_overrides({"rate.offshore": (50.0, "Vendor quote 2026-02")})
+    plan = plan_scenario(scenario(card=card))
+    assert plan.labor.rate == 50
+    assert card.entry("rate.offshore").cited == "workbook override (Vendor quote 2026-02)"
+    assert plan.build.expected > plan_scenario(scenario()).build.expected
+
+
+def test_horizon_sets_the_number_of_years() -> None:
+    plan = plan_scenario(scenario(horizon_years=7))
+    assert len(plan.ownership.custom_cumulative) == 7
+    assert all(len(p.cumulative) == 7 for p in plan.ownership.off_the_shelf)
+    assert len(plan.ownership.cash_flow) == 28
+
+
+def test_specialty_feature_is_priced_from_its_row_in_phase_two() -> None:
+    from generator.model import ModuleChoice
+
+    extra = (ModuleChoice("Surgical scheduling", True, 2, None, 6_000, 14_000),)
+    plan = plan_scenario(scenario(mods=modules(extra=extra)))
+    (line,) = [li for li in plan.components if li.kind == "specialty"]
+    assert (line.cost.low, line.cost.expected, line.cost.high, line.phase) == (6_000, 10_000, 14_000, 2)
+
+
+def test_more_physicians_raise_the_hosting_estimate_within_the_guides_range() -> None:
+    small = plan_scenario(scenario(physicians=1))
+    large = plan_scenario(scenario(physicians=50))
+    assert small.run.hosting_expected == 800 * 12
+    assert large.run.hosting_expected == 2_400 * 12
+    mid = plan_scenario(replace(scenario(), clinic=replace(scenario().clinic, physicians=5)))
+    assert small.run.hosting_expected < mid.run.hosting_expected < large.run.hosting_expected
