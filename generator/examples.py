@@ -175,6 +175,55 @@ EXAMPLES: dict[str, Example] = {
 }
 
 
+INSTRUCTIONS = (
+    "# Clinic budget intake workbook",
+    "This workbook describes your clinic and the EHR system you want built. clinic-budget "
+    "turns it into a budget: build cost, phases, running costs and a five-year comparison with "
+    "off-the-shelf subscriptions.",
+    "",
+    "# How to fill it in",
+    "• Clinic sheet: type each answer in column B, next to its label. Required: {required}. "
+    "Everything else may stay blank; a blank field takes the default shown in column C.",
+    "• Cells with a fixed set of answers (Yes/No, Clinic type, Hosting, Phase, Complexity, "
+    "Category...) have a dropdown: click the cell and pick from the list.",
+    "• Money is in US dollars. Percentages can be typed as 5% or 0.05. Dates as 2026-03-02.",
+    "• Do not rename the sheets, the labels in column A of Clinic, or the table headers in "
+    "row 1. Hover over a table header to see what the column means.",
+    "",
+    "# Modules",
+    "• One row per part of the system. Every standard module is listed with the cost guide's "
+    "range in Low cost / High cost. Set Include to No for anything you do not want, or change "
+    "the costs if you have a quote.",
+    "• Phase 1 is built in year one; Phase 2 (integrations, AI documentation, specialty "
+    "features) follows in year two. Complexity picks where inside the range the estimate sits.",
+    "• Add your own specialty features (e.g. surgical scheduling) in the empty rows: give a "
+    "name, Low cost and High cost.",
+    "",
+    "# Integrations",
+    "• One row per external system to connect (lab, imaging, billing, e-prescribing, other). "
+    "Each row is priced by its Category. Leave the table empty if you connect nothing.",
+    "",
+    "# Subscriptions",
+    "• The off-the-shelf products to compare against, priced per provider per month. If you "
+    "leave this table empty, the cost guide's products are used: {products}.",
+    "",
+    "# Scenarios (optional)",
+    "• Ask \"what if\" questions. Column A, headed Scenario, names each scenario; add columns "
+    "headed by a Clinic label (e.g. Development team), a module name (e.g. AI documentation, "
+    "Yes/No) or a rate-card key. Each row changes only the cells you fill; empty cells keep "
+    "the Clinic and Modules values. Your workbook as entered is always the first scenario, "
+    "Baseline.",
+    "",
+    "# Assumptions (optional)",
+    "• Override a figure from the rate card for this workbook only: Key, Value and where the "
+    "figure comes from (Source). List every key with: clinic-budget assumptions",
+    "",
+    "# Getting the report",
+    "• Check the workbook: clinic-budget validate FILE  (lists every problem, by cell)",
+    "• Make the report: clinic-budget run FILE  (writes the documents to the output folder)",
+)
+
+
 # ------------------------------------------------------------------ public API
 
 
@@ -264,53 +313,7 @@ def instructions() -> list[str]:
         "management subscription at ${:,.0f}".format(
             card.value("offshelf.eclinicalworks.monthly"), card.value("offshelf.drchrono.monthly"),
             card.value("offshelf.combined.monthly"))
-    return [
-        "# Clinic budget intake workbook",
-        "This workbook describes your clinic and the EHR system you want built. clinic-budget "
-        "turns it into a budget: build cost, phases, running costs and a five-year comparison with "
-        "off-the-shelf subscriptions.",
-        "",
-        "# How to fill it in",
-        f"• Clinic sheet: type each answer in column B, next to its label. Required: {required}. "
-        "Everything else may stay blank; a blank field takes the default shown in column C.",
-        "• Cells with a fixed set of answers (Yes/No, Clinic type, Hosting, Phase, Complexity, "
-        "Category...) have a dropdown: click the cell and pick from the list.",
-        "• Money is in US dollars. Percentages can be typed as 5% or 0.05. Dates as 2026-03-02.",
-        "• Do not rename the sheets, the labels in column A of Clinic, or the table headers in "
-        "row 1. Hover over a table header to see what the column means.",
-        "",
-        "# Modules",
-        "• One row per part of the system. Every standard module is listed with the cost guide's "
-        "range in Low cost / High cost. Set Include to No for anything you do not want, or change "
-        "the costs if you have a quote.",
-        "• Phase 1 is built in year one; Phase 2 (integrations, AI documentation, specialty "
-        "features) follows in year two. Complexity picks where inside the range the estimate sits.",
-        "• Add your own specialty features (e.g. surgical scheduling) in the empty rows: give a "
-        "name, Low cost and High cost.",
-        "",
-        "# Integrations",
-        "• One row per external system to connect (lab, imaging, billing, e-prescribing, other). "
-        "Each row is priced by its Category. Leave the table empty if you connect nothing.",
-        "",
-        "# Subscriptions",
-        "• The off-the-shelf products to compare against, priced per provider per month. If you "
-        f"leave this table empty, the cost guide's products are used: {products}.",
-        "",
-        "# Scenarios (optional)",
-        "• Ask \"what if\" questions. Column A, headed Scenario, names each scenario; add columns "
-        "headed by a Clinic label (e.g. Development team), a module name (e.g. AI documentation, "
-        "Yes/No) or a rate-card key. Each row changes only the cells you fill; empty cells keep "
-        "the Clinic and Modules values. Your workbook as entered is always the first scenario, "
-        "Baseline.",
-        "",
-        "# Assumptions (optional)",
-        "• Override a figure from the rate card for this workbook only: Key, Value and where the "
-        "figure comes from (Source). List every key with: clinic-budget assumptions",
-        "",
-        "# Getting the report",
-        "• Check the workbook: clinic-budget validate FILE  (lists every problem, by cell)",
-        "• Make the report: clinic-budget run FILE  (writes the documents to the output folder)",
-    ]
+    return [line.format(required=required, products=products) for line in INSTRUCTIONS]
 
 
 def _clinic_sheet(ws: Worksheet, example: Example) -> None:
