@@ -128,3 +128,25 @@ TABLE_SHEETS = {
 
 YES_WORDS = ("yes", "y", "true", "1")
 NO_WORDS = ("no", "n", "false", "0")
+
+
+def reference_markdown() -> str:
+    """The intake reference as Markdown tables (the README's copy is kept equal by a test)."""
+    out = []
+    for sheet, fields, intro in (
+        (CLINIC_SHEET, CLINIC_FIELDS, "A form: labels in column A, values in column B, any row order. Required."),
+        (MODULES_SHEET, MODULE_COLUMNS, "A table, header first, one module a row. Optional."),
+        (INTEGRATIONS_SHEET, INTEGRATION_COLUMNS, "A table, header first, one connected system a row. Optional."),
+        (SUBSCRIPTIONS_SHEET, SUBSCRIPTION_COLUMNS, "Off-the-shelf products to compare against. Optional."),
+        (ASSUMPTIONS_SHEET, ASSUMPTION_COLUMNS, "Rate-card overrides for this workbook. Optional."),
+    ):
+        out += [f"#### Sheet `{sheet}`", "", intro, "", "| Field | Type | Required | Default |", "|---|---|---|---|"]
+        for f in fields:
+            out.append(f"| {f.label} | {f.type_text.replace('|', '&#124;')} | {'yes' if f.required else 'no'} "
+                       f"| {f.default} |")
+        out.append("")
+    out += [f"#### Sheet `{SCENARIOS_SHEET}`", "",
+            "A table, header first. Column A is `Scenario` (the name); every other column is headed by a "
+            "Clinic label, a module name (Yes/No) or a rate-card key. Each row is one more scenario; an empty "
+            "cell keeps the base value. Optional.", ""]
+    return "\n".join(out)

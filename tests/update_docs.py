@@ -1,0 +1,47 @@
+"""Regenerate the generated parts of the docs: `python -m tests.update_docs`.
+
+- README.md: the intake reference between the intake-reference markers;
+- docs/ratecard.md: every rate-card key, its value and its source.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from generator.ratecard import default_card
+from generator.schema import reference_markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+START, END = "<!-- intake-reference:start -->", "<!-- intake-reference:end -->"
+
+
+def readme_text(current: str) -> str:
+    block = f"{START}\n{reference_markdown()}\n{END}"
+    return re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, current, flags=re.S)
+
+
+def ratecard_text() -> str:
+    lines = [
+        "# The rate card",
+        "",
+        "Every figure the planner uses, with its source. Generated from `generator/ratecard.toml` by",
+        "`python -m tests.update_docs`; `clinic-budget assumptions` prints the same. Override any key for one",
+        "workbook in its Assumptions sheet, or per scenario as a Scenarios column.",
+        "",
+        "| Key | Value | Source | Note |",
+        "|---|---|---|---|",
+    ]
+    for e in default_card():
+        lines.append(f"| `{e.key}` | {e.value:g} | {e.source} | {e.note} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    readme = ROOT / "README.md"
+    readme.write_text(readme_text(readme.read_text(encoding="utf-8")), encoding="utf-8")
+    (ROOT / "docs" / "ratecard.md").write_text(ratecard_text(), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
