@@ -301,6 +301,7 @@ class Ownership:
     custom_cumulative: tuple[int, ...]
     cheapest_product: str
     break_even_year: int | None
+    break_even_by_product: tuple[tuple[str, int | None], ...]
     cash_flow: tuple[Quarter, ...]
     year_one_capital: int  # phase 1 build plus up-front hardware
     all_at_once_capital: int  # everything built in year one, plus hardware

@@ -167,6 +167,11 @@ def recommend(scenario: Scenario, custom: tuple[int, ...], shelf: tuple[OffShelf
     return Recommendation(path, headline, tuple(reasons))
 
 
+def break_even_year(custom: tuple[int, ...], product: tuple[int, ...]) -> int | None:
+    """The first year (1-based) whose cumulative custom cost is below the product's, or None."""
+    return next((y + 1 for y, (c, p) in enumerate(zip(custom, product, strict=True)) if c < p), None)
+
+
 def ownership(scenario: Scenario, lines: tuple[LineItem, ...], build: Range, run: RunCosts) -> Ownership:
     years = scenario.clinic.horizon_years
     flow = cash_flow(scenario, lines, run, years)
@@ -174,7 +179,8 @@ def ownership(scenario: Scenario, lines: tuple[LineItem, ...], build: Range, run
     custom_cum = _cumulative(custom)
     shelf = off_the_shelf(scenario, lines, years)
     cheapest = min(shelf, key=lambda p: p.cumulative[-1])
-    break_even = next((y + 1 for y in range(years) if custom_cum[y] < cheapest.cumulative[y]), None)
+    by_product = tuple((p.product, break_even_year(custom_cum, p.cumulative)) for p in shelf)
+    break_even = dict(by_product)[cheapest.product]
     phase1 = sum(li.cost.expected for li in lines if li.phase == 1)
     return Ownership(
         years=years,
@@ -183,6 +189,7 @@ def ownership(scenario: Scenario, lines: tuple[LineItem, ...], build: Range, run
         custom_cumulative=custom_cum,
         cheapest_product=cheapest.product,
         break_even_year=break_even,
+        break_even_by_product=by_product,
         cash_flow=flow,
         year_one_capital=phase1 + run.onprem_upfront[1],
         all_at_once_capital=build.expected + run.onprem_upfront[1],

@@ -59,6 +59,7 @@ def scenario_dict(sp: ScenarioPlan) -> dict[str, Any]:
             "off_the_shelf": {p.product: list(p.cumulative) for p in own.off_the_shelf},
             "cheapest_product": own.cheapest_product,
             "break_even_year": own.break_even_year,
+            "break_even_by_product": dict(own.break_even_by_product),
         },
         "cash_flow": [{"quarter": q.label, "build": q.build, "run": q.run, "total": q.total}
                       for q in own.cash_flow],
