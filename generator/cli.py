@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE")
 
     p = command("new", "write a blank (or example) intake workbook with dropdowns and instructions")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", nargs="?", metavar="FILE")
     p.add_argument("--example", default=None, metavar="NAME", help="write a filled example (see --list)")
     p.add_argument("--list", action="store_true", help="list the examples")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
@@ -209,6 +209,8 @@ def cmd_new(args: argparse.Namespace) -> int:
         for name, example in EXAMPLES.items():
             _out(f"{name:18} {example.description}")
         return 0
+    if args.file is None:
+        raise UsageError("new: give the FILE to write, e.g. clinic-budget new ridgeview.xlsx")
     path = Path(args.file)
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         raise UsageError(f"{path}: the intake workbook must end in .xlsx")
