@@ -22,6 +22,7 @@ PERCENT_PHRASE = "a percentage such as 5% or 0.05"
 DATE_PHRASE = "a date such as 2026-03-02 or 03/02/2026"
 YESNO_PHRASE = "Yes or No"
 PHASE_PHRASE = "phase 1 or 2"
+QUANTITY_PHRASE = "a number, 0 or more, or a percentage such as 5%"
 
 _NUMBER = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+")
 _ISO = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
@@ -186,10 +187,10 @@ def quantity(value: object) -> float:
         x = _real(value.strip()[:-1])
         if x is not None and x >= 0:
             return x / 100
-        raise _fail("a number, 0 or more, or a percentage such as 5%", value)
+        raise _fail(QUANTITY_PHRASE, value)
     x = _real(value)
     if x is None or x < 0:
-        raise _fail("a number, 0 or more, or a percentage such as 5%", value)
+        raise _fail(QUANTITY_PHRASE, value)
     return x
 
 

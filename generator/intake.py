@@ -197,16 +197,18 @@ def _columns(tbl: Table, columns: tuple[schema.Field, ...], rep: Report) -> dict
     return None if missing else found
 
 
-def _rows(sheet: Sheet | None, columns: tuple[schema.Field, ...], rep: Report
-          ) -> Iterable[tuple[dict[str, Any], dict[str, Cell]]]:
-    """Each non-empty row of a table sheet as (attr -> value, attr -> cell)."""
+def _rows(sheet: Sheet | None, columns: tuple[schema.Field, ...], rep: Report,
+          unparsed: tuple[str, ...] = ()) -> Iterable[tuple[dict[str, Any], dict[str, Cell]]]:
+    """Each non-empty row of a table sheet as (attr -> value, attr -> cell); the columns in
+    `unparsed` are left for the caller to read from the cell."""
     tbl = table(sheet) if sheet is not None else None
     cols = _columns(tbl, columns, rep) if tbl is not None else None
     if tbl is None or cols is None:
         return
     for row, _cells in tbl.body(set(cols.values())):
         cells = {attr: tbl.sheet.cell(row, col) for attr, col in cols.items()}
-        values = {f.attr: rep.read(cells[f.attr], f) if f.attr in cells else None for f in columns}
+        values = {f.attr: rep.read(cells[f.attr], f) if f.attr in cells else None
+                  for f in columns if f.attr not in unparsed}
         yield values, cells
 
 
@@ -247,13 +249,13 @@ def _check_costs(known: KnownModule | None, values: Mapping[str, Any], cells: Ma
     if low is INVALID or high is INVALID:
         return
     if known is None:
+        needs = f"a specialty feature ('{values['name']}') needs its cost range"
         for attr, label in (("low", "Low cost"), ("high", "High cost")):
             if values[attr] is None and attr in cells:
-                rep.at(cells[attr], label, "a specialty feature needs its cost range; expected "
-                       f"an amount in USD, 0 or more, {fields.MONEY_EXAMPLE}")
+                rep.at(cells[attr], label, f"{needs}; expected an amount in USD, 0 or more, "
+                       f"{fields.MONEY_EXAMPLE}")
             elif values[attr] is None:
-                rep.at(cells["name"], label, f"a specialty feature needs its cost range; add a "
-                       f"'{label}' column")
+                rep.at(cells["name"], label, f"{needs}; add a '{label}' column")
         if low is None or high is None:
             return
         card_low, card_high = low, high
@@ -341,12 +343,15 @@ def _subscriptions(sheet: Sheet | None, rep: Report) -> tuple[Subscription, ...]
 # ---------------------------------------------------------------- assumptions
 
 
-def _key_value(key: str, cell: Cell, rep: Report) -> Any:
+def _key_value(key: str, cell: Cell, rep: Report, required: bool = False) -> Any:
     """A rate-card value from a cell: percent keys as fractions 0..1, others 0 or more."""
     if cell.formula is not None:
         rep.at(cell, key, cell.uncached_message())
         return INVALID
     if cell.blank:
+        if required:
+            expected = fields.PERCENT_PHRASE if is_percent_key(key) else fields.QUANTITY_PHRASE
+            rep.at(cell, key, f"required field is empty; expected {expected}")
         return None
     try:
         if is_percent_key(key):
@@ -378,7 +383,7 @@ def _assumptions(sheet: Sheet | None, card: RateCard, rep: Report) -> RateCard:
     keys = {k.lower(): k for k in card.entries}
     overrides: dict[str, tuple[float, str]] = {}
     cells: dict[str, Cell] = {}
-    for values, row_cells in _rows(sheet, schema.ASSUMPTION_COLUMNS, rep):
+    for values, row_cells in _rows(sheet, schema.ASSUMPTION_COLUMNS, rep, ("value",)):
         written, key_cell = values["key"], row_cells["key"]
         if written is None or written is INVALID:
             continue
@@ -392,7 +397,7 @@ def _assumptions(sheet: Sheet | None, card: RateCard, rep: Report) -> RateCard:
             rep.at(key_cell, "Key", f"key '{key}' is set twice (first at {first}); keep one row")
         else:
             cells[key] = row_cells["value"]
-            value = _key_value(key, row_cells["value"], rep)
+            value = _key_value(key, row_cells["value"], rep, required=True)
             if value is not None and value is not INVALID:
                 overrides[key] = (value, values["source"] or "")
     result = card.with_overrides(overrides)

@@ -1,0 +1,731 @@
+"""The intake contract (../shared/intake-spec.md): every rule, with its exact message."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from generator.errors import IntakeError
+from generator.intake import read_intake, slugify
+from generator.model import (
+    KNOWN_MODULES,
+    Category,
+    ClinicType,
+    Complexity,
+    Hosting,
+    Intake,
+    Level,
+    Records,
+    Team,
+)
+from generator.ratecard import default_card
+from tests.helpers import BASE_CLINIC, clinic_workbook, write_workbook
+
+# Physicians sits on row 4 here, so messages point at Clinic!B4 as in the style guide.
+FORM: list[list[object]] = [
+    ["Clinic profile"],
+    ["Clinic name", "Ridgeview Family Medicine"],
+    ["Clinic type", "Family practice"],
+    ["Physicians", 3],
+    ["Current records", "Paper"],
+]
+
+
+def form(**changes: object) -> list[list[object]]:
+    """FORM with some labels' values replaced (None removes the row)."""
+    rows: list[list[object]] = []
+    for row in FORM:
+        label = str(row[0])
+        if label in changes:
+            if changes[label] is not None:
+                rows.append([label, changes[label]])
+        else:
+            rows.append(list(row))
+    known = {str(r[0]) for r in FORM}
+    rows += [[label, value] for label, value in changes.items() if label not in known]
+    return rows
+
+
+def book(tmp_path: Path, clinic: list[list[object]] | None = None, **sheets: list[list[object]]) -> Path:
+    return clinic_workbook(tmp_path / "ridgeview.xlsx", clinic if clinic is not None else FORM, **sheets)
+
+
+def read(tmp_path: Path, clinic: list[list[object]] | None = None, **sheets: list[list[object]]) -> Intake:
+    return read_intake(book(tmp_path, clinic, **sheets))
+
+
+def problems(tmp_path: Path, clinic: list[list[object]] | None = None, **sheets: list[list[object]]) -> list[str]:
+    with pytest.raises(IntakeError) as info:
+        read(tmp_path, clinic, **sheets)
+    return info.value.lines()
+
+
+def module(intake: Intake, name: str, scenario: int = 0):  # type: ignore[no-untyped-def]
+    return next(m for m in intake.scenarios[scenario].modules if m.name == name)
+
+
+# ---------------------------------------------------------------- the whole intake
+
+
+def test_minimal_workbook_gives_one_baseline_scenario_with_the_spec_defaults(tmp_path: Path) -> None:
+    intake = read_intake(clinic_workbook(tmp_path / "Ridgeview Family.xlsx"))
+    assert intake.source == "Ridgeview Family.xlsx"
+    assert intake.slug == "ridgeview-family"
+    assert [s.name for s in intake.scenarios] == ["Baseline"]
+    assert intake.warnings == ()
+    clinic = intake.base.clinic
+    assert (clinic.name, clinic.clinic_type, clinic.physicians, clinic.records) == (
+        "Ridgeview Family Medicine", ClinicType.FAMILY, 3, Records.PAPER)
+    assert clinic.report_date == dt.date(2026, 3, 2)
+    assert (clinic.hosting, clinic.team, clinic.workflow_specificity) == (Hosting.CLOUD, Team.OFFSHORE, Level.MEDIUM)
+    assert (clinic.staff_users, clinic.hourly_rate, clinic.development_hours) == (None, None, None)
+    assert (clinic.certified_components, clinic.horizon_years, clinic.specialty) == (False, 5, "")
+    assert intake.base.integrations == () and intake.base.subscriptions == ()
+    assert intake.base.card == default_card()
+
+
+def test_modules_default_to_every_known_module_but_ai_documentation(tmp_path: Path) -> None:
+    modules = read(tmp_path).base.modules
+    assert [m.name for m in modules] == [k.name for k in KNOWN_MODULES]
+    assert {m.name: m.include for m in modules} == {k.name: k.name != "AI documentation" for k in KNOWN_MODULES}
+    assert [m.phase for m in modules] == [k.phase for k in KNOWN_MODULES]
+    assert all(m.complexity is None and m.low is None and m.high is None for m in modules)
+
+
+def test_data_migration_is_off_by_default_when_there_are_no_current_records(tmp_path: Path) -> None:
+    intake = read(tmp_path, form(**{"Current records": "None"}))
+    assert intake.base.clinic.records is Records.NONE
+    assert module(intake, "Data migration").include is False
+
+
+@pytest.mark.parametrize(("name", "slug"), [
+    ("Ridgeview Family.xlsx", "ridgeview-family"),
+    ("  --Dr. Smith & Sons (2026).xlsm", "dr-smith-sons-2026"),
+    ("Clínica São José.xlsx", "clinica-sao-jose"),
+    ("ridgeview", "ridgeview"),
+    ("!!!.xlsx", "workbook"),
+])
+def test_slugify(name: str, slug: str) -> None:
+    assert slugify(name) == slug
+
+
+def test_every_problem_in_a_workbook_is_reported_together(tmp_path: Path) -> None:
+    lines = problems(tmp_path, form(Physicians="three", Hosting="Cloudy", **{"Report date": "soon"}))
+    assert lines == [
+        "ridgeview.xlsx › Clinic!B4 (Physicians): expected a whole number from 1 to 200, got 'three'",
+        "ridgeview.xlsx › Clinic!B6 (Hosting): expected one of Cloud | On-premise, got 'Cloudy'; "
+        "did you mean 'Cloud'?",
+        "ridgeview.xlsx › Clinic!B7 (Report date): expected a date such as 2026-03-02 or 03/02/2026, "
+        "got 'soon'",
+    ]
+
+
+# ---------------------------------------------------------------- the Clinic sheet
+
+
+def test_labels_in_any_order_any_case_with_a_trailing_colon(tmp_path: Path) -> None:
+    clinic = [
+        ["  current RECORDS:", "legacy ehr"],
+        ["PHYSICIANS :", 12],
+        ["Clinic Type", " urgent CARE "],
+        ["clinic name:", "  Northside Urgent Care "],
+    ]
+    intake = read(tmp_path, clinic)
+    c = intake.base.clinic
+    assert (c.name, c.clinic_type, c.physicians, c.records) == (
+        "Northside Urgent Care", ClinicType.URGENT, 12, Records.LEGACY)
+
+
+def test_sheet_names_match_case_insensitively_ignoring_spaces(tmp_path: Path) -> None:
+    path = write_workbook(tmp_path / "ridgeview.xlsx", {
+        "Instructions": [["Fill in the Clinic sheet."]],
+        " clinic ": FORM,
+        "INTEGRATIONS": [["System", "Category"], ["Quest", "Lab"]],
+    })
+    intake = read_intake(path)
+    assert intake.base.clinic.physicians == 3
+    assert [i.system for i in intake.base.integrations] == ["Quest"]
+    assert intake.warnings == ()
+
+
+def test_every_optional_clinic_field(tmp_path: Path) -> None:
+    clinic = form(**{
+        "Specialty": "Orthopedics", "Staff users": "14", "Hosting": "on-premise",
+        "Development team": "us", "Hourly rate": "$1,200", "Development hours": "1,350.5",
+        "Workflow specificity": "HIGH", "Certified components": "Y", "Horizon years": 7.0,
+        "Prepared for": "Dr. Lee", "Prepared by": 2026, "Report date": dt.datetime(2026, 3, 2),
+    })
+    c = read(tmp_path, clinic).base.clinic
+    assert (c.specialty, c.staff_users, c.hosting, c.team) == ("Orthopedics", 14, Hosting.ONPREM, Team.US)
+    assert (c.hourly_rate, c.development_hours) == (1200.0, 1350.5)
+    assert (c.workflow_specificity, c.certified_components, c.horizon_years) == (Level.HIGH, True, 7)
+    assert (c.prepared_for, c.prepared_by, c.report_date) == ("Dr. Lee", "2026", dt.date(2026, 3, 2))
+
+
+def test_blank_optional_fields_keep_their_defaults(tmp_path: Path) -> None:
+    c = read(tmp_path, form(**{"Report date": None, "Staff users": None, "Hosting": "  "})).base.clinic
+    assert (c.report_date, c.staff_users, c.hosting) == (None, None, Hosting.CLOUD)
+
+
+def test_headings_are_ignored_and_an_unknown_label_with_a_value_is_a_warning(tmp_path: Path) -> None:
+    intake = read(tmp_path, [*FORM, ["Billing details"], ["Physican count", 4], [None, "stray"]])
+    assert intake.warnings == (
+        "ridgeview.xlsx › Clinic!A7: unknown label 'Physican count' (its value is ignored); "
+        "did you mean 'Physicians'?",
+    )
+
+
+def test_an_unknown_label_with_nothing_close_warns_without_a_suggestion(tmp_path: Path) -> None:
+    intake = read(tmp_path, [*FORM, ["Parking spaces", 40]])
+    assert intake.warnings == ("ridgeview.xlsx › Clinic!A6: unknown label 'Parking spaces' (its value is ignored)",)
+
+
+def test_a_duplicate_label_is_an_error(tmp_path: Path) -> None:
+    assert problems(tmp_path, [*FORM, ["physicians:", 4]]) == [
+        "ridgeview.xlsx › Clinic!A6 (Physicians): the label appears twice (first at A4); keep one row",
+    ]
+
+
+def test_a_missing_required_label_names_the_row_to_add(tmp_path: Path) -> None:
+    assert problems(tmp_path, form(Physicians=None)) == [
+        "ridgeview.xlsx › Clinic (Physicians): required field is missing; "
+        "add a row 'Physicians' with its value in column B",
+    ]
+
+
+def test_a_required_label_with_an_empty_value_names_the_cell(tmp_path: Path) -> None:
+    clinic = [row if row[0] != "Clinic type" else ["Clinic type"] for row in FORM]
+    assert problems(tmp_path, clinic) == [
+        "ridgeview.xlsx › Clinic!B3 (Clinic type): required field is empty; expected one of "
+        "Family practice | Urgent care | Specialty clinic | Multi-specialty | Other",
+    ]
+
+
+def test_a_workbook_without_a_clinic_sheet(tmp_path: Path) -> None:
+    path = write_workbook(tmp_path / "ridgeview.xlsx", {"Clinc": FORM})
+    with pytest.raises(IntakeError) as info:
+        read_intake(path)
+    assert info.value.lines() == [
+        "ridgeview.xlsx: the workbook has no 'Clinic' sheet; add one with the labels in column A and "
+        "their values in column B; did you mean 'Clinc'?",
+    ]
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    ("three", "'three'"), (3.5, "3.5"), (0, "0"), (201, "201"), ("-2", "'-2'"), (True, "TRUE"),
+    ("3 doctors", "'3 doctors'"), ("nan", "'nan'"), ("inf", "'inf'"),
+])
+def test_physicians_must_be_a_whole_number_from_1_to_200(tmp_path: Path, value: object, shown: str) -> None:
+    assert problems(tmp_path, form(Physicians=value)) == [
+        f"ridgeview.xlsx › Clinic!B4 (Physicians): expected a whole number from 1 to 200, got {shown}",
+    ]
+
+
+@pytest.mark.parametrize("value", [3, 3.0, "3", " 3.0 ", "3.00"])
+def test_whole_numbers_accept_whole_values_written_any_way(tmp_path: Path, value: object) -> None:
+    assert read(tmp_path, form(Physicians=value)).base.clinic.physicians == 3
+
+
+def test_horizon_years_bounds(tmp_path: Path) -> None:
+    assert problems(tmp_path, form(**{"Horizon years": 11})) == [
+        "ridgeview.xlsx › Clinic!B6 (Horizon years): expected a whole number from 3 to 10, got 11",
+    ]
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("$1,200", 1200.0), ("1,200", 1200.0), ("$175", 175.0), ("175.00", 175.0), (" $ 62.50 ", 62.5),
+    (40, 40.0), (37.5, 37.5),
+])
+def test_money_accepts_numbers_and_money_text(tmp_path: Path, value: object, expected: float) -> None:
+    assert read(tmp_path, form(**{"Hourly rate": value})).base.clinic.hourly_rate == expected
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    ("forty", "'forty'"), (-5, "-5"), ("-$5", "'-$5'"), ("1,20", "'1,20'"), ("1.2.3", "'1.2.3'"),
+])
+def test_money_rejects_words_and_negatives(tmp_path: Path, value: object, shown: str) -> None:
+    assert problems(tmp_path, form(**{"Hourly rate": value})) == [
+        "ridgeview.xlsx › Clinic!B6 (Hourly rate): expected an amount in USD, 0 or more, "
+        f"such as 1,200 or $175, got {shown}",
+    ]
+
+
+def test_development_hours_must_be_a_number(tmp_path: Path) -> None:
+    assert problems(tmp_path, form(**{"Development hours": "lots"})) == [
+        "ridgeview.xlsx › Clinic!B6 (Development hours): expected a number, 0 or more, got 'lots'",
+    ]
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("Yes", True), ("no", False), ("Y", True), ("n", False), ("TRUE", True), ("false", False),
+    ("1", True), ("0", False), (1, True), (0, False), (True, True), (False, False),
+])
+def test_yes_no_accepts_the_spec_words(tmp_path: Path, value: object, expected: bool) -> None:
+    clinic = form(**{"Certified components": value})
+    assert read(tmp_path, clinic).base.clinic.certified_components is expected
+
+
+def test_yes_no_rejects_anything_else(tmp_path: Path) -> None:
+    assert problems(tmp_path, form(**{"Certified components": "maybe"})) == [
+        "ridgeview.xlsx › Clinic!B6 (Certified components): expected Yes or No, got 'maybe'",
+    ]
+
+
+@pytest.mark.parametrize("value", ["2026-03-02", "03/02/2026", "3/2/2026", dt.datetime(2026, 3, 2),
+                                   dt.date(2026, 3, 2)])
+def test_dates_accept_date_cells_iso_and_us_text(tmp_path: Path, value: object) -> None:
+    assert read(tmp_path, form(**{"Report date": value})).base.clinic.report_date == dt.date(2026, 3, 2)
+
+
+@pytest.mark.parametrize("value", ["02/30/2026", "2026-13-01", "March 2nd", "02.03.2026"])
+def test_impossible_or_unknown_dates_are_errors(tmp_path: Path, value: str) -> None:
+    assert problems(tmp_path, form(**{"Report date": value})) == [
+        "ridgeview.xlsx › Clinic!B6 (Report date): expected a date such as 2026-03-02 or 03/02/2026, "
+        f"got '{value}'",
+    ]
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("multi-specialty", ClinicType.MULTI), ("MULTI SPECIALTY", ClinicType.MULTI),
+    ("  specialty clinic ", ClinicType.SPECIALTY), ("other", ClinicType.OTHER),
+])
+def test_choices_match_case_insensitively(tmp_path: Path, value: str, expected: ClinicType) -> None:
+    assert read(tmp_path, form(**{"Clinic type": value})).base.clinic.clinic_type is expected
+
+
+def test_a_choice_error_lists_the_accepted_choices(tmp_path: Path) -> None:
+    assert problems(tmp_path, form(**{"Clinic type": "Dental"})) == [
+        "ridgeview.xlsx › Clinic!B3 (Clinic type): expected one of Family practice | Urgent care | "
+        "Specialty clinic | Multi-specialty | Other, got 'Dental'",
+    ]
+
+
+def test_a_formula_cell_is_read_by_its_cached_value(tmp_path: Path) -> None:
+    """openpyxl writes no cached value; edit the saved XML to look like Excel's output."""
+    path = book(tmp_path)
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"]
+    assert b'<c r="B4" t="n"><v>3</v></c>' in sheet
+    parts["xl/worksheets/sheet1.xml"] = sheet.replace(
+        b'<c r="B4" t="n"><v>3</v></c>', b'<c r="B4"><f>1+2</f><v>3</v></c>')
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    assert read_intake(path).base.clinic.physicians == 3
+
+
+def test_a_formula_with_no_saved_value_is_an_error_naming_the_cell(tmp_path: Path) -> None:
+    assert problems(tmp_path, form(Physicians="=B9*2")) == [
+        "ridgeview.xlsx › Clinic!B4 (Physicians): formula '=B9*2' has no saved value (the workbook "
+        "was never calculated); open and save it in Excel or LibreOffice, or type the value",
+    ]
+
+
+def test_a_formula_with_no_saved_value_outside_the_read_cells_is_ignored(tmp_path: Path) -> None:
+    clinic = [[*row, "=1+2"] for row in FORM]
+    assert read(tmp_path, clinic).base.clinic.physicians == 3
+
+
+# ---------------------------------------------------------------- Modules
+
+
+MODULES_HEADER = ["Module", "Include", "Phase", "Complexity", "Low cost", "High cost", "Notes"]
+
+
+def test_modules_sheet_rows_override_the_defaults(tmp_path: Path) -> None:
+    intake = read(tmp_path, Modules=[
+        MODULES_HEADER,
+        ["AI documentation", "Yes", 1, "high", None, None, "Ambient scribe"],
+        ["patient records", "No"],
+        ["Telehealth visits", None, None, "Low", "$20,000", "35000"],
+        [None],
+        ["Staff training", None, "2"],
+    ])
+    ai, records, training = (module(intake, n) for n in ("AI documentation", "Patient records", "Staff training"))
+    assert (ai.include, ai.phase, ai.complexity, ai.notes) == (True, 1, Complexity.HIGH, "Ambient scribe")
+    assert records.include is False
+    assert (training.include, training.phase) == (True, 2)
+    assert [m.name for m in intake.base.modules] == [k.name for k in KNOWN_MODULES] + ["Telehealth visits"]
+    tele = intake.base.modules[-1]
+    assert (tele.include, tele.phase, tele.complexity, tele.low, tele.high, tele.known) == (
+        True, 2, Complexity.LOW, 20000, 35000, None)
+
+
+def test_a_module_row_with_a_blank_include_is_included(tmp_path: Path) -> None:
+    intake = read(tmp_path, form(**{"Current records": "None"}),
+                  Modules=[["Module", "Include"], ["AI documentation"], ["Data migration", " "]])
+    assert module(intake, "AI documentation").include is True
+    assert module(intake, "Data migration").include is True
+
+
+def test_modules_columns_in_any_order_and_an_unknown_column_warns(tmp_path: Path) -> None:
+    sheet = [["high COST:", "Colour", "Module", "Low Cost"], [30000, "red", "FHIR R4 API", 9000]]
+    intake = read(tmp_path, Modules=sheet)
+    fhir = module(intake, "FHIR R4 API")
+    assert (fhir.low, fhir.high) == (9000, 30000)
+    assert intake.warnings == ("ridgeview.xlsx › Modules!B1: unknown column 'Colour' (its values are ignored)",)
+
+
+def test_an_unknown_modules_column_close_to_a_known_one_suggests_it(tmp_path: Path) -> None:
+    intake = read(tmp_path, Modules=[["Module", "Includes"], ["Patient records", "Yes"]])
+    assert intake.warnings == (
+        "ridgeview.xlsx › Modules!B1: unknown column 'Includes' (its values are ignored); did you mean 'Include'?",
+    )
+
+
+def test_an_empty_modules_sheet_keeps_the_defaults(tmp_path: Path) -> None:
+    assert read(tmp_path, Modules=[]).base.modules == read(tmp_path).base.modules
+
+
+def test_a_modules_sheet_without_a_module_column(tmp_path: Path) -> None:
+    assert problems(tmp_path, Modules=[["Name", "Include"], ["Patient records", "Yes"]]) == [
+        "ridgeview.xlsx › Modules (Module): no 'Module' column; the first row must be the header, "
+        "naming the columns: Module, Include, Phase, Complexity, Low cost, High cost, Notes",
+    ]
+
+
+def test_a_specialty_feature_needs_both_costs(tmp_path: Path) -> None:
+    assert problems(tmp_path, Modules=[["Module", "Low cost", "High cost"], ["Wound imaging", 5000]]) == [
+        "ridgeview.xlsx › Modules!C2 (High cost): a specialty feature ('Wound imaging') needs its cost "
+        "range; expected an amount in USD, 0 or more, such as 1,200 or $175",
+    ]
+
+
+def test_a_specialty_feature_without_cost_columns(tmp_path: Path) -> None:
+    assert problems(tmp_path, Modules=[["Module"], ["Wound imaging"]]) == [
+        "ridgeview.xlsx › Modules!A2 (Low cost): a specialty feature ('Wound imaging') needs its cost "
+        "range; add a 'Low cost' column",
+        "ridgeview.xlsx › Modules!A2 (High cost): a specialty feature ('Wound imaging') needs its cost "
+        "range; add a 'High cost' column",
+    ]
+
+
+def test_high_cost_below_low_cost_is_an_error_on_the_high_cost(tmp_path: Path) -> None:
+    assert problems(tmp_path, Modules=[["Module", "Low cost", "High cost"], ["Wound imaging", 9000, 5000]]) == [
+        "ridgeview.xlsx › Modules!C2 (High cost): expected an amount of at least the Low cost ($9,000), got 5000",
+    ]
+
+
+def test_one_sided_known_module_costs_are_checked_against_the_rate_card(tmp_path: Path) -> None:
+    assert problems(tmp_path, Modules=[
+        ["Module", "Low cost", "High cost"],
+        ["Patient records", None, 5000],  # card low 8,000
+        ["FHIR R4 API", 20000],  # card high 15,000
+    ]) == [
+        "ridgeview.xlsx › Modules!C2 (High cost): expected an amount of at least the rate card's low "
+        "cost for this module ($8,000), got 5000",
+        "ridgeview.xlsx › Modules!B3 (Low cost): expected an amount of at most the rate card's high "
+        "cost for this module ($15,000), got 20000",
+    ]
+
+
+def test_one_sided_known_module_cost_inside_the_card_range(tmp_path: Path) -> None:
+    fhir = module(read(tmp_path, Modules=[["Module", "High cost"], ["FHIR R4 API", 12000]]), "FHIR R4 API")
+    assert (fhir.low, fhir.high) == (None, 12000)
+
+
+def test_a_module_listed_twice(tmp_path: Path) -> None:
+    assert problems(tmp_path, Modules=[["Module"], ["Patient records"], ["PATIENT RECORDS "]]) == [
+        "ridgeview.xlsx › Modules!A3 (Module): module 'PATIENT RECORDS' is listed twice (first in row 2); "
+        "keep one row",
+    ]
+
+
+def test_module_cells_are_validated(tmp_path: Path) -> None:
+    assert problems(tmp_path, Modules=[
+        ["Module", "Include", "Phase", "Complexity"],
+        ["Patient records", "perhaps", 3, "Hard"],
+        [None, "Yes"],
+    ]) == [
+        "ridgeview.xlsx › Modules!B2 (Include): expected Yes or No, got 'perhaps'",
+        "ridgeview.xlsx › Modules!C2 (Phase): expected phase 1 or 2, got 3",
+        "ridgeview.xlsx › Modules!D2 (Complexity): expected one of Low | Typical | High, got 'Hard'",
+        "ridgeview.xlsx › Modules!A3 (Module): required field is empty; expected text",
+    ]
+
+
+# ---------------------------------------------------------------- Integrations
+
+
+def test_integrations_with_their_defaults(tmp_path: Path) -> None:
+    intake = read(tmp_path, Integrations=[
+        ["System", "Category", "Vendor", "Phase", "Complexity"],
+        ["Quest lab interface", "lab", "Quest", None, None],
+        ["Surescripts", "eprescribing", None, 1, "high"],
+        ["Clearinghouse", "Billing"],
+        ["PACS", "IMAGING"],
+        ["Fax", " other "],
+        ["DrFirst", "E-Prescribing"],
+    ])
+    got = [(i.system, i.category, i.vendor, i.phase, i.complexity) for i in intake.base.integrations]
+    assert got == [
+        ("Quest lab interface", Category.LAB, "Quest", 2, Complexity.TYPICAL),
+        ("Surescripts", Category.EPRESCRIBING, "", 1, Complexity.HIGH),
+        ("Clearinghouse", Category.BILLING, "", 2, Complexity.TYPICAL),
+        ("PACS", Category.IMAGING, "", 2, Complexity.TYPICAL),
+        ("Fax", Category.OTHER, "", 2, Complexity.TYPICAL),
+        ("DrFirst", Category.EPRESCRIBING, "", 2, Complexity.TYPICAL),
+    ]
+
+
+def test_integration_rows_need_a_system_and_a_known_category(tmp_path: Path) -> None:
+    assert problems(tmp_path, Integrations=[
+        ["System", "Category", "Vendor"], ["Quest", None], [None, "Lab", "LabCorp"], ["Fax", "Faxes"],
+    ]) == [
+        "ridgeview.xlsx › Integrations!B2 (Category): required field is empty; expected one of "
+        "Lab | Imaging | Billing | E-prescribing | Other",
+        "ridgeview.xlsx › Integrations!A3 (System): required field is empty; expected text",
+        "ridgeview.xlsx › Integrations!B4 (Category): expected one of Lab | Imaging | Billing | "
+        "E-prescribing | Other, got 'Faxes'",
+    ]
+
+
+def test_an_integrations_sheet_without_a_category_column(tmp_path: Path) -> None:
+    assert problems(tmp_path, Integrations=[["System"], ["Quest"]]) == [
+        "ridgeview.xlsx › Integrations (Category): no 'Category' column; the first row must be the "
+        "header, naming the columns: System, Category, Vendor, Phase, Complexity",
+    ]
+
+
+# ---------------------------------------------------------------- Subscriptions
+
+
+def _percent_cell_workbook(tmp_path: Path) -> Path:
+    path = book(tmp_path, Subscriptions=[
+        ["Product", "Monthly per provider", "Annual extras", "Annual increase"],
+        ["eClinicalWorks", "$449", "$2,500", "4%"],
+        ["DrChrono", 249, None, 0.05],
+        ["Kareo", "175.00", 1200, None],
+    ])
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    wb["Subscriptions"]["D3"].number_format = "0%"
+    wb.save(path)
+    return path
+
+
+def test_subscriptions_with_money_text_and_percent_forms(tmp_path: Path) -> None:
+    intake = read_intake(_percent_cell_workbook(tmp_path))
+    got = [(s.product, s.monthly_per_provider, s.annual_extras, s.annual_increase) for s in intake.base.subscriptions]
+    assert got == [
+        ("eClinicalWorks", 449.0, 2500.0, 0.04),
+        ("DrChrono", 249.0, None, 0.05),
+        ("Kareo", 175.0, 1200.0, None),
+    ]
+    assert intake.warnings == ()
+
+
+def test_a_percent_formatted_cell_reads_as_its_percentage(tmp_path: Path) -> None:
+    path = book(tmp_path, Subscriptions=[["Product", "Monthly per provider", "Annual increase"], ["A", 100, 0.07]])
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    wb["Subscriptions"]["C2"].number_format = "0.0%"
+    wb.save(path)
+    assert read_intake(path).base.subscriptions[0].annual_increase == 0.07
+
+
+def test_a_plain_number_above_1_is_read_as_percent_points_with_a_warning(tmp_path: Path) -> None:
+    intake = read(tmp_path, Subscriptions=[["Product", "Monthly per provider", "Annual increase"], ["A", 100, 5]])
+    assert intake.base.subscriptions[0].annual_increase == 0.05
+    assert intake.warnings == (
+        "ridgeview.xlsx › Subscriptions!C2 (Annual increase): read 5 as 5%; type 5% or 0.05 to say so",
+    )
+
+
+@pytest.mark.parametrize(("value", "shown"), [(150, "150"), ("150%", "'150%'"), (-0.05, "-0.05"), ("fast", "'fast'")])
+def test_percentages_out_of_range_are_errors(tmp_path: Path, value: object, shown: str) -> None:
+    sheet = [["Product", "Monthly per provider", "Annual increase"], ["A", 100, value]]
+    assert problems(tmp_path, Subscriptions=sheet) == [
+        f"ridgeview.xlsx › Subscriptions!C2 (Annual increase): expected a percentage such as 5% or 0.05, got {shown}",
+    ]
+
+
+def test_subscription_rows_need_product_and_monthly_price(tmp_path: Path) -> None:
+    assert problems(tmp_path, Subscriptions=[["Product", "Monthly per provider"], ["A", None], [None, 300]]) == [
+        "ridgeview.xlsx › Subscriptions!B2 (Monthly per provider): required field is empty; expected an "
+        "amount in USD, 0 or more, such as 1,200 or $175",
+        "ridgeview.xlsx › Subscriptions!A3 (Product): required field is empty; expected text",
+    ]
+
+
+def test_a_header_only_subscriptions_sheet_compares_the_rate_cards_products(tmp_path: Path) -> None:
+    assert read(tmp_path, Subscriptions=[["Product", "Monthly per provider"]]).base.subscriptions == ()
+
+
+# ---------------------------------------------------------------- Assumptions
+
+
+def test_assumptions_override_the_card_with_their_source(tmp_path: Path) -> None:
+    intake = read(tmp_path, Assumptions=[
+        ["Key", "Value", "Source"],
+        ["rate.offshore", "$45", "Vendor quote, March 2026"],
+        ["maintenance.low_pct", "16%", None],
+        ["offshelf.increase_pct", 0.06, "Contract"],
+        [" Horizon.Years ", 7, "Board"],
+    ])
+    card = intake.base.card
+    assert card.value("rate.offshore") == 45
+    assert card.entry("rate.offshore").cited == "workbook override (Vendor quote, March 2026)"
+    assert card.value("maintenance.low_pct") == pytest.approx(0.16)
+    assert card.entry("maintenance.low_pct").override_source == "no source given"
+    assert card.value("offshelf.increase_pct") == 0.06
+    assert card.value("horizon.years") == 7
+    assert card.overridden == ("rate.offshore", "maintenance.low_pct", "offshelf.increase_pct", "horizon.years")
+
+
+def test_an_unknown_assumption_key_suggests_the_closest(tmp_path: Path) -> None:
+    assert problems(tmp_path, Assumptions=[["Key", "Value"], ["rate.offshor", 45], ["parking.fee", 3]]) == [
+        "ridgeview.xlsx › Assumptions!A2 (Key): unknown rate-card key 'rate.offshor'; did you mean "
+        "'rate.offshore'? (`clinic-budget assumptions` lists every key)",
+        "ridgeview.xlsx › Assumptions!A3 (Key): unknown rate-card key 'parking.fee' "
+        "(`clinic-budget assumptions` lists every key)",
+    ]
+
+
+def test_assumption_values_are_checked(tmp_path: Path) -> None:
+    assert problems(tmp_path, Assumptions=[
+        ["Key", "Value"],
+        ["rate.us", -5],
+        ["maintenance.high_pct", "120%"],
+        ["rate.offshore", "cheap"],
+        ["discount.rate", None],
+        ["rate.us", 150],
+    ]) == [
+        "ridgeview.xlsx › Assumptions!B2 (rate.us): expected a number, 0 or more, or a percentage such as 5%, got -5",
+        "ridgeview.xlsx › Assumptions!B3 (maintenance.high_pct): expected a percentage such as 5% or 0.05, got '120%'",
+        "ridgeview.xlsx › Assumptions!B4 (rate.offshore): expected a number, 0 or more, or a percentage such as 5%, "
+        "got 'cheap'",
+        "ridgeview.xlsx › Assumptions!B5 (discount.rate): required field is empty; expected a percentage such as 5% "
+        "or 0.05",
+        "ridgeview.xlsx › Assumptions!A6 (Key): key 'rate.us' is set twice (first at B2); keep one row",
+    ]
+
+
+def test_a_percent_key_typed_as_points_warns(tmp_path: Path) -> None:
+    intake = read(tmp_path, Assumptions=[["Key", "Value"], ["maintenance.high_pct", 18]])
+    assert intake.base.card.value("maintenance.high_pct") == 0.18
+    assert intake.warnings == (
+        "ridgeview.xlsx › Assumptions!B2 (maintenance.high_pct): read 18 as 18%; type 18% or 0.18 to say so",
+    )
+
+
+def test_an_override_may_not_put_a_low_figure_above_its_high(tmp_path: Path) -> None:
+    assert problems(tmp_path, Assumptions=[["Key", "Value"], ["hosting.cloud.monthly.low", 3000]]) == [
+        "ridgeview.xlsx › Assumptions!B2 (hosting.cloud.monthly.low): expected a value of at most "
+        "hosting.cloud.monthly.high (2400), got 3000",
+    ]
+
+
+def test_module_costs_are_checked_against_the_workbooks_own_card(tmp_path: Path) -> None:
+    intake = read(tmp_path, Assumptions=[["Key", "Value"], ["module.fhir_r4_api.high", 40000]],
+                  Modules=[["Module", "Low cost"], ["FHIR R4 API", 20000]])
+    assert module(intake, "FHIR R4 API").low == 20000
+
+
+# ---------------------------------------------------------------- Scenarios
+
+
+def test_scenarios_override_a_clinic_label_a_module_and_an_assumption_key(tmp_path: Path) -> None:
+    intake = read(
+        tmp_path,
+        Assumptions=[["Key", "Value", "Source"], ["rate.offshore", 45, "Quote"]],
+        Scenarios=[
+            ["Scenario", "Physicians:", "development team", "ai documentation", "rate.us", "Current records"],
+            ["US team", None, "US", None, 160, None],
+            ["Growth with AI", 6, None, "Yes", None, "None"],
+        ],
+    )
+    base, us, growth = intake.scenarios
+    assert [s.name for s in intake.scenarios] == ["Baseline", "US team", "Growth with AI"]
+    assert (base.clinic.physicians, base.clinic.team, us.clinic.team, us.clinic.physicians) == (
+        3, Team.OFFSHORE, Team.US, 3)
+    assert us.card.value("rate.us") == 160 and base.card.value("rate.us") == 175
+    assert us.card.entry("rate.us").cited == "workbook override (scenario 'US team')"
+    assert us.card.value("rate.offshore") == 45  # the workbook's Assumptions still apply
+    assert growth.clinic.physicians == 6 and growth.clinic.records is Records.NONE
+    assert module(intake, "AI documentation", 2).include is True
+    assert module(intake, "AI documentation", 0).include is False
+    assert module(intake, "Data migration", 2).include is False  # default follows the scenario's records
+    assert module(intake, "Data migration", 0).include is True
+
+
+def test_a_scenario_can_switch_a_specialty_feature(tmp_path: Path) -> None:
+    intake = read(tmp_path, Modules=[["Module", "Low cost", "High cost"], ["Telehealth", 1000, 2000]],
+                  Scenarios=[["Scenario", "Telehealth"], ["Lean", "No"]])
+    assert intake.scenarios[0].modules[-1].include is True
+    assert intake.scenarios[1].modules[-1].include is False
+
+
+def test_scenario_problems_point_at_the_scenarios_sheet(tmp_path: Path) -> None:
+    assert problems(tmp_path, Scenarios=[
+        ["Scenario", "Physicians", "Hostng", "FHIR R4 API", "maintenance.low_pct"],
+        ["Baseline", 4, None, None, None],
+        ["Growth", "many", None, "sure", "150%"],
+        ["growth", 5],
+        [None, 6],
+    ]) == [
+        "ridgeview.xlsx › Scenarios!C1: unknown column 'Hostng'; expected a Clinic label, a module name "
+        "or a rate-card key; did you mean 'Hosting'?",
+        "ridgeview.xlsx › Scenarios!A2 (Scenario): 'Baseline' is the name of the workbook's own values "
+        "(the first scenario); give this scenario another name",
+        "ridgeview.xlsx › Scenarios!B3 (Physicians): expected a whole number from 1 to 200, got 'many'",
+        "ridgeview.xlsx › Scenarios!D3 (FHIR R4 API): expected Yes or No, got 'sure'",
+        "ridgeview.xlsx › Scenarios!E3 (maintenance.low_pct): expected a percentage such as 5% or 0.05, "
+        "got '150%'",
+        "ridgeview.xlsx › Scenarios!A4 (Scenario): scenario 'growth' appears twice (first at A3); give "
+        "each scenario its own name",
+        "ridgeview.xlsx › Scenarios!A5 (Scenario): required field is empty; expected the scenario's name",
+    ]
+
+
+def test_a_scenarios_sheet_needs_a_scenario_column(tmp_path: Path) -> None:
+    assert problems(tmp_path, Scenarios=[["Name", "Physicians"], ["Growth", 5]]) == [
+        "ridgeview.xlsx › Scenarios!A1: unknown column 'Name'; expected a Clinic label, a module name or "
+        "a rate-card key",
+        "ridgeview.xlsx › Scenarios (Scenario): no 'Scenario' column; the first row must be the header, "
+        "with 'Scenario' in column A and one column per value to change",
+    ]
+
+
+def test_a_scenario_override_keeps_rate_card_pairs_in_order(tmp_path: Path) -> None:
+    assert problems(tmp_path, Scenarios=[["Scenario", "hosting.cloud.monthly.high"], ["Cheap", 500]]) == [
+        "ridgeview.xlsx › Scenarios!B2 (hosting.cloud.monthly.high): expected a value of at least "
+        "hosting.cloud.monthly.low (800), got 500",
+    ]
+
+
+def test_an_empty_scenarios_sheet_is_one_baseline(tmp_path: Path) -> None:
+    assert [s.name for s in read(tmp_path, Scenarios=[]).scenarios] == ["Baseline"]
+
+
+# ---------------------------------------------------------------- sheets
+
+
+def test_a_sheet_named_close_to_a_known_one_warns_that_it_is_ignored(tmp_path: Path) -> None:
+    intake = read(tmp_path, Integration=[["System", "Category"], ["Quest", "Lab"]], Instructions=[["Read me"]])
+    assert intake.base.integrations == ()
+    assert intake.warnings == ("ridgeview.xlsx › Integration: this sheet is ignored; did you mean 'Integrations'?",)
+
+
+def test_two_sheets_with_the_same_name_once_normalized(tmp_path: Path) -> None:
+    wb = Workbook()
+    wb.active.title = "Clinic"
+    for row in FORM:
+        wb.active.append(row)
+    wb.create_sheet("CLINIC ")
+    wb.save(tmp_path / "ridgeview.xlsx")
+    with pytest.raises(IntakeError) as info:
+        read_intake(tmp_path / "ridgeview.xlsx")
+    assert info.value.lines() == ["ridgeview.xlsx › CLINIC : another sheet ('Clinic') is also named 'Clinic'; keep one"]
+
+
+def test_base_clinic_helper_rows_are_valid(tmp_path: Path) -> None:
+    assert read(tmp_path, BASE_CLINIC).base.clinic.physicians == 3
