@@ -1,0 +1,146 @@
+"""`clinic-budget run` and `assumptions` end to end: the budget.json contract, exit codes, and
+outputs that survive a failure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from generator.ratecard import default_card
+from tests.helpers import BASE_CLINIC, clinic_workbook, run_cli
+
+CONTRACT = {
+    "scenario": ["name", "tier", "build", "components", "phases", "labor", "annual", "off_the_shelf", "tco",
+                 "warnings", "risk", "sensitivity"],
+    "labor": ["hours", "rate", "raw_cost", "overhead_rate", "cost"],
+    "tco": ["years", "custom", "off_the_shelf", "break_even_year"],
+}
+
+
+def _run_json(tmp_path: Path, **sheets: list[list[object]]) -> dict:
+    book = clinic_workbook(tmp_path / "Ridgeview Family.xlsx", **sheets)
+    result = run_cli("run", book, "--out", tmp_path / "out", "--formats", "json")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("(budget.json)")
+    return json.loads((tmp_path / "out" / "ridgeview-family" / "budget.json").read_text())
+
+
+def _ordered(r: dict) -> bool:
+    return r["low"] <= r["expected"] <= r["high"]
+
+
+def test_budget_json_has_the_contract_keys(tmp_path: Path) -> None:
+    data = _run_json(tmp_path)
+    assert data["schema_version"] == 1
+    assert data["clinic"]["name"] == "Ridgeview Family Medicine"
+    assert data["clinic"]["physicians"] == 3
+    (base,) = data["scenarios"]
+    assert base["name"] == "Baseline"
+    for key in CONTRACT["scenario"]:
+        assert key in base, key
+    for key in CONTRACT["labor"]:
+        assert key in base["labor"], key
+    for key in CONTRACT["tco"]:
+        assert key in base["tco"], key
+    assert base["tier"] in ("basic", "mid", "advanced")
+    assert set(base["annual"]["maintenance"]) >= {"low", "high"}
+    assert set(base["annual"]["hosting"]) >= {"low", "high"}
+    for product in base["off_the_shelf"]:
+        assert product["annual_subscription"] == round(product["monthly_per_provider"] * 3 * 12)
+
+
+def test_build_is_the_sum_of_its_lines_in_whole_dollars(tmp_path: Path) -> None:
+    data = _run_json(tmp_path, Integrations=[["System", "Category"], ["Quest", "Lab"], ["Waystar", "Billing"]])
+    (base,) = data["scenarios"]
+    assert _ordered(base["build"])
+    for end in ("low", "expected", "high"):
+        assert base["build"][end] == sum(c[end] for c in base["components"])
+        assert base["build"][end] == sum(p[end] for p in base["phases"])
+        assert all(isinstance(c[end], int) for c in base["components"])
+    assert all(_ordered(c) for c in base["components"])
+    assert {c["name"]: c["phase"] for c in base["components"]}["Quest"] == 2
+    card = default_card()
+    quest = next(c for c in base["components"] if c["name"] == "Quest")
+    assert (quest["low"], quest["high"]) == (card.money("integration.lab_imaging.low"),
+                                             card.money("integration.lab_imaging.high"))
+    assert len(base["tco"]["custom"]) == base["tco"]["years"] == 5
+
+
+def test_scenarios_sheet_adds_one_scenario_per_row(tmp_path: Path) -> None:
+    data = _run_json(tmp_path, Scenarios=[["Scenario", "Development team", "AI documentation"],
+                                          ["US team", "US", None], ["With AI", None, "Yes"]])
+    names = [s["name"] for s in data["scenarios"]]
+    assert names == ["Baseline", "US team", "With AI"]
+    base, us, ai = data["scenarios"]
+    assert us["build"]["expected"] > base["build"]["expected"]
+    assert any(c["name"] == "AI documentation" for c in ai["components"])
+    assert not any(c["name"] == "AI documentation" for c in base["components"])
+
+
+def test_assumption_override_is_listed_with_its_source(tmp_path: Path) -> None:
+    data = _run_json(tmp_path, Assumptions=[["Key", "Value", "Source"], ["rate.offshore", "$45", "Vendor quote"]])
+    entry = next(a for a in data["assumptions"] if a["key"] == "rate.offshore")
+    assert (entry["value"], entry["source"], entry["override"]) == (45, "workbook override (Vendor quote)", True)
+    assert data["overrides"]["Baseline"] == ["rate.offshore"]
+    assert data["scenarios"][0]["labor"]["rate"] == 45
+
+
+def test_a_failed_run_leaves_earlier_outputs_untouched(tmp_path: Path) -> None:
+    book = clinic_workbook(tmp_path / "ridgeview.xlsx")
+    out = tmp_path / "out"
+    assert run_cli("run", book, "--out", out, "--formats", "json").returncode == 0
+    before = (out / "ridgeview" / "budget.json").read_bytes()
+    bad = [row if row[0] != "Physicians" else ["Physicians", "three"] for row in BASE_CLINIC]
+    clinic_workbook(book, bad)
+    result = run_cli("run", book, "--out", out, "--formats", "json")
+    assert result.returncode == 2
+    assert result.stderr == ("error: ridgeview.xlsx › Clinic!B3 (Physicians): expected a whole number from 1 to "
+                             "200, got 'three'\n")
+    assert (out / "ridgeview" / "budget.json").read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == ["ridgeview"]
+
+
+def test_run_with_one_good_and_one_bad_input_exits_1(tmp_path: Path) -> None:
+    good = clinic_workbook(tmp_path / "good.xlsx")
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(b"")
+    result = run_cli("run", good, bad, "--out", tmp_path / "out", "--formats", "json")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "out" / "good" / "budget.json").is_file()
+
+
+def test_same_input_gives_byte_identical_json(tmp_path: Path) -> None:
+    book = clinic_workbook(tmp_path / "ridgeview.xlsx")
+    outputs = []
+    for name in ("a", "b"):
+        assert run_cli("run", book, "--out", tmp_path / name, "--formats", "json").returncode == 0
+        outputs.append((tmp_path / name / "ridgeview" / "budget.json").read_bytes())
+    assert outputs[0] == outputs[1]
+
+
+def test_unknown_format_is_a_usage_error(tmp_path: Path) -> None:
+    book = clinic_workbook(tmp_path / "ridgeview.xlsx")
+    result = run_cli("run", book, "--formats", "json,docx")
+    assert result.returncode == 2
+    assert result.stderr == "error: --formats: unknown format 'docx'; choose from md,html,xlsx,pdf,json\n"
+
+
+def test_assumptions_prints_every_key_with_its_source() -> None:
+    result = run_cli("assumptions")
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    card = default_card()
+    assert len(lines) == len(list(card))
+    for line, entry in zip(lines, card, strict=True):
+        assert line.split()[0] == entry.key
+        assert line.endswith(entry.source)
+    as_json = json.loads(run_cli("assumptions", "--format", "json").stdout)
+    assert {row["key"] for row in as_json} == set(card.entries)
+
+
+def test_help_lists_every_command() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for name in ("run", "batch", "watch", "validate", "new", "assumptions"):
+        assert name in result.stdout
