@@ -12,6 +12,7 @@ import posixpath
 import re
 import warnings
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,10 +119,11 @@ def _load(name: str, data: bytes) -> Workbook:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about extensions it drops
             return openpyxl.load_workbook(io.BytesIO(data), data_only=True, keep_links=False)
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, zlib.error, EOFError):
         raise IntakeError.single(name, DAMAGED) from None
     except Exception as exc:  # openpyxl raises many kinds on malformed parts
-        reason = str(exc).strip() or type(exc).__name__
+        detail = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        reason = str(detail).strip() or type(exc).__name__
         raise IntakeError.single(name, f"could not be read as an Excel workbook: {reason}") from exc
 
 
