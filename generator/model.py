@@ -6,8 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from generator.ratecard import RateCard
+
+if TYPE_CHECKING:
+    from generator.risk import RiskResult
 
 
 class Choice(StrEnum):
@@ -326,7 +330,7 @@ class ScenarioPlan:
     ownership: Ownership
     certified_saving: int
     warnings: tuple[Warning, ...]
-    risk: object | None = None  # generator.risk.RiskResult, filled by the risk stage
+    risk: RiskResult | None = None  # filled by the risk stage (generator.risk)
 
 
 @dataclass(frozen=True)

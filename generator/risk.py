@@ -1,28 +1,236 @@
-"""The risk analysis stage (placeholder until the full analysis lands)."""
+"""The risk analysis: honest uncertainty around the planner's point estimates.
+
+- Monte Carlo over the three-point ranges (each component's low / point / high, maintenance,
+  hosting, subscription extras and escalation) with Beta-PERT draws, vectorised with NumPy and
+  seeded from the scenario's inputs, so the same workbook always gives the same figures.
+- Build-cost and cost-of-ownership percentiles, the P80 budget and the contingency it implies,
+  an S-curve, and the probability of breaking even against each off-the-shelf product.
+- The tornado and the switching values (sensitivity.py), net present value at the rate card's
+  discount rate, and the estimate's AACE class with its accuracy band.
+
+The component draws stay inside each component's range, so every percentile of the build lies
+inside the plan's build range; risk beyond the ranges is what the AACE accuracy band states.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from typing import Any
 
-from generator.model import Plan
+import numpy as np
+import numpy.typing as npt
+
+from generator.model import Plan, Scenario, ScenarioPlan
+from generator.money import dollars, usd
+from generator.ratecard import RateCard
+from generator.sensitivity import CostModel, SensitivityItem, SwitchingValue, cost_model, switching, tornado
+
+__all__ = ["RiskResult", "SensitivityItem", "SwitchingValue", "analyse", "apply", "seed_for"]
+
+Array = npt.NDArray[np.float64]
+PERCENTILES = (10, 50, 80, 90)
+S_CURVE_POINTS = 21  # 0%, 5%, ... 100%
+METHOD = "Monte Carlo, Beta-PERT draws over each three-point range, inputs independent"
 
 
 @dataclass(frozen=True)
 class RiskResult:
-    p10: int
+    """The risk analysis of one scenario. Money in whole dollars, probabilities 0..1."""
+
+    p10: int  # build cost percentiles
     p50: int
     p80: int
     p90: int
+    tco_p10: int  # horizon cost of ownership of the custom build, percentiles
+    tco_p50: int
+    tco_p80: int
+    tco_p90: int
+    point: int  # the plan's expected build cost
+    tco_point: int  # the plan's horizon cost of ownership
+    budget_confidence: float  # 0.80: the recommended budget is this percentile
+    recommended_budget: int
+    contingency: int  # recommended_budget - point
+    s_curve: tuple[tuple[float, int], ...]  # (probability the build costs no more, cost)
+    break_even_probability: tuple[tuple[str, float], ...]  # (product, probability within the horizon)
+    sensitivity: tuple[SensitivityItem, ...]  # largest swing first
+    switching: tuple[SwitchingValue, ...]
+    discount_rate: float
+    npv_custom: int
+    npv_off_the_shelf: tuple[tuple[str, int], ...]
+    nominal_custom: int
+    nominal_off_the_shelf: tuple[tuple[str, int], ...]
+    estimate_class: int  # AACE 18R-97: 5 (intake only) or 4 (development hours or a quoted rate)
+    accuracy_low: float  # widest low end, e.g. -0.50
+    accuracy_high: float  # widest high end, e.g. 1.00
+    accuracy_low_narrow: float  # e.g. -0.20
+    accuracy_high_narrow: float  # e.g. 0.30
+    accuracy_text: str  # a sentence for the executive summary
+    summary_text: str  # the P80 budget and its contingency, in words
+    draws: int
+    seed: int
+    years: int
+
+    @property
+    def accuracy_range(self) -> tuple[int, int]:
+        """The point estimate across the widest accuracy band, whole dollars."""
+        return dollars(self.point * (1 + self.accuracy_low)), dollars(self.point * (1 + self.accuracy_high))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"risk": {"p10": self.p10, "p50": self.p50, "p80": self.p80, "p90": self.p90},
-                "sensitivity": []}
+        """budget.json's `risk` and `sensitivity` keys (output-spec.md)."""
+        low, high = self.accuracy_range
+        risk = {
+            "p10": self.p10, "p50": self.p50, "p80": self.p80, "p90": self.p90, "point": self.point,
+            "recommended_budget": self.recommended_budget, "budget_confidence": self.budget_confidence,
+            "contingency": self.contingency,
+            "tco": {"years": self.years, "p10": self.tco_p10, "p50": self.tco_p50, "p80": self.tco_p80,
+                    "p90": self.tco_p90, "point": self.tco_point},
+            "s_curve": [{"probability": p, "cost": c} for p, c in self.s_curve],
+            "break_even_probability": dict(self.break_even_probability),
+            "npv": {"discount_rate": self.discount_rate, "custom": self.npv_custom,
+                    "custom_nominal": self.nominal_custom,
+                    "off_the_shelf": {p: {"npv": v, "nominal": n} for (p, v), (_, n)
+                                      in zip(self.npv_off_the_shelf, self.nominal_off_the_shelf, strict=True)}},
+            "switching": [s.to_dict() for s in self.switching],
+            "estimate_class": self.estimate_class,
+            "accuracy": {"low": self.accuracy_low, "high": self.accuracy_high,
+                         "low_narrow": self.accuracy_low_narrow, "high_narrow": self.accuracy_high_narrow,
+                         "range": {"low": low, "high": high}, "text": self.accuracy_text},
+            "summary": self.summary_text,
+            "method": METHOD, "draws": self.draws, "seed": self.seed,
+        }
+        return {"risk": risk, "sensitivity": [s.to_dict() for s in self.sensitivity]}
+
+
+# ------------------------------------------------------------------ seed and draws
+
+
+def seed_for(scenario: Scenario) -> int:
+    """A seed from the scenario's inputs (SHA-256 of their repr; Python's hash() is salted),
+    53 bits so that budget.json readers in any language keep it exact."""
+    card = scenario.card
+    overrides = tuple((key, card.value(key)) for key in sorted(card.overridden))
+    text = repr((scenario.clinic, scenario.modules, scenario.integrations, scenario.subscriptions, overrides))
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big") >> 11
+
+
+def pert(rng: np.random.Generator, low: Array, mode: Array, high: Array, n: int) -> Array:
+    """(n, K) Beta-PERT draws, bounded by [low, high] (a zero-width range gives its value)."""
+    width = high - low
+    safe = np.where(width > 0, width, 1.0)
+    alpha = np.where(width > 0, 1 + 4 * (mode - low) / safe, 1.0)
+    beta = np.where(width > 0, 1 + 4 * (high - mode) / safe, 1.0)
+    return low + width * rng.beta(alpha, beta, size=(n, low.shape[0]))
+
+
+def _pert1(rng: np.random.Generator, three: tuple[float, float, float], n: int) -> Array:
+    lo, mid, hi = sorted(three)[0], three[1], sorted(three)[2]
+    arr = np.array
+    return pert(rng, arr([lo]), arr([min(max(mid, lo), hi)]), arr([hi]), n)[:, 0]
+
+
+@dataclass(frozen=True, eq=False)
+class Simulation:
+    build: Array  # (N,)
+    tco: Array  # (N,) custom cost of ownership at the horizon
+    break_even: Array  # (P,) probability of breaking even within the horizon, per product
+
+
+def simulate(model: CostModel, draws: int, seed: int) -> Simulation:
+    rng = np.random.default_rng(seed)
+    comp = pert(rng, model.low, model.mode, model.high, draws)
+    maintenance = _pert1(rng, model.maintenance, draws)
+    hosting = _pert1(rng, model.hosting, draws)
+    extras = _pert1(rng, model.extras, draws)
+    escalation = _pert1(rng, model.escalation, draws)
+    custom = model.custom_cumulative(comp, maintenance, hosting)
+    shelf = model.products_cumulative(comp, extras, escalation)
+    cheaper = (custom[:, None, :] < shelf).any(axis=2)
+    return Simulation(comp.sum(axis=1), custom[:, -1], cheaper.mean(axis=0))
+
+
+def quantiles(values: Array, probabilities: Array) -> list[int]:
+    return [dollars(float(v)) for v in np.quantile(values, probabilities)]
+
+
+# ------------------------------------------------------------------ NPV and estimate class
+
+
+def npv(yearly: tuple[int, ...] | list[int], rate: float) -> int:
+    """Net present value of yearly costs, each at the end of its year (Excel's NPV convention)."""
+    return dollars(sum(v / (1 + rate) ** (y + 1) for y, v in enumerate(yearly)))
+
+
+def estimate_class(scenario: Scenario) -> int:
+    """AACE 18R-97 class: 5 from the intake alone, 4 with development hours or a quoted rate."""
+    clinic = scenario.clinic
+    return 4 if clinic.development_hours is not None or clinic.hourly_rate is not None else 5
+
+
+def accuracy(card: RateCard, cls: int, point: int) -> tuple[float, float, float, float, str]:
+    """(widest low, widest high, narrowest low, narrowest high, a sentence) for the class."""
+    key = f"risk.aace.class{cls}"
+    under_lo, under_hi = card.pair(f"{key}.under_pct")
+    over_lo, over_hi = card.pair(f"{key}.over_pct")
+    basis = ("the intake workbook alone" if cls == 5
+             else "the intake workbook with the development hours or a quoted rate")
+    text = (f"This is an AACE class {cls} estimate, prepared from {basis}: by AACE International "
+            f"Recommended Practice 18R-97 the actual cost of such an estimate typically falls between "
+            f"{under_lo:.0%}-{under_hi:.0%} below and {over_lo:.0%}-{over_hi:.0%} above it "
+            f"({usd(point * (1 - under_hi))} to {usd(point * (1 + over_hi))} on the {usd(point)} "
+            f"point estimate).")
+    return -under_hi, over_hi, -under_lo, over_lo, text
+
+
+# ------------------------------------------------------------------ the analysis
+
+
+def _summary(point: int, budget: int, confidence: float) -> str:
+    contingency = budget - point
+    if contingency >= 0:
+        extra = f"a contingency of {usd(contingency)} over the {usd(point)} point estimate"
+    else:
+        extra = f"{usd(-contingency)} below the {usd(point)} point estimate, which sits high in its ranges"
+    share = f"{confidence:.0%}"
+    article = "an" if share.startswith("8") or share in ("11%", "18%") else "a"
+    return (f"There is {article} {share} chance that the build costs no more than {usd(budget)}: budget "
+            f"{usd(budget)}, {extra}.")
+
+
+def analyse(sp: ScenarioPlan) -> RiskResult:
+    """The risk analysis of one planned scenario."""
+    card, own = sp.scenario.card, sp.ownership
+    draws = max(1, round(card.value("risk.draws")))
+    seed = seed_for(sp.scenario)
+    model = cost_model(sp)
+    sim = simulate(model, draws, seed)
+    confidence = min(max(card.value("risk.budget_confidence_pct"), 0.0), 1.0)
+    build_q = quantiles(sim.build, np.array([p / 100 for p in PERCENTILES] + [confidence]))
+    tco_q = quantiles(sim.tco, np.array([p / 100 for p in PERCENTILES]))
+    grid = np.linspace(0.0, 1.0, S_CURVE_POINTS)
+    curve = tuple((round(float(p), 2), c) for p, c in zip(grid, quantiles(sim.build, grid), strict=True))
+    rate = card.value("discount.rate")
+    cls = estimate_class(sp.scenario)
+    acc_lo, acc_hi, acc_lo_n, acc_hi_n, acc_text = accuracy(card, cls, sp.build.expected)
+    point, budget = sp.build.expected, build_q[4]
+    return RiskResult(
+        p10=build_q[0], p50=build_q[1], p80=build_q[2], p90=build_q[3],
+        tco_p10=tco_q[0], tco_p50=tco_q[1], tco_p80=tco_q[2], tco_p90=tco_q[3],
+        point=point, tco_point=own.custom_cumulative[-1], budget_confidence=confidence,
+        recommended_budget=budget, contingency=budget - point, s_curve=curve,
+        break_even_probability=tuple((p.name, round(float(v), 4))
+                                     for p, v in zip(model.products, sim.break_even, strict=True)),
+        sensitivity=tornado(sp, model), switching=switching(sp), discount_rate=rate,
+        npv_custom=npv(own.custom_yearly, rate),
+        npv_off_the_shelf=tuple((p.product, npv(p.yearly, rate)) for p in own.off_the_shelf),
+        nominal_custom=own.custom_cumulative[-1],
+        nominal_off_the_shelf=tuple((p.product, p.cumulative[-1]) for p in own.off_the_shelf),
+        estimate_class=cls, accuracy_low=acc_lo, accuracy_high=acc_hi, accuracy_low_narrow=acc_lo_n,
+        accuracy_high_narrow=acc_hi_n, accuracy_text=acc_text,
+        summary_text=_summary(point, budget, confidence), draws=draws, seed=seed, years=own.years,
+    )
 
 
 def apply(plan: Plan) -> Plan:
     """The plan with each scenario's risk analysis attached."""
-    scenarios = tuple(
-        replace(sp, risk=RiskResult(sp.build.low, sp.build.expected, sp.build.expected, sp.build.high))
-        for sp in plan.scenarios)
-    return replace(plan, scenarios=scenarios)
+    return replace(plan, scenarios=tuple(replace(sp, risk=analyse(sp)) for sp in plan.scenarios))

@@ -1,0 +1,407 @@
+"""What moves the numbers: the plan's costs as a function of their uncertain inputs, the tornado
+over the sourced ranges, and the switching values at which the recommendation flips.
+
+`CostModel` restates the planner's cost of ownership as arithmetic on NumPy arrays, so the
+Monte Carlo in risk.py can price thousands of draws at once and the tornado here can move one
+input at a time. Switching values re-plan the scenario itself (planner.plan_scenario), so they
+agree with the report by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from generator import ownership, planner
+from generator.model import INTEGRATION_KEYS, Category, Hosting, Level, LineItem, Scenario, ScenarioPlan, Team
+from generator.money import dollars, usd
+from generator.ratecard import Entry, RateCard
+
+Array = npt.NDArray[np.float64]
+Point = tuple[float, float, float]  # (low, point, high)
+
+
+# ------------------------------------------------------------------ the cost model
+
+
+@dataclass(frozen=True)
+class Product:
+    """An off-the-shelf product's terms; None: drawn from the rate card's range."""
+
+    name: str
+    subscription: float  # per year
+    surcharge: float  # customization surcharge, per year
+    extras: float | None  # per year
+    increase: float | None  # yearly escalation
+
+
+@dataclass(frozen=True, eq=False)
+class CostModel:
+    """The plan's costs as a function of its uncertain inputs, for arrays of draws."""
+
+    components: tuple[LineItem, ...]
+    low: Array  # (K,) component ranges, priced for the scenario's team
+    mode: Array
+    high: Array
+    phase1: npt.NDArray[np.bool_]  # (K,) built in phase 1
+    training: npt.NDArray[np.bool_]  # (K,) the staff-training line (training updates)
+    launch: npt.NDArray[np.bool_]  # (K,) paid whichever way the clinic goes (switching cost)
+    maintenance: Point  # share of the build per year
+    hosting: Point  # cloud: per year; on-premise: the servers, up front
+    onprem_pct: float | None  # on-premise: yearly upkeep as a share of the servers; None on cloud
+    updates_pct: float
+    switching_pct: float
+    escalation: Point
+    extras: Point  # per provider per year
+    physicians: int
+    products: tuple[Product, ...]
+    schedule: Array  # (5, Y): cumulative phase-1 share, phase-2 share, servers, live quarters 1, 2
+
+    @property
+    def years(self) -> int:
+        return int(self.schedule.shape[1])
+
+    def custom_cumulative(self, comp: Array, maintenance: Array, hosting: Array) -> Array:
+        """(N, Y) cumulative cost of the custom build: comp (N, K), maintenance and hosting (N,)."""
+        phase1 = comp[:, self.phase1].sum(axis=1)
+        phase2 = comp[:, ~self.phase1].sum(axis=1)
+        if self.onprem_pct is None:
+            servers, annual = np.zeros_like(hosting), hosting
+        else:
+            servers, annual = hosting, hosting * self.onprem_pct
+        fixed = annual + self.updates_pct * comp[:, self.training].sum(axis=1)
+        a1, a2, up, live1, live2 = self.schedule
+        return (np.outer(phase1, a1) + np.outer(phase2, a2) + np.outer(servers, up)
+                + np.outer(fixed + maintenance * phase1, live1 / 4) + np.outer(maintenance * phase2, live2 / 4))
+
+    def products_cumulative(self, comp: Array, extras: Array, escalation: Array) -> Array:
+        """(N, P, Y) cumulative cost of each product: extras per provider and escalation (N,)."""
+        switching = self.switching_pct * comp[:, self.launch].sum(axis=1)
+        power = np.arange(self.years, dtype=np.float64)
+        out = np.empty((comp.shape[0], len(self.products), self.years))
+        for i, p in enumerate(self.products):
+            extra = extras * self.physicians if p.extras is None else np.full_like(extras, p.extras)
+            rise = escalation if p.increase is None else np.full_like(escalation, p.increase)
+            yearly = np.outer(p.subscription + p.surcharge + extra, np.ones(self.years)) \
+                * (1 + rise)[:, None] ** power
+            yearly[:, 0] += switching
+            out[:, i, :] = np.cumsum(yearly, axis=1)
+        return out
+
+    def point_tco(self, comp: Array, maintenance: float | None = None, hosting: float | None = None) -> Array:
+        """(N,) horizon cost of the custom build for rows of components, the rest at their point."""
+        n = comp.shape[0]
+        m = np.full(n, self.maintenance[1] if maintenance is None else maintenance)
+        h = np.full(n, self.hosting[1] if hosting is None else hosting)
+        return self.custom_cumulative(comp, m, h)[:, -1]
+
+
+def schedule(card: RateCard, years: int) -> Array:
+    """The planner's quarterly cash flow (ownership.cash_flow) as cumulative coefficients per year."""
+    n1 = max(1, min(4, round(card.value("phase1.build_quarters"))))
+    quarters = 4 * years
+    rows = np.zeros((5, years))
+    for y in range(years):
+        qs = range(4 * (y + 1))
+        rows[0, y] = sum(1 for q in qs if q < n1) / n1
+        rows[1, y] = sum(1 for q in qs if 4 <= q < 8) / 4 if quarters > 4 else 0.0
+        rows[2, y] = 1.0 if n1 - 1 < 4 * (y + 1) else 0.0
+        rows[3, y] = sum(1 for q in qs if q >= n1)
+        rows[4, y] = sum(1 for q in qs if q >= 8)
+    return rows
+
+
+def _products(sp: ScenarioPlan) -> tuple[Product, ...]:
+    scenario = sp.scenario
+    subs = {s.product: s for s in ownership.products(scenario)}
+    out = []
+    for p in sp.ownership.off_the_shelf:
+        sub = subs.get(p.product)
+        extras = None if sub is None or sub.annual_extras is None else float(p.annual_extras)
+        increase = None if sub is None or sub.annual_increase is None else p.annual_increase
+        out.append(Product(p.product, float(p.annual_subscription), float(p.customization_surcharge),
+                           extras, increase))
+    return tuple(out)
+
+
+def _hosting(sp: ScenarioPlan) -> tuple[Point, float | None]:
+    scenario, card = sp.scenario, sp.scenario.card
+    if scenario.clinic.hosting is Hosting.ONPREM:
+        up = sp.run.onprem_upfront
+        return (float(up[0]), float(up[1]), float(up[2])), card.value("hosting.onprem.annual_pct")
+    lo, hi = card.pair("hosting.cloud.monthly")
+    return (lo * 12, float(sp.run.hosting_expected), hi * 12), None
+
+
+def cost_model(sp: ScenarioPlan) -> CostModel:
+    card, lines = sp.scenario.card, sp.components
+    lo_pct, hi_pct = card.value("maintenance.low_pct"), card.value("maintenance.high_pct")
+    extras_lo, extras_hi = card.pair("offshelf.extras_per_provider")
+    hosting, onprem_pct = _hosting(sp)
+    return CostModel(
+        components=lines,
+        low=np.array([li.cost.low for li in lines], dtype=np.float64),
+        mode=np.array([li.cost.expected for li in lines], dtype=np.float64),
+        high=np.array([li.cost.high for li in lines], dtype=np.float64),
+        phase1=np.array([li.phase == 1 for li in lines], dtype=np.bool_),
+        training=np.array([li.category == planner.TRAINING for li in lines], dtype=np.bool_),
+        launch=np.array([li.category in ownership.LAUNCH_ITEMS for li in lines], dtype=np.bool_),
+        maintenance=(lo_pct, (lo_pct + hi_pct) / 2, hi_pct),
+        hosting=hosting,
+        onprem_pct=onprem_pct,
+        updates_pct=card.value("training.updates_pct"),
+        switching_pct=card.value("offshelf.switching_pct"),
+        escalation=(card.value("offshelf.increase_pct.low"), card.value("offshelf.increase_pct"),
+                    card.value("offshelf.increase_pct.high")),
+        extras=(extras_lo, (extras_lo + extras_hi) / 2, extras_hi),
+        physicians=sp.scenario.clinic.physicians,
+        products=_products(sp),
+        schedule=schedule(card, sp.ownership.years),
+    )
+
+
+# ------------------------------------------------------------------ tornado
+
+
+@dataclass(frozen=True)
+class SensitivityItem:
+    """One input moved across its own sourced range, the others held at their point."""
+
+    name: str
+    low: int  # build cost with the input at input_low
+    high: int  # build cost with the input at input_high
+    swing: int  # |high - low|, whole dollars
+    input_low: float
+    input_high: float
+    source: str
+    unit: str = "$"  # "$", "share" (a fraction), "$ per month", "$ per hour"
+    tco_low: int = 0  # horizon cost of ownership of the custom build at input_low
+    tco_high: int = 0
+    tco_swing: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.name, "swing": self.swing, "low": self.low, "high": self.high,
+                "input_low": self.input_low, "input_high": self.input_high, "unit": self.unit,
+                "source": self.source, "tco_low": self.tco_low, "tco_high": self.tco_high,
+                "tco_swing": self.tco_swing}
+
+
+def sourced(entry: Entry) -> bool:
+    """A figure with a source: named in the rate card (not 'ours'), or given by the workbook."""
+    return entry.is_override or not entry.is_assumption
+
+
+def line_entry(card: RateCard, li: LineItem) -> Entry | None:
+    """The rate-card entry a line's range comes from; None when the workbook gave the range."""
+    if li.kind == "integration":
+        return card.entry(f"{INTEGRATION_KEYS[Category(li.category)]}.low")
+    if li.kind == "module" and li.source != "workbook":
+        return card.entry(f"module.{li.category}.low")
+    return None
+
+
+def _item(name: str, source: str, unit: str, inputs: tuple[float, float], build: tuple[float, float],
+          tco: tuple[float, float]) -> SensitivityItem:
+    lo, hi = dollars(build[0]), dollars(build[1])
+    t_lo, t_hi = dollars(tco[0]), dollars(tco[1])
+    return SensitivityItem(name, lo, hi, abs(hi - lo), inputs[0], inputs[1], source, unit,
+                           t_lo, t_hi, abs(t_hi - t_lo))
+
+
+def _component_items(sp: ScenarioPlan, model: CostModel, tco: float, base_tco: float) -> list[SensitivityItem]:
+    card, out = sp.scenario.card, []
+    for k, li in enumerate(model.components):
+        entry = line_entry(card, li)
+        if entry is not None and not sourced(entry):
+            continue
+        rows = np.tile(model.mode, (2, 1))
+        rows[0, k], rows[1, k] = model.low[k], model.high[k]
+        moved = model.point_tco(rows) - base_tco + tco
+        build = (sp.build.expected + li.cost.low - li.cost.expected,
+                 sp.build.expected + li.cost.high - li.cost.expected)
+        out.append(_item(li.name, li.source, "$", (li.cost.low, li.cost.high), build, (moved[0], moved[1])))
+    return out
+
+
+def _run_items(sp: ScenarioPlan, model: CostModel, tco: float, base_tco: float) -> list[SensitivityItem]:
+    card, out = sp.scenario.card, []
+    mode = model.mode[None, :]
+    build = (float(sp.build.expected), float(sp.build.expected))
+    if sourced(card.entry("maintenance.low_pct")):
+        lo, _, hi = model.maintenance
+        moved = [float(model.point_tco(mode, maintenance=v)[0]) - base_tco + tco for v in (lo, hi)]
+        out.append(_item("Annual maintenance (share of the build)", card.entry("maintenance.low_pct").cited,
+                         "share", (lo, hi), build, (moved[0], moved[1])))
+    onprem = model.onprem_pct is not None
+    key = "hosting.onprem.upfront.low" if onprem else "hosting.cloud.monthly.low"
+    if sourced(card.entry(key)):
+        lo, _, hi = model.hosting
+        moved = [float(model.point_tco(mode, hosting=v)[0]) - base_tco + tco for v in (lo, hi)]
+        name, unit, inputs = (("On-premise servers (up front)", "$", (lo, hi)) if onprem
+                              else ("Cloud hosting (per month)", "$ per month", (lo / 12, hi / 12)))
+        out.append(_item(name, card.entry(key).cited, unit, inputs, build, (moved[0], moved[1])))
+    return out
+
+
+def _rate_item(sp: ScenarioPlan, model: CostModel, tco: float, base_tco: float) -> list[SensitivityItem]:
+    """The offshore team's effective rate across the guide's 50-60% saving on a US team."""
+    clinic, card = sp.scenario.clinic, sp.scenario.card
+    entry = card.entry("geography.savings.low")
+    if clinic.team is not Team.OFFSHORE or clinic.hourly_rate is not None or not sourced(entry):
+        return []
+    us = planner.effective_rate(card, Team.US)[2]
+    point = planner.effective_rate(card, Team.OFFSHORE)[2]
+    rates = (us * (1 - card.value("geography.savings.high")), us * (1 - card.value("geography.savings.low")))
+    if point <= 0:
+        return []
+    factors = np.array([r / point for r in rates])
+    moved = model.point_tco(np.outer(factors, model.mode)) - base_tco + tco
+    build = (sp.build.expected * factors[0], sp.build.expected * factors[1])
+    return [_item("Offshore team's effective hourly rate", entry.cited, "$ per hour", rates, build,
+                  (moved[0], moved[1]))]
+
+
+def tornado(sp: ScenarioPlan, model: CostModel) -> tuple[SensitivityItem, ...]:
+    """Each sourced input across its range, ranked by the swing in build cost (then in TCO)."""
+    tco = float(sp.ownership.custom_cumulative[-1])
+    base_tco = float(model.point_tco(model.mode[None, :])[0])
+    items = (_component_items(sp, model, tco, base_tco) + _run_items(sp, model, tco, base_tco)
+             + _rate_item(sp, model, tco, base_tco))
+    items = [i for i in items if i.swing or i.tco_swing]
+    return tuple(sorted(items, key=lambda i: (-i.swing, -i.tco_swing, i.name)))
+
+
+# ------------------------------------------------------------------ switching values
+
+
+@dataclass(frozen=True)
+class SwitchingValue:
+    """Where an input flips the recommendation (or, failing that, the break-even), in words."""
+
+    name: str
+    value: float | str | None  # None: no flip within the range searched
+    text: str
+    basis: str = "none"  # "recommendation" | "break-even" | "none"
+    unit: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.name, "value": self.value, "unit": self.unit, "basis": self.basis,
+                "text": self.text}
+
+
+Outcome = tuple[str, bool]  # (recommended path, breaks even within the horizon)
+
+
+def outcome(scenario: Scenario) -> Outcome:
+    own = planner.plan_scenario(scenario).ownership
+    return own.recommendation.path, own.break_even_year is not None
+
+
+def with_price(scenario: Scenario, cheapest: str, price: float) -> Scenario:
+    """The scenario with one product, the cheapest, at `price` per provider per month."""
+    sub = next(s for s in ownership.products(scenario) if s.product == cheapest)
+    return replace(scenario, subscriptions=(replace(sub, monthly_per_provider=float(price)),))
+
+
+def with_rate(scenario: Scenario, rate: float) -> Scenario:
+    return replace(scenario, clinic=replace(scenario.clinic, hourly_rate=float(rate)))
+
+
+def threshold(f: Callable[[int], Outcome], index: int, lo: int, hi: int) -> int | None:
+    """The smallest whole x in (lo, hi] whose outcome[index] differs from lo's (bisection;
+    None when lo and hi agree)."""
+    start = f(lo)[index]
+    if f(hi)[index] == start:
+        return None
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if f(mid)[index] == start:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+def _search(f: Callable[[int], Outcome], lo: int, hi: int) -> tuple[str, int | None, Outcome]:
+    """Which outcome flips in [lo, hi] (the recommendation first), where, and lo's outcome."""
+    memo: dict[int, Outcome] = {}
+
+    def cached(x: int) -> Outcome:
+        if x not in memo:
+            memo[x] = f(x)
+        return memo[x]
+
+    at_lo = cached(lo)
+    for index, basis in ((0, "recommendation"), (1, "break-even")):
+        x = threshold(cached, index, lo, hi)
+        if x is not None:
+            return basis, x, at_lo
+    return "none", None, at_lo
+
+
+def _path(path: str) -> str:
+    return "the custom build" if path == "custom" else "off-the-shelf"
+
+
+def price_switch(sp: ScenarioPlan) -> SwitchingValue:
+    scenario, card = sp.scenario, sp.scenario.card
+    cheapest, years = sp.ownership.cheapest_product, sp.ownership.years
+    lo, hi = (round(v) for v in card.pair("risk.switch.price"))
+    basis, x, (path, breaks) = _search(lambda p: outcome(with_price(scenario, cheapest, p)), lo, hi)
+    unit, name = "$ per provider per month", "Subscription price"
+    if basis == "recommendation" and x is not None:
+        text = (f"{_path(path).capitalize()} wins below {usd(x)} per provider per month; at {usd(x)} or "
+                f"more {_path('custom' if path != 'custom' else 'off-the-shelf')} wins.")
+    elif basis == "break-even" and x is not None:
+        text = (f"The recommendation ({_path(path)}) does not turn on the subscription price between "
+                f"{usd(lo)} and {usd(hi)} per provider per month. On cost alone, the custom build pays "
+                f"for itself within {years} years only if off-the-shelf costs "
+                f"{'less than ' if breaks else ''}{usd(x)} per provider per month{'' if breaks else ' or more'}.")
+    else:
+        text = (f"No subscription price between {usd(lo)} and {usd(hi)} per provider per month changes the "
+                f"recommendation ({_path(path)}) or the break-even.")
+    return SwitchingValue(name, x, text, basis, unit)
+
+
+def rate_switch(sp: ScenarioPlan) -> SwitchingValue:
+    scenario, card = sp.scenario, sp.scenario.card
+    lo, hi = (round(v) for v in card.pair("risk.switch.rate"))
+    basis, x, (path, breaks) = _search(lambda r: outcome(with_rate(scenario, r)), lo, hi)
+    unit, name, team = "$ per hour", "Hourly rate", scenario.clinic.team.value
+    if basis == "recommendation" and x is not None:
+        other = "custom" if path != "custom" else "off-the-shelf"
+        text = (f"{_path(path).capitalize()} wins while the {team} team's rate is below {usd(x)} per hour; "
+                f"at {usd(x)} per hour or more {_path(other)} wins.")
+    elif basis == "break-even" and x is not None:
+        text = (f"The recommendation ({_path(path)}) does not turn on the hourly rate between {usd(lo)} and "
+                f"{usd(hi)}. On cost alone, the custom build pays for itself within {sp.ownership.years} "
+                f"years only at a rate {'below' if breaks else 'of at least'} {usd(x)} per hour.")
+    else:
+        text = (f"No hourly rate between {usd(lo)} and {usd(hi)} changes the recommendation ({_path(path)}) "
+                f"or the break-even.")
+    return SwitchingValue(name, x, text, basis, unit)
+
+
+def specificity_switch(sp: ScenarioPlan) -> SwitchingValue:
+    scenario = sp.scenario
+    paths = {lv: outcome(replace(scenario, clinic=replace(scenario.clinic, workflow_specificity=lv)))[0]
+             for lv in Level}
+    name = "Workflow specificity"
+    if len(set(paths.values())) == 1:
+        path = next(iter(paths.values()))
+        return SwitchingValue(name, None, f"The recommendation ({_path(path)}) holds at every workflow "
+                                          f"specificity (Low, Medium and High).", "none", "level")
+    flip = next(lv for prev, lv in zip(Level, list(Level)[1:], strict=False) if paths[lv] != paths[prev])
+    groups: dict[str, list[str]] = {}
+    for lv, path in paths.items():
+        groups.setdefault(path, []).append(lv.value)
+    parts = [f"{_path(path)} at {' and '.join(levels)}" for path, levels in groups.items()]
+    text = f"The recommendation is {'; '.join(parts)} workflow specificity (it flips at {flip.value})."
+    return SwitchingValue(name, flip.value, text, "recommendation", "level")
+
+
+def switching(sp: ScenarioPlan) -> tuple[SwitchingValue, ...]:
+    return price_switch(sp), rate_switch(sp), specificity_switch(sp)
