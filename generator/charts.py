@@ -1,0 +1,290 @@
+"""Charts as inline SVG (no JavaScript), readable in greyscale print: series differ by dash
+pattern, marker and hatching as well as colour, and are labelled directly.
+
+`chart(kind, sp, accent, uid)` returns a `<figure>` for the HTML document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+from generator.model import ScenarioPlan
+from generator.money import usd
+
+WIDTH = 720
+FONT = 'font-family="DejaVu Sans, Helvetica, Arial, sans-serif"'
+GREYS = ("#222222", "#555555", "#888888", "#333333")
+DASHES = ("7 4", "2 3", "9 3 2 3", "4 2")
+MARKERS = ("square", "triangle", "diamond", "cross")
+
+
+def _t(x: float, y: float, text: str, size: int = 11, anchor: str = "start", weight: str = "normal",
+       fill: str = "#1b1b1b") -> str:
+    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
+            f'font-weight="{weight}" fill="{fill}" {FONT}>{escape(text)}</text>')
+
+
+def _hatch(uid: str, color: str) -> str:
+    return (f'<pattern id="hatch-{uid}" patternUnits="userSpaceOnUse" width="6" height="6" '
+            f'patternTransform="rotate(45)"><rect width="6" height="6" fill="#ffffff"/>'
+            f'<line x1="0" y1="0" x2="0" y2="6" stroke="{color}" stroke-width="2.5"/></pattern>')
+
+
+def _svg(height: float, title: str, parts: Sequence[str], defs: str = "") -> str:
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height:.0f}" role="img" '
+            f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
+            + (f"<defs>{defs}</defs>" if defs else "") + "".join(parts) + "</svg>")
+
+
+def _figure(svg: str, caption: str) -> str:
+    return f'<figure class="chart">{svg}<figcaption>{escape(caption)}</figcaption></figure>'
+
+
+def nice_step(top: float, ticks: int = 5) -> float:
+    """A round tick step (1, 2 or 5 times a power of ten) covering `top` in about `ticks` steps."""
+    if top <= 0:
+        return 1.0
+    raw = top / ticks
+    power = 10 ** (len(str(int(raw))) - 1) if raw >= 1 else 1
+    for m in (1, 2, 5, 10):
+        if raw <= m * power:
+            return float(m * power)
+    return float(10 * power)
+
+
+def thousands(value: float) -> str:
+    """An axis tick in thousands of dollars (axis titles say so): `50k`."""
+    return f"{value / 1000:,.0f}k" if value else "0"
+
+
+def _marker(kind: str, x: float, y: float, color: str) -> str:
+    if kind == "circle":
+        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{color}"/>'
+    if kind == "square":
+        return f'<rect x="{x - 3.5:.1f}" y="{y - 3.5:.1f}" width="7" height="7" fill="{color}"/>'
+    if kind == "triangle":
+        return f'<path d="M{x:.1f},{y - 5:.1f} L{x + 4.5:.1f},{y + 3.5:.1f} L{x - 4.5:.1f},{y + 3.5:.1f} Z" fill="{color}"/>'
+    if kind == "diamond":
+        return f'<path d="M{x:.1f},{y - 5:.1f} L{x + 5:.1f},{y:.1f} L{x:.1f},{y + 5:.1f} L{x - 5:.1f},{y:.1f} Z" fill="{color}"/>'
+    return (f'<path d="M{x - 4:.1f},{y - 4:.1f} L{x + 4:.1f},{y + 4:.1f} M{x - 4:.1f},{y + 4:.1f} '
+            f'L{x + 4:.1f},{y - 4:.1f}" stroke="{color}" stroke-width="2"/>')
+
+
+def _spread(ys: list[float], gap: float = 13.0) -> list[float]:
+    """Nudge label positions apart so direct labels never overlap (order kept)."""
+    order = sorted(range(len(ys)), key=lambda i: ys[i])
+    out = list(ys)
+    for a, b in zip(order, order[1:], strict=False):
+        if out[b] - out[a] < gap:
+            out[b] = out[a] + gap
+    return out
+
+
+# ------------------------------------------------------------------ build cost by component
+
+
+def build_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
+    items = sorted(sp.components, key=lambda li: li.phase)
+    row, left, right = 24, 200, 110
+    top = max((li.cost.high for li in items), default=1) or 1
+    scale = (WIDTH - left - right) / top
+    height = 40 + row * len(items) + 40
+    parts = [_t(left, 16, "Expected cost (bar) and range (line), by component", 11, weight="bold")]
+    for i, li in enumerate(items):
+        y = 30 + i * row
+        fill = accent if li.phase == 1 else f"url(#hatch-{uid})"
+        parts.append(_t(left - 8, y + 14, li.name[:32], 11, "end"))
+        parts.append(f'<rect x="{left}" y="{y + 3}" width="{li.cost.expected * scale:.1f}" height="{row - 8}" '
+                     f'fill="{fill}" stroke="{accent}" stroke-width="1"/>')
+        x0, x1, ym = left + li.cost.low * scale, left + li.cost.high * scale, y + row / 2
+        parts.append(f'<path d="M{x0:.1f},{ym - 5:.1f} V{ym + 5:.1f} M{x0:.1f},{ym:.1f} H{x1:.1f} '
+                     f'M{x1:.1f},{ym - 5:.1f} V{ym + 5:.1f}" stroke="#1b1b1b" stroke-width="1.2" fill="none"/>')
+        parts.append(_t(x1 + 6, y + 14, usd(li.cost.expected), 10))
+    ly = 30 + len(items) * row + 18
+    parts.append(f'<rect x="{left}" y="{ly - 10}" width="14" height="12" fill="{accent}"/>')
+    parts.append(_t(left + 20, ly, "Phase 1 (year one), solid", 10))
+    parts.append(f'<rect x="{left + 200}" y="{ly - 10}" width="14" height="12" fill="url(#hatch-{uid})" '
+                 f'stroke="{accent}"/>')
+    parts.append(_t(left + 220, ly, "Phase 2 (year two), hatched", 10))
+    svg = _svg(height, "Build cost by component and phase", parts, _hatch(uid, accent))
+    return _figure(svg, f"Build cost by component: expected {usd(sp.build.expected)} in all.")
+
+
+# ------------------------------------------------------------------ cumulative cost of ownership
+
+
+def tco_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
+    own = sp.ownership
+    series = [("Custom build", own.custom_cumulative)] + [(p.product, p.cumulative) for p in own.off_the_shelf]
+    left, right, top_pad, bottom = 60, 230, 24, 40
+    height = 300
+    top = max(max(v) for _, v in series) or 1
+    step = nice_step(top)
+    ymax = step * (int(top // step) + 1)
+    plot_w, plot_h = WIDTH - left - right, height - top_pad - bottom
+
+    def px(year: float) -> float:
+        return left + plot_w * year / own.years
+
+    def py(value: float) -> float:
+        return top_pad + plot_h * (1 - value / ymax)
+
+    parts = _axes_y(left, WIDTH - right, ymax, step, py, "Cumulative cost, US$ thousands")
+    for y in range(own.years + 1):
+        parts.append(_t(px(y), height - bottom + 16, f"Year {y}" if y else "Start", 10, "middle"))
+    if own.break_even_year is not None:
+        bx = px(own.break_even_year)
+        parts.append(f'<line x1="{bx:.1f}" y1="{top_pad}" x2="{bx:.1f}" y2="{top_pad + plot_h}" '
+                     f'stroke="#1b1b1b" stroke-width="1" stroke-dasharray="3 3"/>')
+        parts.append(_t(bx + 4, top_pad + 12, f"Break-even: year {own.break_even_year}", 10, weight="bold"))
+    ends = []
+    for i, (name, values) in enumerate(series):
+        color = accent if i == 0 else GREYS[(i - 1) % len(GREYS)]
+        dash = "" if i == 0 else f' stroke-dasharray="{DASHES[(i - 1) % len(DASHES)]}"'
+        points = [(px(0), py(0))] + [(px(y + 1), py(v)) for y, v in enumerate(values)]
+        d = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+        parts.append(f'<polyline points="{d}" fill="none" stroke="{color}" '
+                     f'stroke-width="{3 if i == 0 else 2}"{dash}/>')
+        marker = "circle" if i == 0 else MARKERS[(i - 1) % len(MARKERS)]
+        parts += [_marker(marker, x, y, color) for x, y in points[1:]]
+        ends.append((name, values[-1], py(values[-1]), color))
+    for (name, value, _, color), y in zip(ends, _spread([e[2] for e in ends]), strict=True):
+        parts.append(_t(px(own.years) + 8, y + 4, f"{name[:26]} {usd(value)}", 10, fill=color,
+                        weight="bold" if name == "Custom build" else "normal"))
+    svg = _svg(height, "Cumulative cost: custom build against each off-the-shelf product", parts)
+    return _figure(svg, f"Cumulative cost over {own.years} years, custom build (solid, circles) against each "
+                        "off-the-shelf product (dashed, other markers).")
+
+
+def _axes_y(x0: float, x1: float, ymax: float, step: float, py: object, title: str) -> list[str]:
+    parts = []
+    v = 0.0
+    while v <= ymax + 1e-6:
+        y = py(v)  # type: ignore[operator]
+        parts.append(f'<line x1="{x0}" y1="{y:.1f}" x2="{x1}" y2="{y:.1f}" stroke="#d0d0d0" stroke-width="1"/>')
+        parts.append(_t(x0 - 6, y + 4, thousands(v), 10, "end", fill="#5a5a5a"))
+        v += step
+    parts.append(_t(x0, 12, title, 10, fill="#5a5a5a"))
+    return parts
+
+
+# ------------------------------------------------------------------ spend over time
+
+
+def cash_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
+    own = sp.ownership
+    flow = own.cash_flow
+    left, right, top_pad, bottom, height = 60, 20, 24, 56, 280
+    top = max((q.total for q in flow), default=1) or 1
+    step = nice_step(top)
+    ymax = step * (int(top // step) + 1)
+    plot_w, plot_h = WIDTH - left - right, height - top_pad - bottom
+    slot = plot_w / max(len(flow), 1)
+
+    def py(value: float) -> float:
+        return top_pad + plot_h * (1 - value / ymax)
+
+    parts = _axes_y(left, WIDTH - right, ymax, step, py, "Spend per quarter, US$ thousands")
+    for i, q in enumerate(flow):
+        x = left + i * slot + slot * 0.15
+        w = slot * 0.7
+        if q.build:
+            parts.append(f'<rect x="{x:.1f}" y="{py(q.total):.1f}" width="{w:.1f}" '
+                         f'height="{py(q.run) - py(q.total):.1f}" fill="{accent}"/>')
+        if q.run:
+            parts.append(f'<rect x="{x:.1f}" y="{py(q.run):.1f}" width="{w:.1f}" '
+                         f'height="{py(0) - py(q.run):.1f}" fill="url(#hatch-{uid})" stroke="#555555" '
+                         f'stroke-width="0.8"/>')
+    for y in range(own.years):
+        cx = left + (4 * y + 2) * slot
+        parts.append(_t(cx, height - bottom + 16, f"Year {y + 1}", 10, "middle"))
+        parts.append(_t(cx, height - bottom + 30, usd(own.custom_yearly[y]), 10, "middle", weight="bold"))
+    ly = height - 8
+    parts.append(f'<rect x="{left}" y="{ly - 10}" width="14" height="12" fill="{accent}"/>')
+    parts.append(_t(left + 20, ly, "Build (solid)", 10))
+    parts.append(f'<rect x="{left + 130}" y="{ly - 10}" width="14" height="12" fill="url(#hatch-{uid})" '
+                 'stroke="#555555"/>')
+    parts.append(_t(left + 150, ly, "Run costs (hatched)", 10))
+    svg = _svg(height, "Spend per quarter: build and run costs", parts, _hatch(uid, "#555555"))
+    return _figure(svg, "Spend per quarter; the figure under each year is that year's total.")
+
+
+# ------------------------------------------------------------------ risk
+
+
+def scurve_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
+    risk = sp.risk
+    curve = list(getattr(risk, "s_curve", ()) or ())
+    marks = [(f"P{p}", getattr(risk, f"p{p}")) for p in (10, 50, 80, 90)]
+    values = [c for _, c in curve] + [v for _, v in marks]
+    lo, hi = min(values), max(values)
+    span = (hi - lo) or 1
+    left, right, top_pad, bottom, height = 60, 40, 24, 40, 260
+    plot_w, plot_h = WIDTH - left - right, height - top_pad - bottom
+
+    def px(cost: float) -> float:
+        return left + plot_w * (cost - lo) / span
+
+    def py(prob: float) -> float:
+        return top_pad + plot_h * (1 - prob)
+
+    parts = []
+    for p in (0.0, 0.25, 0.5, 0.75, 1.0):
+        parts.append(f'<line x1="{left}" y1="{py(p):.1f}" x2="{WIDTH - right}" y2="{py(p):.1f}" stroke="#d0d0d0"/>')
+        parts.append(_t(left - 6, py(p) + 4, f"{p:.0%}", 10, "end", fill="#5a5a5a"))
+    parts.append(_t(left, 12, "Probability the build costs this much or less", 10, fill="#5a5a5a"))
+    if curve:
+        d = " ".join(f"{px(c):.1f},{py(p):.1f}" for p, c in curve)
+        parts.append(f'<polyline points="{d}" fill="none" stroke="{accent}" stroke-width="2.5"/>')
+    for i, (name, value) in enumerate(marks):
+        prob = int(name[1:]) / 100
+        parts.append(_marker("diamond", px(value), py(prob), "#1b1b1b"))
+        parts.append(_t(px(value) + 8, py(prob) + 4 + (i % 2) * 0, f"{name} {usd(value)}", 10))
+    svg = _svg(height, "S-curve: probability of the build cost", parts)
+    return _figure(svg, "Cumulative probability of the build cost (S-curve) with its percentiles.")
+
+
+def tornado_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
+    risk = sp.risk
+    items = list(getattr(risk, "sensitivity", ()) or ())[:10]
+    if not items:
+        return ""
+    point = getattr(risk, "point", sp.build.expected)
+    lows = [min(s.low, s.high) for s in items] + [point]
+    highs = [max(s.low, s.high) for s in items] + [point]
+    lo, hi = min(lows), max(highs)
+    span = (hi - lo) or 1
+    left, right, row = 220, 110, 24
+    height = 40 + row * len(items) + 10
+    plot_w = WIDTH - left - right
+
+    def px(cost: float) -> float:
+        return left + plot_w * (cost - lo) / span
+
+    parts = [_t(left, 16, "Build cost with each input at its low (solid) and high (hatched) value", 11,
+                weight="bold")]
+    for i, s in enumerate(items):
+        y = 28 + i * row
+        parts.append(_t(left - 8, y + 14, str(s.name)[:36], 11, "end"))
+        for value, fill in ((s.low, accent), (s.high, f"url(#hatch-{uid})")):
+            x0, x1 = sorted((px(point), px(value)))
+            parts.append(f'<rect x="{x0:.1f}" y="{y + 3}" width="{max(x1 - x0, 0.5):.1f}" height="{row - 8}" '
+                         f'fill="{fill}" stroke="{accent}" stroke-width="0.8"/>')
+        parts.append(_t(px(max(s.low, s.high)) + 6, y + 14, f"swing {usd(s.swing)}", 10))
+    x = px(point)
+    parts.append(f'<line x1="{x:.1f}" y1="24" x2="{x:.1f}" y2="{height - 6}" stroke="#1b1b1b" stroke-width="1.2"/>')
+    svg = _svg(height, "Tornado: what moves the build cost most", parts, _hatch(uid, accent))
+    return _figure(svg, "Inputs that move the build cost most, largest swing first.")
+
+
+CHARTS = {"build": build_chart, "tco": tco_chart, "cash": cash_chart, "scurve": scurve_chart,
+          "tornado": tornado_chart}
+
+
+def chart(kind: str, sp: ScenarioPlan, accent: str, uid: str = "") -> str:
+    """One chart as a `<figure>`; an unknown kind or a chart without data gives ''."""
+    make = CHARTS.get(kind)
+    if make is None or (kind in ("scurve", "tornado") and sp.risk is None):
+        return ""
+    return make(sp, accent, uid or kind)

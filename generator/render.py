@@ -1,0 +1,261 @@
+"""Rendering: the plan to Markdown through layered Jinja templates, and that Markdown to HTML.
+
+Template search path: `--templates DIR` (file by file) -> the shipped templates
+(`generator.templates`). A `default:` prefix always names the shipped template, so an override
+can extend one block: `{% extends "default:budget.md.j2" %}{% block summary %}...{% endblock %}`.
+
+Every user string reaching Markdown is escaped (HTML and Markdown-significant characters) by the
+Markdown environment's `finalize`; the HTML environment autoescapes.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import tomllib
+from collections.abc import Callable
+from functools import cache
+from importlib import resources
+from importlib.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from generator.errors import TemplateError
+from generator.model import Integration, LineItem, Plan, ScenarioPlan
+from generator.money import usd
+
+MAIN_MD = "budget.md.j2"
+MAIN_HTML = "budget.html.j2"
+STYLESHEET = "style.css"
+MD_EXTENSIONS = ("tables", "attr_list", "toc")
+HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+CHART_MARK = re.compile(r"<!-- chart:(\w+):(\d+) -->")
+
+# ------------------------------------------------------------------ template loading
+
+
+def shipped_templates() -> Traversable:
+    """The shipped templates: the installed package `generator.templates`, or the repository's
+    `templates/` folder in a source checkout."""
+    try:
+        root = resources.files("generator.templates")
+        if root.joinpath(MAIN_MD).is_file():
+            return root
+    except ModuleNotFoundError:
+        pass
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+class ResourceLoader(jinja2.BaseLoader):
+    """Templates from a Traversable (a folder, or package data inside a wheel or zip)."""
+
+    def __init__(self, root: Traversable) -> None:
+        self.root = root
+
+    def get_source(self, environment: jinja2.Environment, template: str
+                   ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        node = self.root
+        for part in template.split("/"):
+            if part in ("", ".", ".."):
+                raise jinja2.TemplateNotFound(template)
+            node = node.joinpath(part)
+        if not node.is_file():
+            raise jinja2.TemplateNotFound(template)
+        return node.read_text(encoding="utf-8"), None, lambda: True
+
+
+def loader(templates: Path | None) -> jinja2.BaseLoader:
+    shipped = ResourceLoader(shipped_templates())
+    chain: list[jinja2.BaseLoader] = [jinja2.PrefixLoader({"default": shipped}, delimiter=":")]
+    if templates is not None:
+        chain.append(jinja2.FileSystemLoader(str(templates)))
+    chain.append(shipped)
+    return jinja2.ChoiceLoader(chain)
+
+
+# ------------------------------------------------------------------ escaping
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]|#])")
+_MD_LEADING = re.compile(r"^(\s*)([-+]|\d+(?=\.(?:\s|$)))")
+
+
+def md_escape(value: object) -> Markup:
+    """User text made inert in Markdown: one line, HTML characters as entities, and every
+    character Markdown (or its tables and attr_list extensions) would act on backslash-escaped."""
+    text = re.sub(r"\s*[\r\n\t\f\v]+\s*", " ", str(value))
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    text = _MD_LEADING.sub(lambda m: m.group(1) + (m.group(2) + "\\" if m.group(2)[0].isdigit()
+                                                   else "\\" + m.group(2)), text)
+    return Markup(text)
+
+
+def _md_finalize(value: object) -> Markup:
+    """Every `{{ ... }}` in a Markdown template: our own formatted figures (Markup) pass
+    through, anything else is escaped."""
+    if isinstance(value, Markup):
+        return value
+    return md_escape(value)
+
+
+# ------------------------------------------------------------------ filters
+
+
+def f_usd(value: float) -> Markup:
+    return Markup(usd(value))
+
+
+def f_rate(value: float) -> Markup:
+    """An hourly rate: `$40/h`, or `$43.75/h` when it has cents."""
+    cents = round(value * 100)
+    text = f"${cents // 100:,}" if cents % 100 == 0 else f"${cents / 100:,.2f}"
+    return Markup(f"{text}/h")
+
+
+def f_pct(value: float, digits: int = 0) -> Markup:
+    return Markup(f"{value * 100:.{digits}f}%")
+
+
+def f_num(value: float) -> Markup:
+    return Markup(f"{round(value):,}")
+
+
+def f_range(low: float, high: float) -> Markup:
+    return Markup(f"{usd(low)}–{usd(high)}")
+
+
+def assumption_value(key: str, value: float) -> Markup:
+    """A rate-card value as the assumptions table shows it."""
+    if key.startswith("rate."):
+        return f_rate(value)
+    if key == "hosting.cloud_share":
+        return f_pct(value, 2)
+    if "pct" in key or key.startswith(("overhead.", "geography.", "complexity.", "discount.", "offshelf.surcharge")):
+        return f_pct(value)
+    if key.startswith(("hours.", "horizon.", "phase1.", "payback.", "risk.", "clinic.", "hosting.full")) \
+            or key.endswith("physicians"):
+        return f_num(value)
+    return f_usd(value)
+
+
+# ------------------------------------------------------------------ context helpers
+
+
+@cache
+def vendor_questions() -> tuple[dict[str, str], ...]:
+    text = resources.files("generator").joinpath("questions.toml").read_text(encoding="utf-8")
+    return tuple(tomllib.loads(text)["question"])
+
+
+def integration_rows(sp: ScenarioPlan) -> list[tuple[Integration, LineItem]]:
+    """Each workbook integration with its priced line (the planner keeps their order)."""
+    lines = [li for li in sp.components if li.kind == "integration"]
+    return list(zip(sp.scenario.integrations, lines, strict=True))
+
+
+def has_risk(sp: ScenarioPlan) -> bool:
+    return sp.risk is not None and all(hasattr(sp.risk, k) for k in ("p10", "p50", "p80", "p90"))
+
+
+def logo_uri(logo: Path | None) -> str:
+    """The logo as a data: URI (never a remote or file URL)."""
+    if logo is None:
+        return ""
+    kind = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}
+    mime = kind.get(logo.suffix.lower())
+    if mime is None:
+        raise TemplateError(f"{logo}: the logo must be a PNG, JPEG or SVG file")
+    try:
+        data = logo.read_bytes()
+    except OSError as exc:
+        raise TemplateError(f"{logo}: cannot read the logo: {exc.strerror or exc}") from None
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def accent(settings: Any) -> str:
+    color = str(getattr(settings.branding, "color", "") or "")
+    return color.lower() if HEX_COLOR.match(color) else "#1f5f8b"
+
+
+def context(plan: Plan, settings: Any) -> dict[str, Any]:
+    from generator.planner import staff_users
+    from generator.writers.budget_json import budget_dict
+
+    clinic = plan.intake.base.clinic
+    multi = len(plan.scenarios) > 1
+    return {
+        "plan": plan,
+        "clinic": clinic,
+        "budget": budget_dict(plan),
+        "report_date": plan.generated.strftime("%B %-d, %Y"),
+        "multi": multi,
+        "h": Markup("###" if multi else "##"),
+        "questions": vendor_questions(),
+        "card": plan.intake.base.card,
+        "firm": settings.branding.firm,
+        "integration_rows": integration_rows,
+        "staff_users": lambda sp: staff_users(sp.scenario),
+        "has_risk": has_risk,
+        "phase_total": lambda sp, n: next((r for p, r in sp.phases if p == n), None),
+        "assumption_value": assumption_value,
+    }
+
+
+# ------------------------------------------------------------------ environments
+
+
+def environment(settings: Any, kind: str) -> jinja2.Environment:
+    templates = getattr(settings, "templates", None)
+    env = jinja2.Environment(
+        loader=loader(templates),
+        undefined=jinja2.StrictUndefined,
+        autoescape=True,
+        finalize=_md_finalize if kind == "md" else None,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(usd=f_usd, rate=f_rate, pct=f_pct, num=f_num, range=f_range, md=md_escape)
+    return env
+
+
+def _render(env: jinja2.Environment, name: str, values: dict[str, Any]) -> str:
+    try:
+        return env.get_template(name).render(values)
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateError(f"template not found: {exc.name}") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
+    except jinja2.UndefinedError as exc:
+        raise TemplateError(f"{name}: {exc.message}") from None
+
+
+def render_markdown(plan: Plan, settings: Any) -> str:
+    """The budget document as Markdown."""
+    text = _render(environment(settings, "md"), MAIN_MD, context(plan, settings))
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def render_html(markdown_text: str, plan: Plan, settings: Any, for_print: bool = False) -> str:
+    """The Markdown as a styled, printable page with inline SVG charts."""
+    import markdown
+
+    from generator import charts
+
+    md = markdown.Markdown(extensions=list(MD_EXTENSIONS), output_format="html")
+    body = md.convert(markdown_text)
+    accent_color = accent(settings)
+
+    def chart(match: re.Match[str]) -> str:
+        kind, index = match.group(1), int(match.group(2))
+        return charts.chart(kind, plan.scenarios[index], accent_color, f"{kind}{index}")
+
+    body = CHART_MARK.sub(chart, body)
+    env = environment(settings, "html")
+    css = _render(env, STYLESHEET, {"accent": accent_color, "firm": settings.branding.firm})
+    values = {**context(plan, settings), "body": Markup(body), "css": Markup(css),
+              "accent": accent_color, "logo": logo_uri(settings.branding.logo), "for_print": for_print}
+    return _render(env, MAIN_HTML, values)
