@@ -1,0 +1,470 @@
+"""Every workbook in a folder, in parallel, skipping the ones whose documents are up to date.
+
+* `process_workbook(job)`: the one function both `batch` and `watch` run per workbook. It
+  hashes the workbook, decides from the manifest record whether the documents are current,
+  and otherwise generates them. It never raises: every failure becomes an `Outcome`.
+* `WorkerPool`: runs jobs in processes and streams the outcomes back as they finish. A
+  worker that dies (os._exit, the kernel's OOM killer) breaks the pool; the jobs that were in
+  flight are retried one at a time in a fresh process, so only the culprit is marked failed.
+* `run_batch`: the whole batch, as a stream of events; `run_batch_command` prints them.
+
+Locking: a batch holds the output folder's lock (manifest.OutputLock) for its whole run, so a
+second batch on the same folder waits and then finds everything up to date; the watcher takes
+the lock for each round of work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from generator import pipeline
+from generator.errors import BudgetError, IntakeError, Problem, UsageError
+from generator.manifest import (
+    ERRORS_DIR,
+    Headline,
+    Manifest,
+    OutputLock,
+    Record,
+    fingerprint,
+    now_iso,
+    remove_stale_temporaries,
+    sha256_file,
+)
+from generator.portfolio import Row, build_row, clear_error_report, write_error_report, write_index
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+SAVE_EVERY = 2.0  # seconds between manifest saves during a long batch
+CRASHED = ("reading this workbook crashed the worker process (out of memory, or a bug in "
+           "clinic-budget); the other workbooks were not affected")
+UNSTABLE = ("the file changed while it was being read (still being copied or saved?); "
+            "it will be read again")
+
+
+def is_workbook_name(name: str) -> bool:
+    """An Excel workbook, not Excel's `~$` owner file, a temporary or a hidden file."""
+    if name.startswith(("~$", ".")) or name.endswith(("~", ".tmp")):
+        return False
+    return Path(name).suffix.lower() in WORKBOOK_SUFFIXES
+
+
+def discover(folder: Path) -> list[Path]:
+    """The workbooks directly in `folder` (not recursive), sorted by name."""
+    try:
+        entries = [e for e in os.scandir(folder) if is_workbook_name(e.name) and e.is_file()]
+    except FileNotFoundError:
+        raise UsageError(f"{folder}: no such folder") from None
+    except NotADirectoryError:
+        raise UsageError(f"{folder}: not a folder") from None
+    return [folder / e.name for e in sorted(entries, key=lambda e: e.name)]
+
+
+def slug_for(path: Path) -> str:
+    from generator.intake import slugify
+
+    return slugify(path.name)
+
+
+# ------------------------------------------------------------------ one workbook
+
+
+@dataclass(frozen=True)
+class Job:
+    source: Path
+    slug: str
+    settings: pipeline.Settings
+    fingerprint: str
+    previous: Record | None = None
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    source: Path
+    slug: str
+    status: str  # generated | unchanged | failed
+    folder: Path
+    record: Record | None = None  # the manifest record, when the documents are current
+    errors: tuple[str, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    warnings: tuple[str, ...] = ()
+    unstable: bool = False  # the workbook changed while it was being read
+    seconds: float = 0.0
+    report: Path | None = field(default=None, compare=False)  # the error report, once written
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+
+def _failure(job: Job, errors: list[str], problems: tuple[Problem, ...] = (), **kw: object) -> Outcome:
+    return Outcome(job.source, job.slug, "failed", job.settings.out / job.slug,
+                   errors=tuple(errors) or ("unknown error",), problems=problems, **kw)  # type: ignore[arg-type]
+
+
+def _generate(job: Job, digest: str) -> Outcome:
+    try:
+        result = pipeline.generate(job.source, job.settings)
+    except IntakeError as exc:
+        return _failure(job, exc.lines(), exc.problems)
+    except BudgetError as exc:
+        return _failure(job, [f"{job.source.name}: {line}" for line in exc.lines()])
+    except Exception as exc:  # noqa: BLE001 - one workbook's crash must not stop the others
+        return _failure(job, [f"{job.source.name}: internal error ({type(exc).__name__}: {exc}); "
+                              "please report it together with the workbook"])
+    from generator.writers import budget_json
+
+    try:
+        headline: Headline | None = Headline.from_budget(budget_json.budget_dict(result.plan))
+    except (KeyError, IndexError, TypeError, ValueError):
+        headline = None
+    stamp = now_iso()
+    record = Record(job.slug, str(job.source), digest, job.fingerprint, result.files, stamp, headline,
+                    "generated", (), stamp)
+    return Outcome(job.source, job.slug, "generated", result.folder, record, warnings=result.warnings)
+
+
+def process_workbook(job: Job) -> Outcome:
+    """Bring one workbook's documents up to date; every failure is returned, never raised."""
+    started = time.monotonic()
+    try:
+        digest = sha256_file(job.source)
+    except OSError as exc:
+        return _failure(job, [f"{job.source.name}: cannot read the file: {exc.strerror or exc}"])
+    folder = job.settings.out / job.slug
+    expected = [pipeline.FORMAT_FILES[f] for f in job.settings.formats]
+    prev = job.previous
+    if not job.force and prev is not None and prev.is_current(digest, job.fingerprint, folder, expected):
+        record = replace(prev, source=str(job.source), status="unchanged", errors=(), checked_at=now_iso())
+        return Outcome(job.source, job.slug, "unchanged", folder, record,
+                       seconds=time.monotonic() - started)
+    outcome = _generate(job, digest)
+    try:
+        unstable = sha256_file(job.source) != digest
+    except OSError:
+        unstable = True
+    if unstable and outcome.failed:
+        outcome = _failure(job, [f"{job.source.name}: {UNSTABLE}"], unstable=True)
+    return replace(outcome, unstable=unstable, seconds=time.monotonic() - started)
+
+
+# ------------------------------------------------------------------ many workbooks in processes
+
+
+def _worker_init() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+
+
+def default_workers() -> int:
+    return os.cpu_count() or 1
+
+
+class WorkerPool:
+    """Run jobs in `workers` processes (in this process when 1), streaming outcomes back.
+
+    The pool is kept between calls to `run` (the watcher reuses it) and replaced when broken.
+    At most twice `workers` jobs are in flight, so memory does not grow with the batch.
+    """
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = max(1, workers or default_workers())
+        self._executor: ProcessPoolExecutor | None = None
+
+    def _pool(self, workers: int | None = None) -> ProcessPoolExecutor:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["generator.batch"])
+        return ProcessPoolExecutor(workers or self.workers, mp_context=ctx, initializer=_worker_init)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def run(self, jobs: Iterable[Job]) -> Iterator[Outcome]:
+        if self.workers == 1:
+            yield from map(process_workbook, jobs)
+            return
+        pending: deque[Job] = deque()
+        source = iter(jobs)
+        suspects: list[Job] = []
+        while True:
+            in_flight: dict[Future[Outcome], Job] = {}
+            try:
+                yield from self._stream(source, pending, in_flight)
+                break
+            except BrokenProcessPool:
+                self._executor = None  # broken: a fresh one on the next round
+                yield from self._salvage(in_flight, suspects)
+        for job in suspects:
+            yield self._isolated(job)
+
+    def _stream(self, source: Iterator[Job], pending: deque[Job],
+                in_flight: dict[Future[Outcome], Job]) -> Iterator[Outcome]:
+        if self._executor is None:
+            self._executor = self._pool()
+        limit = 2 * self.workers
+        while True:
+            while len(in_flight) < limit:
+                job = pending.popleft() if pending else next(source, None)
+                if job is None:
+                    break
+                try:
+                    in_flight[self._executor.submit(process_workbook, job)] = job
+                except BrokenProcessPool:
+                    pending.appendleft(job)
+                    raise
+            if not in_flight:
+                return
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                outcome = future.result()  # BrokenProcessPool leaves the job in in_flight
+                del in_flight[future]
+                yield outcome
+
+    @staticmethod
+    def _salvage(in_flight: dict[Future[Outcome], Job], suspects: list[Job]) -> Iterator[Outcome]:
+        """After a crash: keep the results that made it, suspect the rest."""
+        for future, job in in_flight.items():
+            if future.done() and not future.cancelled() and future.exception() is None:
+                yield future.result()
+            else:
+                suspects.append(job)
+        in_flight.clear()
+
+    def _isolated(self, job: Job) -> Outcome:
+        """A suspect alone in a fresh process: if that dies too, the workbook is the culprit."""
+        with self._pool(1) as solo:
+            try:
+                return solo.submit(process_workbook, job).result()
+            except BrokenProcessPool:
+                return _failure(job, [f"{job.source.name}: {CRASHED}"])
+
+
+# ------------------------------------------------------------------ the batch
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Another run holds the output folder's lock; this one waits for it."""
+
+    out: Path
+
+
+@dataclass(frozen=True)
+class Started:
+    total: int
+
+
+@dataclass(frozen=True)
+class Summary:
+    total: int
+    generated: int
+    unchanged: int
+    failed: int
+    seconds: float
+    index: Path | None
+    errors_dir: Path | None  # where the error reports are, when any failed
+
+    @property
+    def line(self) -> str:
+        return (f"{self.total} workbook{'' if self.total == 1 else 's'}: {self.generated} generated, "
+                f"{self.unchanged} unchanged, {self.failed} failed in {self.seconds:.1f} s")
+
+    @property
+    def exit_code(self) -> int:
+        if not self.failed:
+            return 0
+        return 2 if self.failed == self.total else 1
+
+
+BatchEvent = Waiting | Started | Outcome | Summary
+
+
+@dataclass
+class Ledger:
+    """Applies outcomes to the manifest and the error reports; keeps the portfolio's rows small."""
+
+    out: Path
+    manifest: Manifest
+    counts: dict[str, int] = field(default_factory=lambda: {"generated": 0, "unchanged": 0, "failed": 0})
+    orphans: dict[str, Row] = field(default_factory=dict)  # failures with no record of their own
+    last_save: float = field(default_factory=time.monotonic)
+
+    def apply(self, outcome: Outcome, report: bool = True) -> Outcome:
+        self.counts[outcome.status] += 1
+        if outcome.record is not None:
+            self.manifest.put(outcome.record)
+            clear_error_report(self.out, outcome.slug)
+        elif outcome.failed:
+            page = write_error_report(self.out, outcome.slug, outcome.source, outcome.errors,
+                                      outcome.problems) if report else None
+            outcome = replace(outcome, report=page)
+            self.manifest.note_failure(outcome.slug, str(outcome.source), outcome.errors)
+        if time.monotonic() - self.last_save > SAVE_EVERY:
+            self.save()
+        return outcome
+
+    def save(self) -> None:
+        self.manifest.save()
+        self.last_save = time.monotonic()
+
+    def rows(self, sources: Iterable[Path]) -> list[Row]:
+        out: list[Row] = []
+        for source in sources:
+            orphan = self.orphans.get(str(source))
+            record = self.manifest.get(slug_for(source))
+            if orphan is not None:
+                out.append(orphan)
+            elif record is not None:
+                out.append(build_row(source, record, self.out))
+        return out
+
+
+def _jobs(sources: list[Path], settings: pipeline.Settings, fp: str, ledger: Ledger,
+          force: bool, collisions: dict[Path, str]) -> Iterator[Job]:
+    for source in sources:
+        if source not in collisions:
+            slug = slug_for(source)
+            yield Job(source, slug, settings, fp, ledger.manifest.get(slug), force)
+
+
+def collisions_of(sources: list[Path]) -> dict[Path, str]:
+    """Workbooks whose slug an earlier (by name) workbook already has: source -> that name."""
+    first: dict[str, Path] = {}
+    clashes: dict[Path, str] = {}
+    for source in sources:
+        slug = slug_for(source)
+        if slug in first:
+            clashes[source] = first[slug].name
+        else:
+            first[slug] = source
+    return clashes
+
+
+def collision_outcome(source: Path, other: str, settings: pipeline.Settings) -> Outcome:
+    slug = slug_for(source)
+    message = (f"{source.name}: its documents would go to the same folder ({slug}/) as {other}'s; "
+               "rename one of the two workbooks")
+    return Outcome(source, slug, "failed", settings.out / slug, errors=(message,))
+
+
+def run_batch(input_dir: Path, settings: pipeline.Settings, workers: int | None = None,
+              force: bool = False) -> Iterator[BatchEvent]:
+    """Bring every workbook's documents in `input_dir` up to date; yields progress events."""
+    started = time.monotonic()
+    sources = discover(input_dir)
+    lock = OutputLock(settings.out)
+    if not lock.acquire(blocking=False):
+        yield Waiting(settings.out)
+        lock.acquire()
+    pool = WorkerPool(workers)
+    try:
+        remove_stale_temporaries(settings.out)
+        ledger = Ledger(settings.out, Manifest.load(settings.out))
+        yield Started(len(sources))
+        collisions = collisions_of(sources)
+        for source, other in collisions.items():
+            outcome = collision_outcome(source, other, settings)
+            ledger.counts["failed"] += 1
+            ledger.orphans[str(source)] = Row(source.name, outcome.slug, "failed", None, outcome.errors, (), None)
+            yield outcome
+        fp = fingerprint(settings)
+        for outcome in pool.run(_jobs(sources, settings, fp, ledger, force, collisions)):
+            yield ledger.apply(outcome)
+        ledger.save()
+        seconds = time.monotonic() - started
+        index = write_index(settings.out, ledger.rows(sources), settings.templates, seconds)
+        c = ledger.counts
+        errors_dir = settings.out / ERRORS_DIR if c["failed"] else None
+        yield Summary(len(sources), c["generated"], c["unchanged"], c["failed"], seconds, index, errors_dir)
+    finally:
+        pool.close()
+        lock.release()
+
+
+# ------------------------------------------------------------------ the command
+
+
+Print = Callable[[str], None]
+
+
+def describe(outcome: Outcome, out_dir: Path | None = None) -> str:
+    """The log line for one workbook."""
+    if outcome.failed:
+        first = outcome.errors[0] if outcome.errors else "failed"
+        return f"FAIL {outcome.source}: {first}"
+    if outcome.status == "unchanged":
+        return f"skip {outcome.source} (unchanged)"
+    return f"ok   {outcome.source} -> {outcome.folder}"
+
+
+class Progress:
+    """A progress bar on a terminal (tqdm), plain log lines otherwise."""
+
+    def __init__(self, out: Print, err: Print, quiet: bool, bar: bool) -> None:
+        self.out, self.err, self.quiet, self.use_bar = out, err, quiet, bar and not quiet
+        self.bar = None
+
+    def start(self, total: int) -> None:
+        if self.use_bar and total:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="workbook", file=sys.stderr, leave=False)
+
+    def outcome(self, outcome: Outcome) -> None:
+        line = describe(outcome)
+        if outcome.failed:
+            self._write(line, self.err)
+        elif not self.quiet and self.bar is None:
+            self.out(line)
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def _write(self, line: str, sink: Print) -> None:
+        if self.bar is not None:
+            self.bar.write(line, file=sys.stderr)
+        else:
+            sink(line)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def run_batch_command(args: argparse.Namespace, settings: pipeline.Settings, out: Print, err: Print) -> int:
+    """`clinic-budget batch`: print the events of `run_batch`; exit 0, 1 (some failed) or 2."""
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be 1 or more")
+    progress = Progress(out, err, args.quiet, sys.stderr.isatty())
+    summary: Summary | None = None
+    try:
+        for event in run_batch(Path(args.input_dir), settings, args.workers, args.force):
+            if isinstance(event, Waiting) and not args.quiet:
+                err(f"waiting for another clinic-budget run on {event.out} to finish...")
+            elif isinstance(event, Started):
+                progress.start(event.total)
+            elif isinstance(event, Outcome):
+                progress.outcome(event)
+            elif isinstance(event, Summary):
+                summary = event
+    finally:
+        progress.close()
+    assert summary is not None
+    if summary.failed:
+        (err if args.quiet else out)(summary.line)
+        err(f"error reports: {summary.errors_dir}/ (listed in {summary.index})")
+    elif not args.quiet:
+        out(summary.line)
+    return summary.exit_code

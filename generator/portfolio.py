@@ -1,0 +1,180 @@
+"""The pages a batch leaves beside the documents: the portfolio (`index.html`, `index.csv`) and
+one error report per failed workbook (`_errors/<slug>.html` and `.txt`).
+
+Rows are built from the manifest's records, so workbooks skipped as unchanged are listed with
+the figures of their budget.json (stored in the manifest when the budget was generated).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.errors import Problem
+from generator.manifest import ERRORS_DIR, Headline, Record, now_iso, write_text_atomically
+
+INDEX_TEMPLATE = "index.html.j2"
+DOCUMENT_ORDER = ("budget.html", "budget.pdf", "budget.md", "budget.xlsx", "budget.json")
+CSV_COLUMNS = ("clinic", "workbook", "status", "physicians", "build_low", "build_expected",
+               "build_high", "tier", "year_one_capital", "recommendation", "break_even_year",
+               "documents", "error_report", "errors")
+HOW_TO_FIX = (
+    "Open the workbook in Excel, correct each cell listed above (the message says what is "
+    "accepted), save it, and put it back in the input folder: the next batch or the watcher "
+    "picks it up. `clinic-budget validate FILE` checks it without writing anything."
+)
+KEPT = "The documents made from an earlier version of this workbook were left as they were."
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the portfolio."""
+
+    source: str  # the workbook's file name
+    slug: str
+    status: str  # generated | unchanged | failed
+    headline: Headline | None
+    errors: tuple[str, ...]
+    documents: tuple[str, ...]  # links relative to the output folder, best first
+    error_report: str | None  # link relative to the output folder
+
+    @property
+    def clinic(self) -> str:
+        return self.headline.clinic if self.headline else ""
+
+
+def build_row(source: Path, record: Record, out: Path) -> Row:
+    folder = out / record.slug
+    documents = tuple(f"{record.slug}/{name}" for name in DOCUMENT_ORDER if (folder / name).is_file())
+    report = f"{ERRORS_DIR}/{record.slug}.html" if record.status == "failed" else None
+    return Row(source.name, record.slug, record.status, record.headline, record.errors, documents, report)
+
+
+# ------------------------------------------------------------------ index.html and index.csv
+
+
+def _environment(templates: Path | None):  # type: ignore[no-untyped-def]
+    import jinja2
+
+    from generator.manifest import shipped_templates
+
+    folders = [str(templates)] if templates is not None else []
+    shipped = shipped_templates()
+    if shipped is not None:
+        folders.append(str(shipped))
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folders), autoescape=True,
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )
+
+
+def render_index(rows: Sequence[Row], templates: Path | None, seconds: float | None = None) -> str:
+    counts = {s: sum(1 for r in rows if r.status == s) for s in ("generated", "unchanged", "failed")}
+    template = _environment(templates).get_template(INDEX_TEMPLATE)
+    return template.render(rows=rows, counts=counts, total=len(rows), updated=now_iso(), seconds=seconds)
+
+
+def render_csv(rows: Iterable[Row]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for r in rows:
+        h = r.headline
+        figures: list[object] = (
+            [h.physicians, h.build_low, h.build_expected, h.build_high, h.tier, h.year_one_capital,
+             h.recommendation, "" if h.break_even_year is None else h.break_even_year]
+            if h is not None else [""] * 8
+        )
+        writer.writerow([r.clinic, r.source, r.status, *figures, r.documents[0] if r.documents else "",
+                         r.error_report or "", " | ".join(r.errors)])
+    return buffer.getvalue()
+
+
+def write_index(out: Path, rows: Sequence[Row], templates: Path | None,
+                seconds: float | None = None) -> Path:
+    """Write `index.html` and `index.csv` (atomically); return the HTML page's path."""
+    write_text_atomically(out / "index.csv", render_csv(rows))
+    page = out / "index.html"
+    write_text_atomically(page, render_index(rows, templates, seconds))
+    return page
+
+
+# ------------------------------------------------------------------ error reports
+
+
+def _problem_lines(number: int, problem: Problem) -> list[str]:
+    lines = [f"{number}. {problem}"]
+    where = [f"sheet {problem.sheet}" if problem.sheet else "", f"cell {problem.cell}" if problem.cell else "",
+             f"field {problem.field}" if problem.field else ""]
+    if any(where):
+        lines.append("   where: " + ", ".join(w for w in where if w))
+    lines.append(f"   what:  {problem.message}")
+    return lines
+
+
+def report_text(source: Path, errors: Sequence[str], problems: Sequence[Problem], kept: bool) -> str:
+    lines = [f"clinic-budget could not make a budget from {source}", f"checked {now_iso()}", "",
+             "What is wrong:"]
+    if problems:
+        for n, problem in enumerate(problems, 1):
+            lines += _problem_lines(n, problem)
+    else:
+        lines += [f"{n}. {e}" for n, e in enumerate(errors, 1)]
+    lines += ["", "How to fix it:", HOW_TO_FIX]
+    if kept:
+        lines += ["", KEPT]
+    return "\n".join(lines) + "\n"
+
+
+REPORT_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Errors: {{ source }}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
+th,td{text-align:left;padding:.3rem .6rem;border-bottom:1px solid #ccc;vertical-align:top}
+code{background:#f3f3f3;padding:0 .2rem}</style></head><body>
+<p><a href="../index.html">&larr; all clinics</a></p>
+<h1>{{ source }} could not be turned into a budget</h1>
+<p>Checked {{ checked }}.</p>
+<h2>What is wrong</h2>
+{% if problems %}<table><tr><th>#</th><th>Sheet</th><th>Cell</th><th>Field</th><th>Problem</th></tr>
+{% for p in problems %}<tr><td>{{ loop.index }}</td><td>{{ p.sheet or "" }}</td><td>{{ p.cell or "" }}</td>
+<td>{{ p.field or "" }}</td><td>{{ p.message }}</td></tr>
+{% endfor %}</table>
+{% else %}<ol>{% for e in errors %}<li>{{ e }}</li>{% endfor %}</ol>{% endif %}
+<h2>How to fix it</h2><p>{{ how }}</p>
+{% if kept %}<p>{{ kept }}{% if documents %} ({% for d in documents %}<a href="../{{ d }}">{{ d }}</a>
+{%- if not loop.last %}, {% endif %}{% endfor %}){% endif %}</p>{% endif %}
+</body></html>
+"""
+
+
+def report_html(source: Path, errors: Sequence[str], problems: Sequence[Problem], kept: bool,
+                documents: Sequence[str]) -> str:
+    import jinja2
+
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    return env.from_string(REPORT_HTML).render(
+        source=source.name, checked=now_iso(), problems=problems, errors=errors, how=HOW_TO_FIX,
+        kept=KEPT if kept else "", documents=documents,
+    )
+
+
+def write_error_report(out: Path, slug: str, source: Path, errors: Sequence[str],
+                       problems: Sequence[Problem]) -> Path:
+    """`_errors/<slug>.txt` and `.html`; returns the HTML report's path."""
+    folder = out / slug
+    documents = [f"{slug}/{n}" for n in DOCUMENT_ORDER if (folder / n).is_file()]
+    kept = bool(documents)
+    write_text_atomically(out / ERRORS_DIR / f"{slug}.txt", report_text(source, errors, problems, kept))
+    page = out / ERRORS_DIR / f"{slug}.html"
+    write_text_atomically(page, report_html(source, errors, problems, kept, documents))
+    return page
+
+
+def clear_error_report(out: Path, slug: str) -> None:
+    for suffix in (".html", ".txt"):
+        with contextlib.suppress(FileNotFoundError):
+            (out / ERRORS_DIR / f"{slug}{suffix}").unlink()

@@ -1,0 +1,269 @@
+"""The drop folder: a loop around `batch.process_workbook`, run when a workbook has settled.
+
+A file is *settled* when its size, modification time and content hash have stayed the same for
+`settle` seconds, so a workbook still being copied, synced or saved is never read half-written.
+File-system events (native, or polled with `poll=True` for network and synced folders) only
+say which files to look at; Excel's save (a temporary file renamed over the workbook) arrives
+as a move, which counts like a creation. The workbooks already there are checked at start
+against the manifest, as a batch would. Each round of work holds the output folder's lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from generator import pipeline
+from generator.batch import (
+    Job,
+    Ledger,
+    Outcome,
+    Waiting,
+    WorkerPool,
+    collision_outcome,
+    collisions_of,
+    describe,
+    discover,
+    is_workbook_name,
+    slug_for,
+)
+from generator.errors import UsageError
+from generator.manifest import Manifest, OutputLock, fingerprint, sha256_file
+from generator.portfolio import write_index
+
+if TYPE_CHECKING:
+    from watchdog.observers.api import BaseObserver
+
+TICK = 0.1  # seconds between looks at the files waiting to settle
+
+
+@dataclass(frozen=True)
+class Watching:
+    input_dir: Path
+    out: Path
+    polling: bool
+
+
+@dataclass(frozen=True)
+class Stopped:
+    pass
+
+
+WatchEvent = Watching | Waiting | Outcome | Stopped
+
+
+# ------------------------------------------------------------------ settling
+
+
+@dataclass
+class _Seen:
+    signature: tuple[int, int]  # size, mtime in ns
+    digest: str
+    since: float
+
+
+class Settler:
+    """Files that changed, and when each has stopped changing."""
+
+    def __init__(self, settle: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settle = settle
+        self.clock = clock
+        self._dirty: set[Path] = set()
+        self._seen: dict[Path, _Seen] = {}
+
+    def touch(self, path: Path) -> None:
+        self._dirty.add(path)
+
+    def __len__(self) -> int:
+        return len(self._dirty)
+
+    def _look(self, path: Path) -> tuple[tuple[int, int], str] | None:
+        try:
+            st = os.stat(path)
+            return (st.st_size, st.st_mtime_ns), sha256_file(path)
+        except OSError:  # gone (renamed away, deleted) or unreadable for now
+            return None
+
+    def ready(self) -> list[Path]:
+        """The dirty files that have settled; they stop being dirty."""
+        now, settled = self.clock(), []
+        for path in sorted(self._dirty):
+            look = self._look(path)
+            seen = self._seen.get(path)
+            if look is None:
+                self._dirty.discard(path)
+                self._seen.pop(path, None)
+            elif seen is None or (seen.signature, seen.digest) != look:
+                self._seen[path] = _Seen(look[0], look[1], now)
+            elif now - seen.since >= self.settle:
+                settled.append(path)
+                self._dirty.discard(path)
+                del self._seen[path]
+        return settled
+
+
+# ------------------------------------------------------------------ events from the file system
+
+
+def _handler(folder: Path, inbox: queue.SimpleQueue[Path]):  # type: ignore[no-untyped-def]
+    from watchdog.events import FileSystemEvent, FileSystemEventHandler
+
+    def relevant(raw: str | bytes) -> Path | None:
+        path = Path(os.fsdecode(raw))
+        return path if path.parent == folder and is_workbook_name(path.name) else None
+
+    class Handler(FileSystemEventHandler):
+        def on_any_event(self, event: FileSystemEvent) -> None:
+            if event.is_directory or event.event_type in ("opened", "closed_no_write"):
+                return
+            for raw in (event.src_path, getattr(event, "dest_path", "")):
+                path = relevant(raw) if raw else None
+                if path is not None:
+                    inbox.put(path)
+
+    return Handler()
+
+
+def _observer(folder: Path, poll: bool, inbox: queue.SimpleQueue[Path]) -> BaseObserver:
+    observer: BaseObserver
+    if poll:
+        from watchdog.observers.polling import PollingObserver
+
+        observer = PollingObserver(timeout=0.5)
+    else:
+        from watchdog.observers import Observer
+
+        observer = Observer()
+    observer.schedule(_handler(folder, inbox), str(folder), recursive=False)
+    return observer
+
+
+# ------------------------------------------------------------------ the loop
+
+
+def _lock(out: Path, stop: threading.Event) -> Iterator[Waiting | OutputLock]:
+    """Yield `Waiting` while another run has the folder, then the held lock (nothing if stopped)."""
+    lock = OutputLock(out)
+    told = False
+    while not lock.acquire(blocking=False):
+        if not told:
+            told = True
+            yield Waiting(out)
+        if stop.wait(0.2):
+            lock.release()
+            return
+    yield lock
+
+
+def _round(paths: list[Path], input_dir: Path, settings: pipeline.Settings, pool: WorkerPool,
+           settler: Settler, stop: threading.Event) -> Iterator[WatchEvent]:
+    """Process the settled workbooks under the lock; update the manifest and the index."""
+    lock: OutputLock | None = None
+    for item in _lock(settings.out, stop):
+        if isinstance(item, OutputLock):
+            lock = item
+        else:
+            yield item
+    if lock is None:
+        return
+    try:
+        sources = discover(input_dir)
+        ledger = Ledger(settings.out, Manifest.load(settings.out))
+        clashes = collisions_of(sources)
+        fp = fingerprint(settings)
+        jobs = [Job(p, slug_for(p), settings, fp, ledger.manifest.get(slug_for(p)))
+                for p in paths if p not in clashes]
+        for p in paths:
+            if p in clashes:
+                yield ledger.apply(collision_outcome(p, clashes[p], settings))
+        for outcome in pool.run(jobs):
+            if outcome.unstable:
+                settler.touch(outcome.source)  # still being written: look again once it settles
+                if outcome.failed:
+                    continue
+            yield ledger.apply(outcome)
+            if stop.is_set():
+                break
+        ledger.save()
+        write_index(settings.out, ledger.rows(sources), settings.templates)
+    finally:
+        lock.release()
+
+
+def watch(input_dir: Path, settings: pipeline.Settings, stop: threading.Event, settle: float = 0.5,
+          poll: bool = False, workers: int | None = None) -> Iterator[WatchEvent]:
+    """Generate each workbook in `input_dir` once it has settled, until `stop` is set."""
+    existing = discover(input_dir)  # raises UsageError for a missing folder
+    inbox: queue.SimpleQueue[Path] = queue.SimpleQueue()
+    observer = _observer(input_dir, poll, inbox)
+    settler = Settler(settle)
+    pool = WorkerPool(workers)
+    observer.start()
+    try:
+        for path in existing:
+            settler.touch(path)
+        yield Watching(input_dir, settings.out, poll)
+        while not stop.is_set():
+            while not inbox.empty():
+                settler.touch(inbox.get())
+            ready = settler.ready() if len(settler) else []
+            if ready:
+                yield from _round(ready, input_dir, settings, pool, settler, stop)
+            stop.wait(TICK)
+    finally:
+        observer.stop()
+        observer.join(timeout=5)
+        pool.close()
+    yield Stopped()
+
+
+# ------------------------------------------------------------------ the command
+
+
+def run_watch_command(args: argparse.Namespace, settings: pipeline.Settings,
+                      out: Callable[[str], None], err: Callable[[str], None]) -> int:
+    """`clinic-budget watch`: print the events of `watch` until SIGINT or SIGTERM; exit 0."""
+    if args.settle < 0:
+        raise UsageError("--settle must be 0 or more seconds")
+    input_dir = Path(args.input_dir)
+    if not input_dir.is_dir():
+        raise UsageError(f"{input_dir}: no such folder")
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for event in watch(input_dir, settings, stop, args.settle, args.poll, getattr(args, "workers", None)):
+            _report(event, args.quiet, out, err)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return 0
+
+
+def _report(event: WatchEvent, quiet: bool, out: Callable[[str], None], err: Callable[[str], None]) -> None:
+    if isinstance(event, Outcome):
+        if event.failed:
+            err(describe(event) + (f" (report: {event.report})" if event.report else ""))
+        elif not quiet:
+            out(describe(event))
+    elif isinstance(event, Stopped):
+        out("stopped")
+    elif quiet:
+        return
+    elif isinstance(event, Watching):
+        how = "polling" if event.polling else "watching"
+        out(f"{how} {event.input_dir} -> {event.out} (Ctrl-C to stop)")
+    elif isinstance(event, Waiting):
+        err(f"waiting for another clinic-budget run on {event.out} to finish...")
