@@ -231,14 +231,17 @@ class Sheet:
 
 def _sheet_cells(ws: Worksheet, uncached: dict[str, str]) -> Sheet:
     sheet = Sheet(ws.title)
-    for row in ws.iter_rows():
-        for cell in row:
-            value = cell.value
-            if value is None or (isinstance(value, str) and not value.strip()):
-                continue
-            r, c = int(cell.row or 0), int(cell.column or 0)
-            fmt = cell.number_format if isinstance(cell.number_format, str) else "General"
-            sheet.rows.setdefault(r, {})[c] = Cell(ws.title, r, c, value, fmt)
+    # The cells the file holds, not iter_rows(): one styled cell at XFD1048576 would make that
+    # walk 17 billion coordinates. `_cells` has been openpyxl's {(row, column): cell} store since 2.x.
+    stored = getattr(ws, "_cells", None)
+    cells = stored.values() if isinstance(stored, dict) else (c for row in ws.iter_rows() for c in row)
+    for cell in cells:
+        value = cell.value
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        r, c = int(cell.row or 0), int(cell.column or 0)
+        fmt = cell.number_format if isinstance(cell.number_format, str) else "General"
+        sheet.rows.setdefault(r, {})[c] = Cell(ws.title, r, c, value, fmt)
     for ref, formula in uncached.items():
         match = re.fullmatch(r"\$?([A-Z]{1,3})\$?(\d+)", ref)
         if not match:

@@ -221,3 +221,24 @@ def test_validate_a_good_workbook_prints_its_warnings(tmp_path: Path) -> None:
         "warning: ridgeview.xlsx › Subscriptions!C2 (Annual increase): read 5 as 5%; type 5% or 0.05 to say so",
     ]
     assert result.stdout.splitlines() == [f"{path}: ok (1 scenario)"]
+
+
+def test_a_far_away_cell_does_not_make_the_reader_walk_the_whole_grid(tmp_path: Path) -> None:
+    path = clinic_workbook(tmp_path / "ridgeview.xlsx")
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    wb["Clinic"]["XFD1048576"] = "end"
+    wb.save(path)
+    assert read_intake(path).base.clinic.physicians == 3
+
+
+def test_the_reader_refuses_to_run_without_defusedxml() -> None:
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import generator.workbook"], capture_output=True, text=True,
+        env={**os.environ, "OPENPYXL_DEFUSEDXML": "False"}, timeout=60,
+    )
+    assert result.returncode != 0
+    assert "RuntimeError: openpyxl is not using defusedxml" in result.stderr
