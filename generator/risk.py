@@ -123,10 +123,15 @@ def pert(rng: np.random.Generator, low: Array, mode: Array, high: Array, n: int)
     return low + width * rng.beta(alpha, beta, size=(n, low.shape[0]))
 
 
-def _pert1(rng: np.random.Generator, three: tuple[float, float, float], n: int) -> Array:
-    lo, mid, hi = sorted(three)[0], three[1], sorted(three)[2]
-    arr = np.array
-    return pert(rng, arr([lo]), arr([min(max(mid, lo), hi)]), arr([hi]), n)[:, 0]
+def _three_points(model: CostModel) -> tuple[Array, Array, Array]:
+    """(low, mode, high) of every uncertain input: the components, then maintenance, hosting,
+    extras per provider and subscription escalation (each put in order, its mode inside)."""
+    singles = [model.maintenance, model.hosting, model.extras, model.escalation]
+    lows = [min(t) for t in singles]
+    highs = [max(t) for t in singles]
+    modes = [min(max(t[1], lo), hi) for t, lo, hi in zip(singles, lows, highs, strict=True)]
+    return (np.concatenate([model.low, lows]), np.concatenate([model.mode, modes]),
+            np.concatenate([model.high, highs]))
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,12 +142,10 @@ class Simulation:
 
 
 def simulate(model: CostModel, draws: int, seed: int) -> Simulation:
-    rng = np.random.default_rng(seed)
-    comp = pert(rng, model.low, model.mode, model.high, draws)
-    maintenance = _pert1(rng, model.maintenance, draws)
-    hosting = _pert1(rng, model.hosting, draws)
-    extras = _pert1(rng, model.extras, draws)
-    escalation = _pert1(rng, model.escalation, draws)
+    everything = pert(np.random.default_rng(seed), *_three_points(model), draws)  # one vectorised call
+    k = model.low.shape[0]
+    comp = everything[:, :k]
+    maintenance, hosting, extras, escalation = everything[:, k:].T
     custom = model.custom_cumulative(comp, maintenance, hosting)
     shelf = model.products_cumulative(comp, extras, escalation)
     cheaper = (custom[:, None, :] < shelf).any(axis=2)

@@ -81,12 +81,12 @@ class CostModel:
         """(N, P, Y) cumulative cost of each product: extras per provider and escalation (N,)."""
         switching = self.switching_pct * comp[:, self.launch].sum(axis=1)
         power = np.arange(self.years, dtype=np.float64)
+        drawn = (1 + escalation)[:, None] ** power  # (N, Y), shared by the products without their own
         out = np.empty((comp.shape[0], len(self.products), self.years))
         for i, p in enumerate(self.products):
             extra = extras * self.physicians if p.extras is None else np.full_like(extras, p.extras)
-            rise = escalation if p.increase is None else np.full_like(escalation, p.increase)
-            yearly = np.outer(p.subscription + p.surcharge + extra, np.ones(self.years)) \
-                * (1 + rise)[:, None] ** power
+            growth = drawn if p.increase is None else (1 + p.increase) ** power[None, :]
+            yearly = (p.subscription + p.surcharge + extra)[:, None] * growth
             yearly[:, 0] += switching
             out[:, i, :] = np.cumsum(yearly, axis=1)
         return out

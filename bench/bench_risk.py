@@ -1,0 +1,98 @@
+"""What the risk analysis costs per scenario: the median of repeated runs, in milliseconds.
+
+    python3 bench/bench_risk.py [--repeat 30]
+
+Measures risk.analyse on planned scenarios of three sizes, and its parts: the Monte Carlo
+(risk.draws draws), the tornado and the switching values (which re-plan the scenario).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from generator import planner, risk, sensitivity  # noqa: E402
+from generator.model import (  # noqa: E402
+    KNOWN_MODULES,
+    Category,
+    Clinic,
+    ClinicType,
+    Complexity,
+    Integration,
+    Level,
+    ModuleChoice,
+    Records,
+    Scenario,
+    ScenarioPlan,
+)
+from generator.ratecard import default_card  # noqa: E402
+
+
+def scenario(physicians: int, integrations: tuple[Category, ...], specialty: int, level: Level) -> Scenario:
+    clinic = Clinic("Bench clinic", ClinicType.SPECIALTY, physicians, Records.LEGACY, workflow_specificity=level)
+    rows = tuple(ModuleChoice(m.name, True, m.phase, None, known=m) for m in KNOWN_MODULES)
+    rows += tuple(ModuleChoice(f"Feature {i}", True, 2, None, 4000, 12000) for i in range(specialty))
+    links = tuple(Integration(f"{c.value} {i}", c, "", 2, Complexity.TYPICAL) for i, c in enumerate(integrations))
+    return Scenario("Baseline", clinic, rows, links, (), default_card())
+
+
+SCENARIOS = {
+    "small (8 modules)": scenario(2, (), 0, Level.LOW),
+    "typical (8 modules, 3 integrations)": scenario(
+        5, (Category.LAB, Category.BILLING, Category.EPRESCRIBING), 0, Level.MEDIUM),
+    "large (8 modules, 6 integrations, 4 features)": scenario(
+        12, (Category.LAB, Category.IMAGING, Category.BILLING, Category.EPRESCRIBING, Category.OTHER,
+             Category.OTHER), 4, Level.HIGH),
+}
+
+
+def median_ms(fn: Callable[[], object], repeat: int) -> float:
+    fn()  # warm up
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def parts(sp: ScenarioPlan, repeat: int) -> dict[str, float]:
+    draws = round(sp.scenario.card.value("risk.draws"))
+    model = sensitivity.cost_model(sp)
+    seed = risk.seed_for(sp.scenario)
+    return {
+        "analyse": median_ms(lambda: risk.analyse(sp), repeat),
+        "monte carlo": median_ms(lambda: risk.simulate(model, draws, seed), repeat),
+        "tornado": median_ms(lambda: sensitivity.tornado(sp, model), repeat),
+        "switching": median_ms(lambda: sensitivity.switching(sp), repeat),
+        "plan_scenario": median_ms(lambda: planner.plan_scenario(sp.scenario), repeat),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=30)
+    args = parser.parse_args()
+    draws = round(default_card().value("risk.draws"))
+    print(f"risk analysis, {draws:,} draws per scenario, median of {args.repeat} runs (ms)")
+    columns = ("analyse", "monte carlo", "tornado", "switching", "plan_scenario")
+    print(f"{'scenario':48}" + "".join(f"{c:>14}" for c in columns))
+    for name, sc in SCENARIOS.items():
+        row = parts(planner.plan_scenario(sc), args.repeat)
+        print(f"{name:48}" + "".join(f"{row[c]:14.2f}" for c in columns))
+    sp = planner.plan_scenario(replace(SCENARIOS["typical (8 modules, 3 integrations)"]))
+    model = sensitivity.cost_model(sp)
+    for n in (1000, 100_000):
+        ms = median_ms(lambda n=n: risk.simulate(model, n, 1), max(3, args.repeat // 3))  # type: ignore[misc]
+        print(f"monte carlo alone, typical scenario, {n:,} draws: {ms:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,395 @@
+"""The risk analysis: determinism, bounded percentiles, the tornado, switching values, NPV and
+the estimate class. Scenarios are built directly, without a workbook."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from generator import ownership, planner, risk, sensitivity
+from generator.model import (
+    KNOWN_MODULES,
+    Category,
+    Clinic,
+    ClinicType,
+    Complexity,
+    Hosting,
+    Intake,
+    Integration,
+    Level,
+    ModuleChoice,
+    Records,
+    Scenario,
+    ScenarioPlan,
+    Subscription,
+    Team,
+)
+from generator.ratecard import OURS, RateCard, default_card
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make(*, card: RateCard | None = None, include: frozenset[str] = frozenset(),
+         exclude: frozenset[str] = frozenset(), complexity: Complexity | None = None,
+         integrations: tuple[Category, ...] = (), specialty: tuple[tuple[str, int, int], ...] = (),
+         overrides: dict[str, float] | None = None, **clinic: object) -> Scenario:
+    """A scenario: the known modules at their defaults, plus or minus some, and integrations."""
+    base = Clinic(name="Ridgeview Family Medicine", clinic_type=ClinicType.FAMILY, physicians=3,
+                  records=Records.PAPER)
+    rows = tuple(ModuleChoice(m.name, (m.default_on or m.name in include) and m.name not in exclude,
+                              m.phase, complexity, known=m) for m in KNOWN_MODULES)
+    rows += tuple(ModuleChoice(name, True, 2, None, low, high) for name, low, high in specialty)
+    links = tuple(Integration(f"{c.value} system", c, "", 2, Complexity.TYPICAL) for c in integrations)
+    card = card or default_card()
+    if overrides:
+        card = card.with_overrides({k: (v, "test") for k, v in overrides.items()})
+    return Scenario("Baseline", replace(base, **clinic), rows, links, (), card)  # type: ignore[arg-type]
+
+
+def analysed(scenario: Scenario) -> ScenarioPlan:
+    plan = planner.plan_intake(Intake("test.xlsx", "test", (scenario,)))
+    return risk.apply(plan).base
+
+
+def result(scenario: Scenario) -> risk.RiskResult:
+    sp = analysed(scenario)
+    assert sp.risk is not None
+    return sp.risk
+
+
+TYPICAL = make(integrations=(Category.LAB, Category.BILLING))
+
+
+@pytest.fixture(scope="module")
+def typical() -> ScenarioPlan:
+    return analysed(TYPICAL)
+
+
+# ------------------------------------------------------------------ determinism and seed
+
+
+def test_same_input_gives_identical_result() -> None:
+    assert result(TYPICAL) == result(make(integrations=(Category.LAB, Category.BILLING)))
+
+
+def test_different_input_gives_different_seed() -> None:
+    seeds = {risk.seed_for(TYPICAL), risk.seed_for(make(integrations=(Category.LAB, Category.BILLING),
+                                                        physicians=4)),
+             risk.seed_for(make(integrations=(Category.LAB,))),
+             risk.seed_for(make(integrations=(Category.LAB, Category.BILLING),
+                                overrides={"maintenance.low_pct": 0.16}))}
+    assert len(seeds) == 4
+
+
+def test_seed_does_not_depend_on_the_process_hash_salt() -> None:
+    code = ("from tests.test_risk import TYPICAL; from generator.risk import seed_for; "
+            "print(seed_for(TYPICAL))")
+    seeds = {subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+                            env={**os.environ, "PYTHONHASHSEED": salt}).stdout.strip() for salt in ("1", "2")}
+    assert seeds == {str(risk.seed_for(TYPICAL))}
+
+
+def test_seed_is_safe_for_json_readers() -> None:
+    assert 0 <= risk.seed_for(TYPICAL) < 2**53
+
+
+# ------------------------------------------------------------------ percentiles
+
+
+def test_percentiles_are_ordered_and_inside_the_build_range(typical: ScenarioPlan) -> None:
+    r = typical.risk
+    assert r is not None
+    assert typical.build.low <= r.p10 <= r.p50 <= r.p80 <= r.p90 <= typical.build.high
+    assert r.tco_p10 <= r.tco_p50 <= r.tco_p80 <= r.tco_p90
+    assert r.draws == 10000
+
+
+def test_contingency_is_the_p80_budget_minus_the_point_estimate(typical: ScenarioPlan) -> None:
+    r = typical.risk
+    assert r is not None
+    assert r.point == typical.build.expected
+    assert r.recommended_budget == r.p80
+    assert r.contingency == r.p80 - r.point
+    assert f"${r.p80:,}" in r.summary_text
+
+
+def test_s_curve_runs_from_0_to_100_percent_and_never_falls(typical: ScenarioPlan) -> None:
+    r = typical.risk
+    assert r is not None
+    probs = [p for p, _ in r.s_curve]
+    costs = [c for _, c in r.s_curve]
+    assert len(r.s_curve) == 21 and probs[0] == 0.0 and probs[-1] == 1.0
+    assert costs == sorted(costs)
+    assert dict(r.s_curve)[0.8] == r.p80
+    assert typical.build.low <= costs[0] and costs[-1] <= typical.build.high
+
+
+def test_fewer_draws_through_the_card() -> None:
+    r = result(make(overrides={"risk.draws": 500}))
+    assert r.draws == 500 and r.p10 <= r.p90
+
+
+def test_a_zero_width_range_gives_its_value() -> None:
+    r = result(make(include=frozenset(), exclude=frozenset(m.name for m in KNOWN_MODULES),
+                    specialty=(("Wound photos", 9000, 9000),)))
+    assert (r.p10, r.p50, r.p80, r.p90) == (9000, 9000, 9000, 9000)
+
+
+# ------------------------------------------------------------------ break-even
+
+
+def test_break_even_probability_is_a_probability_per_product(typical: ScenarioPlan) -> None:
+    r = typical.risk
+    assert r is not None
+    assert [p for p, _ in r.break_even_probability] == [p.product for p in typical.ownership.off_the_shelf]
+    assert all(0.0 <= v <= 1.0 for _, v in r.break_even_probability)
+
+
+def test_a_large_clinic_almost_surely_breaks_even() -> None:
+    r = result(make(physicians=25))
+    assert min(v for _, v in r.break_even_probability) > 0.9
+
+
+# ------------------------------------------------------------------ the cost model agrees with the planner
+
+
+@pytest.mark.parametrize("hosting", [Hosting.CLOUD, Hosting.ONPREM])
+@pytest.mark.parametrize("years", [1, 3, 5])
+def test_cost_model_at_its_point_reproduces_the_planners_cash_flow(hosting: Hosting, years: int) -> None:
+    scenario = make(exclude=frozenset({"Staff training"}), integrations=(Category.LAB,), hosting=hosting,
+                    horizon_years=years)
+    sp = planner.plan_scenario(scenario)
+    model = sensitivity.cost_model(sp)
+    one = np.ones(1)
+    custom = model.custom_cumulative(model.mode[None, :], one * model.maintenance[1], one * model.hosting[1])
+    assert np.allclose(custom[0], sp.ownership.custom_cumulative, atol=4 * years)
+    shelf = model.products_cumulative(model.mode[None, :], one * model.extras[1], one * model.escalation[1])
+    for i, p in enumerate(sp.ownership.off_the_shelf):
+        assert np.allclose(shelf[0, i], p.cumulative, atol=years)
+
+
+# ------------------------------------------------------------------ tornado
+
+
+def test_sensitivity_is_ranked_and_uses_sourced_ranges_only() -> None:
+    sp = analysed(make(integrations=(Category.LAB, Category.OTHER), specialty=(("Wound photos", 4000, 9000),)))
+    r = sp.risk
+    assert r is not None
+    swings = [(i.swing, i.tco_swing) for i in r.sensitivity]
+    assert swings == sorted(swings, reverse=True)
+    ours = default_card().entry("complexity.low.position").source
+    assert all(i.source != ours for i in r.sensitivity)
+    names = {i.name for i in r.sensitivity}
+    assert "Wound photos" in names  # a workbook-given range
+    assert {"Annual maintenance (share of the build)", "Cloud hosting (per month)"} <= names
+    item = next(i for i in r.sensitivity if i.name == "Lab system")
+    assert (item.low, item.high, item.swing) == (sp.build.expected - 8500, sp.build.expected + 8500, 17000)
+    assert item.tco_low < sp.ownership.custom_cumulative[-1] < item.tco_high
+
+
+def test_an_input_whose_range_is_ours_stays_out_of_the_tornado() -> None:
+    card = default_card()
+    entry = card.entry("integration.lab_imaging.low")
+    entries = dict(card.entries)
+    entries[entry.key] = replace(entry, source_key=OURS, source="ours")
+    r = result(make(card=replace(card, entries=entries), integrations=(Category.LAB,)))
+    assert "Lab system" not in {i.name for i in r.sensitivity}
+
+
+def test_the_offshore_rate_moves_across_the_guides_saving_band(typical: ScenarioPlan) -> None:
+    r = typical.risk
+    assert r is not None
+    item = next(i for i in r.sensitivity if i.unit == "$ per hour")
+    assert (item.input_low, item.input_high) == pytest.approx((175 * 0.40, 175 * 0.50))
+    assert item.low < typical.build.expected < item.high
+
+
+# ------------------------------------------------------------------ switching values
+
+
+def _path_and_break_even(scenario: Scenario) -> tuple[str, bool]:
+    own = planner.plan_scenario(scenario).ownership
+    return own.recommendation.path, own.break_even_year is not None
+
+
+@pytest.mark.parametrize("level", list(Level))
+def test_subscription_switching_value_flips_the_outcome_when_replanned(level: Level) -> None:
+    scenario = make(workflow_specificity=level)
+    sp = analysed(scenario)
+    assert sp.risk is not None
+    switch = next(s for s in sp.risk.switching if s.name == "Subscription price")
+    assert switch.basis in ("recommendation", "break-even") and isinstance(switch.value, int)
+    index = 0 if switch.basis == "recommendation" else 1
+    cheapest = sp.ownership.cheapest_product
+    below = _path_and_break_even(sensitivity.with_price(scenario, cheapest, switch.value - 1))
+    at = _path_and_break_even(sensitivity.with_price(scenario, cheapest, switch.value))
+    assert below[index] != at[index]
+    assert f"${switch.value:,}" in switch.text
+
+
+def test_medium_specificity_price_flip_is_the_recommendation() -> None:
+    r = result(make())
+    switch = next(s for s in r.switching if s.name == "Subscription price")
+    assert switch.basis == "recommendation"
+    assert switch.text.startswith(f"Off-the-shelf wins below ${switch.value:,} per provider per month")
+
+
+def test_hourly_rate_switching_value_flips_the_outcome_when_replanned() -> None:
+    scenario = make(physicians=8)
+    r = result(scenario)
+    switch = next(s for s in r.switching if s.name == "Hourly rate")
+    assert isinstance(switch.value, int)
+    index = 0 if switch.basis == "recommendation" else 1
+    below = _path_and_break_even(sensitivity.with_rate(scenario, switch.value - 1))
+    at = _path_and_break_even(sensitivity.with_rate(scenario, switch.value))
+    assert below[index] != at[index]
+
+
+def test_no_flip_is_said_in_words() -> None:
+    scenario = make(overrides={"risk.switch.price.low": 0, "risk.switch.price.high": 1})
+    r = result(scenario)
+    switch = next(s for s in r.switching if s.name == "Subscription price")
+    assert switch.value is None and switch.basis == "none"
+    assert switch.text.startswith("No subscription price between $0 and $1")
+
+
+def test_workflow_specificity_switching_value() -> None:
+    r = result(make())
+    switch = next(s for s in r.switching if s.name == "Workflow specificity")
+    assert switch.value == "High" and "off-the-shelf at Low and Medium" in switch.text
+    custom = result(make(integrations=(Category.LAB, Category.BILLING, Category.EPRESCRIBING)))
+    switch = next(s for s in custom.switching if s.name == "Workflow specificity")
+    assert switch.value == "Medium"
+
+
+# ------------------------------------------------------------------ NPV
+
+
+def test_npv_is_below_nominal_at_a_positive_rate(typical: ScenarioPlan) -> None:
+    r = typical.risk
+    assert r is not None
+    assert r.discount_rate == default_card().value("discount.rate") > 0
+    assert r.npv_custom < r.nominal_custom == typical.ownership.custom_cumulative[-1]
+    for (name, value), (_, nominal) in zip(r.npv_off_the_shelf, r.nominal_off_the_shelf, strict=True):
+        assert value < nominal == typical.ownership.product(name).cumulative[-1]
+
+
+def test_npv_equals_nominal_at_rate_zero() -> None:
+    r = result(make(overrides={"discount.rate": 0.0}))
+    assert r.discount_rate == 0.0
+    assert r.npv_custom == r.nominal_custom
+    assert r.npv_off_the_shelf == r.nominal_off_the_shelf
+
+
+def test_npv_discounts_each_year_at_its_end() -> None:
+    assert risk.npv([110, 121], 0.10) == 200
+
+
+# ------------------------------------------------------------------ estimate class
+
+
+def test_an_intake_estimate_is_class_5() -> None:
+    r = result(make())
+    assert (r.estimate_class, r.accuracy_low, r.accuracy_high) == (5, -0.5, 1.0)
+    assert (r.accuracy_low_narrow, r.accuracy_high_narrow) == (-0.2, 0.3)
+    assert "AACE class 5" in r.accuracy_text and "18R-97" in r.accuracy_text
+    assert r.accuracy_range == (round(r.point * 0.5), r.point * 2)
+
+
+@pytest.mark.parametrize("given", [{"development_hours": 900.0}, {"hourly_rate": 55.0}])
+def test_development_hours_or_a_quoted_rate_make_class_4(given: dict[str, float]) -> None:
+    r = result(make(**given))
+    assert (r.estimate_class, r.accuracy_low, r.accuracy_high) == (4, -0.3, 0.5)
+
+
+def test_the_accuracy_band_is_sourced_in_the_rate_card() -> None:
+    card = default_card()
+    for cls in (4, 5):
+        for side in ("under_pct", "over_pct"):
+            for end in ("low", "high"):
+                entry = card.entry(f"risk.aace.class{cls}.{side}.{end}")
+                assert entry.source == "AACE International Recommended Practice 18R-97"
+
+
+# ------------------------------------------------------------------ budget.json
+
+
+def test_to_dict_gives_the_output_spec_keys(typical: ScenarioPlan) -> None:
+    r = typical.risk
+    assert r is not None
+    data = json.loads(json.dumps(r.to_dict()))
+    assert set(data) == {"risk", "sensitivity"}
+    out = data["risk"]
+    assert all(isinstance(out[k], int) for k in ("p10", "p50", "p80", "p90", "contingency", "seed"))
+    assert out["p10"] <= out["p50"] <= out["p80"] <= out["p90"]
+    assert set(out["break_even_probability"]) == {p.product for p in typical.ownership.off_the_shelf}
+    assert out["estimate_class"] == 5 and out["draws"] == 10000
+    swings = [s["swing"] for s in data["sensitivity"]]
+    assert swings == sorted(swings, reverse=True)
+    assert {"name", "swing", "low", "high", "input_low", "input_high", "source"} <= set(data["sensitivity"][0])
+
+
+# ------------------------------------------------------------------ properties
+
+MODULE_NAMES = [m.name for m in KNOWN_MODULES]
+
+
+@st.composite
+def small_scenarios(draw: st.DrawFn) -> Scenario:
+    return make(
+        include=frozenset(draw(st.sets(st.sampled_from(MODULE_NAMES)))),
+        exclude=frozenset(draw(st.sets(st.sampled_from(MODULE_NAMES)))),
+        complexity=draw(st.sampled_from([None, *Complexity])),
+        integrations=tuple(draw(st.lists(st.sampled_from(list(Category)), max_size=3))),
+        specialty=tuple(draw(st.lists(st.tuples(st.just("Feature"), st.integers(0, 5000),
+                                                st.integers(0, 20000)).map(lambda t: (t[0], t[1], t[1] + t[2])),
+                                      max_size=2))),
+        physicians=draw(st.integers(1, 20)),
+        team=draw(st.sampled_from(list(Team))),
+        hosting=draw(st.sampled_from(list(Hosting))),
+        workflow_specificity=draw(st.sampled_from(list(Level))),
+        horizon_years=draw(st.integers(1, 7)),
+        overrides={"risk.draws": 2000},
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_scenarios())
+def test_percentiles_are_ordered_and_bounded_for_any_scenario(scenario: Scenario) -> None:
+    sp = analysed(scenario)
+    r = sp.risk
+    assert r is not None
+    assert sp.build.low <= r.p10 <= r.p50 <= r.p80 <= r.p90 <= sp.build.high
+    assert r.tco_p10 <= r.tco_p50 <= r.tco_p80 <= r.tco_p90
+    assert r.contingency == r.recommended_budget - r.point
+    assert all(0.0 <= v <= 1.0 for _, v in r.break_even_probability)
+    assert [i.swing for i in r.sensitivity] == sorted((i.swing for i in r.sensitivity), reverse=True)
+    assert r.npv_custom <= r.nominal_custom
+
+
+def test_products_cover_the_workbooks_subscriptions() -> None:
+    scenario = make()
+    names = [s.product for s in ownership.products(scenario)]
+    assert [p for p, _ in result(scenario).break_even_probability] == names
+
+
+def test_cost_model_keeps_a_workbooks_own_subscription_terms() -> None:
+    scenario = replace(make(), subscriptions=(Subscription("Athena", 300.0, 2000.0, 0.04),
+                                              Subscription("Kareo", 200.0)))
+    sp = planner.plan_scenario(scenario)
+    model = sensitivity.cost_model(sp)
+    assert (model.products[0].extras, model.products[0].increase) == (2000.0, 0.04)
+    assert (model.products[1].extras, model.products[1].increase) == (None, None)
+    one = np.ones(1)
+    shelf = model.products_cumulative(model.mode[None, :], one * model.extras[1], one * model.escalation[1])
+    for i, p in enumerate(sp.ownership.off_the_shelf):
+        assert np.allclose(shelf[0, i], p.cumulative, atol=sp.ownership.years)
