@@ -729,3 +729,36 @@ def test_two_sheets_with_the_same_name_once_normalized(tmp_path: Path) -> None:
 
 def test_base_clinic_helper_rows_are_valid(tmp_path: Path) -> None:
     assert read(tmp_path, BASE_CLINIC).base.clinic.physicians == 3
+
+
+# ---------------------------------------------------------------- the parsers on their own
+
+
+def test_parsers_show_what_was_found_as_written() -> None:
+    from generator import fields
+
+    with pytest.raises(fields.FieldError, match=r"^expected a percentage such as 5% or 0.05, got 150%$"):
+        fields.percent(1.5, "0%")
+    with pytest.raises(fields.FieldError, match=r"^expected Yes or No, got 2026-03-02$"):
+        fields.yes_no(dt.datetime(2026, 3, 2))
+    with pytest.raises(fields.FieldError, match=r"^expected a whole number, got nan$"):
+        fields.whole(float("nan"))
+    with pytest.raises(fields.FieldError, match=r"^expected a number, 0 or more, got inf$"):
+        fields.number(float("inf"))
+    with pytest.raises(fields.FieldError) as info:
+        fields.choice("Hgh", ["Low", "Typical", "High"])
+    assert str(info.value) == "expected one of Low | Typical | High, got 'Hgh'; did you mean 'High'?"
+    long = "x" * 100
+    with pytest.raises(fields.FieldError, match=rf"^expected phase 1 or 2, got '{'x' * 57}\.\.\.'$"):
+        fields.phase(long)
+
+
+def test_parsers_accept_the_spec_forms() -> None:
+    from generator import fields
+
+    assert fields.phase("Phase 2") == 2 and fields.phase(1.0) == 1
+    assert fields.percent("5 %") == 0.05 and fields.percent(0.05) == 0.05 and fields.percent(5) == 0.05
+    assert fields.percent_points(5) and not fields.percent_points(0.05) and not fields.percent_points("5%")
+    assert fields.quantity("90%") == 0.9 and fields.quantity("$1,200") == 1200
+    assert fields.text(3.0) == "3" and fields.text(True) == "Yes" and fields.text(dt.date(2026, 3, 2)) == "2026-03-02"
+    assert fields.choice("e prescribing", ["Lab", "E-prescribing"]) == "E-prescribing"
