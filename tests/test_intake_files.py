@@ -176,7 +176,8 @@ def test_a_libreoffice_round_trip_saves_the_formula_values(tmp_path: Path) -> No
     home.mkdir()
     out = tmp_path / "out"
     subprocess.run(
-        [soffice, "--headless", "--norestore", "--convert-to", "xlsx", "--outdir", str(out), str(source)],
+        [soffice, f"-env:UserInstallation={home.as_uri()}", "--headless", "--norestore",
+         "--convert-to", "xlsx", "--outdir", str(out), str(source)],
         check=True, capture_output=True, timeout=180, env={**os.environ, "HOME": str(home)},
     )
     clinic = read_intake(out / "ridgeview.xlsx").base.clinic
