@@ -1,0 +1,225 @@
+"""`clinic-budget batch`: the installed command over real folders, in real processes.
+
+Only JSON (and a little Markdown) is requested: the other formats are tested with their writers.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.batch_helpers import (
+    MANIFEST,
+    bad_workbooks,
+    check_outputs,
+    clinic_rows,
+    good_workbook,
+    ignored_files,
+    summary,
+    wait_for,
+)
+from tests.helpers import cli, clinic_workbook, run_cli
+
+GOOD = 47
+
+
+@pytest.fixture(scope="module")
+def drop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """47 good workbooks, 3 bad ones and a handful of files to ignore, built once."""
+    folder = tmp_path_factory.mktemp("inputs")
+    for n in range(GOOD):
+        good_workbook(folder / f"clinic-{n:02d}.xlsx", n)
+    bad = bad_workbooks(folder)
+    ignored_files(folder)
+    return folder, bad
+
+
+def copy_drop(drop: tuple[Path, dict[str, str]], tmp_path: Path) -> Path:
+    folder = tmp_path / "inputs"
+    shutil.copytree(drop[0], folder)
+    return folder
+
+
+def test_fifty_workbooks_some_bad(drop: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    inputs, bad = copy_drop(drop, tmp_path), drop[1]
+    before = {p.name: p.read_bytes() for p in inputs.iterdir() if p.is_file()}
+    r = run_cli("batch", "inputs", "--out", "output", "--formats", "json", "--workers", "2", cwd=tmp_path)
+    assert r.returncode == 1, r.stderr
+    assert summary(r.stdout) == (50, GOOD, 0, 3)
+    out = tmp_path / "output"
+    assert sorted(check_outputs(out)) == [f"clinic-{n:02d}" for n in range(GOOD)]
+    for n in (0, 46):
+        assert f"ok   inputs/clinic-{n:02d}.xlsx -> output/clinic-{n:02d}" in r.stdout.splitlines()
+    for name, fragment in bad.items():
+        line = next(x for x in r.stderr.splitlines() if x.startswith(f"FAIL inputs/{name}: "))
+        assert fragment in line
+        slug = name.removesuffix(".xlsx")
+        assert fragment in (out / "_errors" / f"{slug}.txt").read_text(encoding="utf-8")
+        assert (out / "_errors" / f"{slug}.html").is_file()
+        assert not (out / slug).exists()
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "&lt;b&gt;three&lt;/b&gt;" in page and "<b>three" not in page
+    assert "Clinic 3 &lt;&amp;&gt; Care" in page and 'href="_errors/bad-cell.html"' in page
+    assert 'href="clinic-05/budget.json"' in page
+    rows = list(csv.DictReader((out / "index.csv").read_text(encoding="utf-8").splitlines()))
+    assert len(rows) == 50 and {r["status"] for r in rows} == {"generated", "failed"}
+    assert {p.name: p.read_bytes() for p in inputs.iterdir() if p.is_file()} == before  # inputs untouched
+
+
+def test_rerun_is_unchanged_and_a_change_regenerates(drop: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    inputs = copy_drop(drop, tmp_path)
+    run_cli("batch", "inputs", "--formats", "json", cwd=tmp_path)
+    r = run_cli("batch", "inputs", "--formats", "json", cwd=tmp_path)
+    assert r.returncode == 1 and summary(r.stdout) == (50, 0, GOOD, 3)
+    assert "skip inputs/clinic-07.xlsx (unchanged)" in r.stdout.splitlines()
+    json_7 = tmp_path / "output" / "clinic-07" / "budget.json"
+    stamp = json_7.stat().st_mtime_ns
+    clinic_workbook(inputs / "clinic-07.xlsx", clinic_rows("Clinic 7 renamed", 9))
+    (tmp_path / "output" / "clinic-08" / "budget.json").unlink()  # a missing output is regenerated
+    clinic_workbook(inputs / "bad-cell.xlsx", clinic_rows("Bad Cell Clinic, fixed", 3))  # fixed
+    os.utime(inputs / "clinic-09.xlsx")  # a new timestamp alone is not a change
+    r = run_cli("batch", "inputs", "--formats", "json", cwd=tmp_path)
+    assert r.returncode == 1 and summary(r.stdout) == (50, 3, GOOD - 2, 2), r.stdout
+    assert json.loads(json_7.read_text())["clinic"]["name"] == "Clinic 7 renamed" and json_7.stat().st_mtime_ns != stamp
+    assert not (tmp_path / "output" / "_errors" / "bad-cell.txt").exists()
+    check_outputs(tmp_path / "output")
+
+
+def test_settings_are_part_of_up_to_date(tmp_path: Path) -> None:
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    good_workbook(inputs / "one.xlsx", 1)
+    assert summary(run_cli("batch", "--formats", "json", cwd=tmp_path).stdout) == (1, 1, 0, 0)
+    (tmp_path / "mine").mkdir()
+    r = run_cli("batch", "--formats", "json", "--templates", "mine", cwd=tmp_path)
+    assert summary(r.stdout) == (1, 0, 1, 0)  # an empty override folder changes nothing
+    (tmp_path / "mine" / "extra.md.j2").write_text("x")
+    r = run_cli("batch", "--formats", "json", "--templates", "mine", cwd=tmp_path)
+    assert summary(r.stdout) == (1, 1, 0, 0)  # an override template: regenerated
+    (tmp_path / "mine" / "extra.md.j2").write_text("y")
+    r = run_cli("batch", "--formats", "json", "--templates", "mine", cwd=tmp_path)
+    assert summary(r.stdout) == (1, 1, 0, 0)  # it changed: regenerated
+    r = run_cli("batch", "--formats", "json", "--templates", "mine", "--firm", "Acme", cwd=tmp_path)
+    assert summary(r.stdout) == (1, 1, 0, 0)  # branding changed
+    r = run_cli("batch", "--formats", "json", "--templates", "mine", "--firm", "Acme", "--force", cwd=tmp_path)
+    assert summary(r.stdout) == (1, 1, 0, 0)  # --force
+    r = run_cli("batch", "--formats", "json", "--templates", "mine", "--firm", "Acme", cwd=tmp_path)
+    assert summary(r.stdout) == (1, 0, 1, 0)
+
+
+def test_a_workbook_that_now_fails_keeps_its_documents(tmp_path: Path) -> None:
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    good_workbook(inputs / "one.xlsx", 1)
+    good_workbook(inputs / "two.xlsx", 2)
+    run_cli("batch", "--formats", "json", cwd=tmp_path)
+    kept = (tmp_path / "output" / "one" / "budget.json").read_bytes()
+    (inputs / "one.xlsx").write_bytes(b"PK\x03\x04 truncated")
+    r = run_cli("batch", "--formats", "json", cwd=tmp_path)
+    assert r.returncode == 1 and summary(r.stdout) == (2, 0, 1, 1)
+    assert (tmp_path / "output" / "one" / "budget.json").read_bytes() == kept
+    report = (tmp_path / "output" / "_errors" / "one.txt").read_text(encoding="utf-8")
+    assert "left as they were" in report
+    page = (tmp_path / "output" / "index.html").read_text(encoding="utf-8")
+    assert 'href="one/budget.json"' in page and 'href="_errors/one.html"' in page
+
+
+def test_exit_codes_and_quiet(tmp_path: Path) -> None:
+    r = run_cli("batch", cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.strip() == "error: inputs: no such folder"
+    (tmp_path / "inputs").mkdir()
+    r = run_cli("batch", cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout == "0 workbooks: 0 generated, 0 unchanged, 0 failed in 0.0 s\n"
+    good_workbook(tmp_path / "inputs" / "one.xlsx", 1)
+    r = run_cli("batch", "--formats", "json", "--quiet", cwd=tmp_path)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+    (tmp_path / "inputs" / "two.xlsx").write_bytes(b"")
+    r = run_cli("batch", "--formats", "json", "--quiet", cwd=tmp_path)
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.splitlines()[0].startswith("FAIL inputs/two.xlsx: ")
+    assert summary(r.stderr) == (2, 0, 1, 1)
+    (tmp_path / "inputs" / "one.xlsx").write_bytes(b"")
+    r = run_cli("batch", "--formats", "json", cwd=tmp_path)
+    assert r.returncode == 2 and summary(r.stdout) == (2, 0, 0, 2)
+    r = run_cli("batch", "--formats", "json", "--workers", "0", cwd=tmp_path)
+    assert r.returncode == 2 and "--workers" in r.stderr
+
+
+CRASH = """
+import os
+import generator.pipeline as pipeline
+
+_generate = pipeline.generate
+
+def generate(path, settings, *args, **kwargs):
+    if "crash" in path.name:
+        os._exit(7)
+    if "memory" in path.name:
+        raise MemoryError()
+    return _generate(path, settings, *args, **kwargs)
+
+pipeline.generate = generate
+"""
+
+
+def test_a_crashing_worker_fails_only_its_workbook(tmp_path: Path) -> None:
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for n in range(8):
+        good_workbook(inputs / f"c{n}.xlsx", n)
+    good_workbook(inputs / "c3-crash.xlsx", 3)
+    good_workbook(inputs / "c5-memory.xlsx", 5)
+    (tmp_path / "hook").mkdir()
+    (tmp_path / "hook" / "sitecustomize.py").write_text(textwrap.dedent(CRASH))
+    env = {"PYTHONPATH": str(tmp_path / "hook")}
+    r = run_cli("batch", "--formats", "json", "--workers", "2", cwd=tmp_path, env=env)
+    assert r.returncode == 1, r.stderr
+    assert summary(r.stdout) == (10, 8, 0, 2)
+    assert "FAIL inputs/c3-crash.xlsx: c3-crash.xlsx: reading this workbook crashed the worker" in r.stderr
+    assert "FAIL inputs/c5-memory.xlsx: c5-memory.xlsx: internal error (MemoryError" in r.stderr
+    assert len(check_outputs(tmp_path / "output")) == 8
+
+
+def test_two_batches_on_one_output_folder(drop: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    copy_drop(drop, tmp_path)
+    args = [*cli(), "batch", "inputs", "--formats", "json", "--workers", "2"]
+    procs = [subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    results = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [1, 1]
+    counts = sorted(summary(stdout) for stdout, _ in results)
+    assert counts == [(50, 0, GOOD, 3), (50, GOOD, 0, 3)]  # the second waited, then found it all done
+    assert any("waiting for another clinic-budget run" in stderr for _, stderr in results)
+    assert len(check_outputs(tmp_path / "output")) == GOOD
+    manifest = json.loads((tmp_path / "output" / MANIFEST).read_text())
+    assert len(manifest["workbooks"]) == 50
+
+
+def test_killed_batch_then_restarted(drop: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    copy_drop(drop, tmp_path)
+    out = tmp_path / "output"
+    args = [*cli(), "batch", "inputs", "--formats", "json", "--workers", "2"]
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: out.is_dir() and sum(1 for p in out.glob("clinic-*/budget.json")) >= 5,
+             what="the first outputs")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    time.sleep(0.3)  # workers of the killed batch notice and exit
+    r = run_cli("batch", "inputs", "--formats", "json", cwd=tmp_path)
+    assert r.returncode == 1, r.stderr
+    total, generated, unchanged, failed = summary(r.stdout)
+    assert (total, failed, generated + unchanged) == (50, 3, GOOD)
+    assert sorted(check_outputs(out)) == [f"clinic-{n:02d}" for n in range(GOOD)]
+    visible = {p.name for p in out.iterdir() if not p.name.startswith(".")}
+    assert visible == {*(f"clinic-{n:02d}" for n in range(GOOD)), "_errors", "index.html", "index.csv"}
+    r = run_cli("batch", "inputs", "--formats", "json", cwd=tmp_path)
+    assert summary(r.stdout) == (50, 0, GOOD, 3)
