@@ -370,7 +370,8 @@ def rate_switch(sp: ScenarioPlan) -> SwitchingValue:
     scenario, card = sp.scenario, sp.scenario.card
     lo, hi = (round(v) for v in card.pair("risk.switch.rate"))
     basis, x, (path, breaks) = _search(lambda r: outcome(with_rate(scenario, r)), lo, hi)
-    unit, name, team = "$ per hour", "Hourly rate", scenario.clinic.team.value
+    unit, name = "$ per hour", "Hourly rate"
+    team = "US" if scenario.clinic.team is Team.US else "offshore"
     if basis == "recommendation" and x is not None:
         other = "custom" if path != "custom" else "off-the-shelf"
         text = (f"{_path(path).capitalize()} wins while the {team} team's rate is below {usd(x)} per hour; "
