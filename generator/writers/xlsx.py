@@ -1,0 +1,686 @@
+"""budget.xlsx: the budget as a working model the consultant can adjust.
+
+An Inputs sheet holds every input and assumption; the calculation sheets (Components, Run
+costs, Cash flow, Ownership, Summary) are live formulas that reference it, each written together
+with its computed value (equal to budget.json). The formulas repeat the planner's arithmetic
+step for step, with ROUND wherever the planner rounds to whole dollars, so a spreadsheet that
+recalculates shows the same figures. User text is only ever written with `write_string`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from generator.model import Hosting, Plan, ScenarioPlan
+from generator.ownership import LAUNCH_ITEMS
+from generator.planner import TRAINING, staff_users
+
+MONEY = '"$"#,##0'
+RATE = '"$"#,##0.00'
+PCT = "0.0%"
+
+
+@dataclass
+class Book:
+    """The workbook, its formats, and the absolute address of every named figure."""
+
+    wb: Workbook
+    accent: str
+    firm: str
+    fmt: dict[str, Any] = field(default_factory=dict)
+    ref: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        add = self.wb.add_format
+        self.fmt = {
+            "money": add({"num_format": MONEY}), "rate": add({"num_format": RATE}), "pct": add({"num_format": PCT}),
+            "num": add({"num_format": "#,##0"}), "dec": add({"num_format": "0.00"}), "text": add({"text_wrap": False}),
+            "input": add({"bg_color": "#fff7d6", "border": 1, "border_color": "#c8c8c8"}),
+            "input_money": add({"num_format": MONEY, "bg_color": "#fff7d6", "border": 1, "border_color": "#c8c8c8"}),
+            "input_rate": add({"num_format": RATE, "bg_color": "#fff7d6", "border": 1, "border_color": "#c8c8c8"}),
+            "input_pct": add({"num_format": PCT, "bg_color": "#fff7d6", "border": 1, "border_color": "#c8c8c8"}),
+            "head": add({"bold": True, "font_color": "#ffffff", "bg_color": self.accent, "border": 1}),
+            "title": add({"bold": True, "font_size": 14, "font_color": self.accent}),
+            "bold_money": add({"num_format": MONEY, "bold": True, "top": 1}),
+            "bold": add({"bold": True}), "note": add({"italic": True, "font_color": "#5a5a5a"}),
+        }
+
+
+class Sheet:
+    """One worksheet: strings via write_string, numbers, and formulas with their values."""
+
+    def __init__(self, book: Book, name: str, widths: tuple[int, ...]) -> None:
+        self.book, self.name = book, name
+        self.ws: Worksheet = book.wb.add_worksheet(name)
+        for col, width in enumerate(widths):
+            self.ws.set_column(col, col, width)
+        if book.firm:
+            self.ws.set_header("&L" + book.firm.replace("&", "&&") + "&R" + name)
+        self.ws.set_footer("&RPage &P of &N")
+
+    def addr(self, row: int, col: int) -> str:
+        return f"{quote_sheetname(self.name)}!{xl_rowcol_to_cell(row, col, True, True)}"
+
+    def text(self, row: int, col: int, value: object, fmt: str | None = None) -> None:
+        self.ws.write_string(row, col, str(value), self.book.fmt[fmt] if fmt else None)
+
+    def num(self, row: int, col: int, value: float, fmt: str = "money", name: str | None = None) -> str:
+        self.ws.write_number(row, col, value, self.book.fmt[fmt])
+        return self._named(row, col, name)
+
+    def calc(self, row: int, col: int, formula: str, value: float | str, fmt: str = "money",
+             name: str | None = None) -> str:
+        self.ws.write_formula(row, col, "=" + formula, self.book.fmt[fmt] if fmt else None, value)
+        return self._named(row, col, name)
+
+    def head(self, row: int, labels: tuple[str, ...]) -> None:
+        for col, label in enumerate(labels):
+            self.text(row, col, label, "head")
+
+    def _named(self, row: int, col: int, name: str | None) -> str:
+        a = self.addr(row, col)
+        if name:
+            self.book.ref[name] = a
+        return a
+
+
+def sheet_names(index: int, multi: bool) -> dict[str, str]:
+    prefix = f"S{index + 1} " if multi else ""
+    return {k: prefix + k for k in ("Inputs", "Components", "Run costs", "Cash flow", "Ownership", "Risk")}
+
+
+# ------------------------------------------------------------------ inputs
+
+
+def _input_rows(sp: ScenarioPlan) -> list[tuple[str, str, float, str, str]]:
+    """(name, label, value, format, source) for the Inputs sheet."""
+    sc = sp.scenario
+    card, clinic = sc.card, sc.clinic
+
+    def c(key: str, label: str, fmt: str) -> tuple[str, str, float, str, str]:
+        return key, label, card.value(key), fmt, card.entry(key).cited
+
+    team = "us" if sp.labor.team.startswith("US") else "offshore"
+    rows = [
+        ("physicians", "Physicians", clinic.physicians, "num", "workbook"),
+        ("staff_users", "Staff users", staff_users(sc), "num", "workbook or rate card"),
+        ("rate", f"Hourly rate, {sp.labor.team}", sp.labor.rate, "rate",
+         "workbook" if clinic.hourly_rate is not None else card.entry(f"rate.{team}").cited),
+        ("overhead", "Overhead on the team's rate", sp.labor.overhead_rate, "pct", card.entry(f"overhead.{team}").cited),
+        c("rate.offshore", "Offshore rate (the guide's component prices are at this rate)", "rate"),
+        c("overhead.offshore", "Offshore overhead", "pct"),
+        c("rate.us", "US rate", "rate"), c("overhead.us", "US overhead", "pct"),
+        c("training.per_user", "Staff training per user", "money"),
+        c("maintenance.low_pct", "Maintenance, low (share of build per year)", "pct"),
+        c("maintenance.high_pct", "Maintenance, high", "pct"),
+        c("hosting.full_size_physicians", "Physicians at the top of the hosting range", "num"),
+        c("training.updates_pct", "Training updates per year (share of training)", "pct"),
+        c("underestimate.low_pct", "Underestimation of run costs, low", "pct"),
+        c("underestimate.high_pct", "Underestimation of run costs, high", "pct"),
+        c("offshelf.extras_per_provider.low", "Off-the-shelf extras per provider per year, low", "money"),
+        c("offshelf.extras_per_provider.high", "Off-the-shelf extras per provider per year, high", "money"),
+        c(f"offshelf.surcharge.{clinic.workflow_specificity.name.lower()}",
+          f"Customization surcharge at {clinic.workflow_specificity.value} workflow specificity", "pct"),
+        c("offshelf.switching_pct", "Share of migration and training paid on a switch", "pct"),
+        ("phase1_quarters", "Quarters to build phase 1", max(1, min(4, round(card.value("phase1.build_quarters")))),
+         "num", card.entry("phase1.build_quarters").cited),
+        c("tier.basic_max", "Basic tier below", "money"), c("tier.advanced_min", "Advanced tier from", "money"),
+    ]
+    if clinic.development_hours is not None:
+        rows.append(("hours", "Development hours (workbook)", round(clinic.development_hours), "num", "workbook"))
+    if clinic.hosting is Hosting.ONPREM:
+        rows += [c("hosting.onprem.upfront.low", "On-premise servers up front, low", "money"),
+                 c("hosting.onprem.upfront.high", "On-premise servers up front, high", "money"),
+                 c("hosting.onprem.annual_pct", "On-premise upkeep per year (share of servers)", "pct")]
+    else:
+        rows += [c("hosting.cloud.monthly.low", "Cloud hosting per month, low", "money"),
+                 c("hosting.cloud.monthly.high", "Cloud hosting per month, high", "money")]
+    return rows
+
+
+def inputs_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
+    sh = Sheet(book, names["Inputs"], (58, 16, 60))
+    sh.text(0, 0, f"Inputs and assumptions: {sp.name}", "title")
+    sh.text(1, 0, "Yellow cells are inputs: change one and every calculation sheet follows.", "note")
+    sh.head(3, ("Input", "Value", "Source"))
+    row = 4
+    for name, label, value, fmt, source in _input_rows(sp):
+        sh.text(row, 0, label)
+        sh.num(row, 1, value, "input_" + fmt if fmt in ("money", "rate", "pct") else "input", name=name)
+        sh.text(row, 2, source)
+        row += 1
+    row += 1
+    sh.text(row, 0, "Components at the guide's (offshore) prices", "bold")
+    row += 1
+    sh.head(row, ("Component", "Range low", "Range high", "Position in range", "Share paid", "Phase", "Category"))
+    sh.ws.freeze_panes(4, 1)
+    _component_inputs(sh, sp, row + 1)
+
+
+def component_inputs(sp: ScenarioPlan) -> list[tuple[str, float, float, float | None, float, int, str]]:
+    """(name, range low, range high, position or None for per-user training, share paid, phase,
+    category) for each priced line, exactly as the planner prices it."""
+    from generator.model import INTEGRATION_KEYS
+    from generator.planner import _position
+
+    sc = sp.scenario
+    card, certified = sc.card, sc.clinic.certified_components
+    out: list[tuple[str, float, float, float | None, float, int, str]] = []
+    for m in (m for m in sc.modules if m.include):
+        if m.known is None:
+            low, high, category = float(m.low or 0), float(m.high or 0), "specialty"
+        else:
+            key = f"module.{m.known.key}"
+            low = float(m.low) if m.low is not None else card.value(f"{key}.low")
+            high = float(m.high) if m.high is not None else card.value(f"{key}.high")
+            category = m.known.key
+        training = category == TRAINING and m.complexity is None
+        share = card.value("certified.residual_pct") if m.known and m.known.standard and certified else 1.0
+        out.append((m.name, low, high, None if training else _position(card, m.complexity), share, m.phase,
+                    category))
+    for item in sc.integrations:
+        key = INTEGRATION_KEYS[item.category]
+        out.append((item.system, card.value(f"{key}.low"), card.value(f"{key}.high"),
+                    _position(card, item.complexity), 1.0, item.phase, item.category.value))
+    return out
+
+
+def _component_inputs(sh: Sheet, sp: ScenarioPlan, row: int) -> None:
+    """Each included module and integration: its range, where the estimate sits, and the share
+    paid (below 1 for a certified component)."""
+    for i, (name, low, high, pos, share, phase, category) in enumerate(component_inputs(sp)):
+        r = row + i
+        sh.text(r, 0, name)
+        sh.num(r, 1, low, "input_money", name=f"c{i}.low")
+        sh.num(r, 2, high, "input_money", name=f"c{i}.high")
+        if pos is None:
+            sh.text(r, 3, "per user", "note")
+        else:
+            sh.num(r, 3, pos, "input_pct", name=f"c{i}.pos")
+        sh.num(r, 4, share, "input_pct", name=f"c{i}.share")
+        sh.num(r, 5, phase, "input", name=f"c{i}.phase")
+        sh.text(r, 6, category)
+
+
+# ------------------------------------------------------------------ components and labour
+
+
+def _bankers(x: str) -> str:
+    """Excel's ROUND rounds halves away from zero; Python's round() (used for hours) to even."""
+    return f"IF(ABS({x}-INT({x})-0.5)<1E-9,IF(ISEVEN(INT({x})),INT({x}),INT({x})+1),ROUND({x},0))"
+
+
+def _labour(sh: Sheet, sp: ScenarioPlan, dc_range: str, dc: float) -> None:
+    r, lab = sh.book.ref, sp.labor
+    sh.head(2, ("Labour", "Amount"))
+    rows = ("Guide-team cost (expected, at the guide's offshore prices)", "Effective hourly cost, this team",
+            "Effective hourly cost, guide team", "Development hours", "Labour: hours x rate",
+            "Overhead", "Build labour cost", "Scale from guide prices to this team")
+    for i, label in enumerate(rows):
+        sh.text(3 + i, 0, label)
+    sh.calc(3, 1, f"SUM({dc_range})", dc, name="dc")
+    eff = lab.rate * (1 + lab.overhead_rate)
+    sh.calc(4, 1, f"{r['rate']}*(1+{r['overhead'].replace('$', '$')})", eff, "rate", name="eff")
+    card = sp.scenario.card
+    geff = card.value("rate.offshore") * (1 + card.value("overhead.offshore"))
+    sh.calc(5, 1, f"{r['rate.offshore']}*(1+{r['overhead.offshore']})", geff, "rate", name="geff")
+    if lab.hours_source == "workbook":
+        sh.calc(6, 1, r["hours"], lab.hours, "num", name="hours")
+        sh.calc(7, 1, f"ROUND({r['hours']}*{r['rate']},0)", lab.raw_cost, name="raw")
+        sh.calc(8, 1, f"ROUND({r['raw']}*{r['overhead']},0)", lab.overhead, name="overhead_cost")
+        sh.calc(9, 1, f"{r['raw']}+{r['overhead_cost']}", lab.cost, "bold_money", name="cost")
+    else:
+        sh.calc(9, 1, f"ROUND({r['dc']}*{r['eff']}/{r['geff']},0)", lab.cost, "bold_money", name="cost")
+        sh.calc(7, 1, f"ROUND({r['cost']}/(1+{r['overhead']}),0)", lab.raw_cost, name="raw")
+        sh.calc(8, 1, f"{r['cost']}-{r['raw']}", lab.overhead, name="overhead_cost")
+        sh.calc(6, 1, _bankers(f"{r['raw']}/{r['rate']}"), lab.hours, "num", name="hours")
+    scale = lab.cost / dc if dc else 1.0
+    sh.calc(10, 1, f"{r['cost']}/{r['dc']}", scale, "dec", name="scale")
+
+
+def components_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
+    from generator.money import apportion
+
+    sh = Sheet(book, names["Components"], (34, 16, 18, 13, 13, 13, 13, 12, 11, 8, 12, 12, 12, 50))
+    sh.text(0, 0, f"Components and labour: {sp.name}", "title")
+    inputs = component_inputs(sp)
+    top = 13
+    n = len(inputs)
+    sh.head(top, ("Component", "Phase", "Category", "Guide low", "Guide expected", "Guide high",
+                  "Labour share", "Whole dollars", "Remainder", "Rank", "Low", "Expected", "High", "Source"))
+    first, last = top + 1, top + n
+    col = {k: (xl_rowcol_to_cell(first, c, True, True), xl_rowcol_to_cell(last, c, True, True))
+           for k, c in (("phase", 1), ("cat", 2), ("gexp", 4), ("whole", 7), ("rem", 8), ("low", 10),
+                        ("exp", 11), ("high", 12))}
+    book.ref.update({f"range.{k}": f"{quote_sheetname(sh.name)}!{a}:{b}" for k, (a, b) in col.items()})
+    from generator.planner import drafts
+
+    ds = drafts(sp.scenario)
+    dc = sum(d.expected for d in ds)
+    _labour(sh, sp, f"{col['gexp'][0]}:{col['gexp'][1]}", dc)
+    cost = sp.labor.cost
+    shares = [cost * d.expected / dc if dc else cost / n for d in ds]
+    wholes = [int(s // 1) for s in shares]
+    rems = [s - w for s, w in zip(shares, wholes, strict=True)]
+    expected = apportion(cost, [d.expected for d in ds])
+    short_cell = xl_rowcol_to_cell(last + 2, 7, True, True)
+    for i, (d, li) in enumerate(zip(ds, sp.components, strict=True)):
+        _component_row(sh, i, first + i, d, li, (shares[i], wholes[i], rems[i]), rems, col, short_cell)
+    assert expected == [li.cost.expected for li in sp.components]
+    sh.text(last + 1, 0, "Total build", "bold")
+    for k, c, v in (("low", 10, sp.build.low), ("exp", 11, sp.build.expected), ("high", 12, sp.build.high)):
+        sh.calc(last + 1, c, f"SUM({col[k][0]}:{col[k][1]})", v, "bold_money", name=f"build.{k}")
+    sh.text(last + 2, 0, "Dollars left after whole-dollar shares (given to the largest remainders)", "note")
+    sh.calc(last + 2, 7, f"{book.ref['cost']}-SUM({col['whole'][0]}:{col['whole'][1]})",
+            cost - sum(wholes), "num", name="short")
+    _phases_and_teams(sh, sp, last + 4)
+    sh.ws.freeze_panes(top + 1, 1)
+
+
+def _component_row(sh: Sheet, i: int, row: int, d: Any, li: Any, split: tuple[float, int, float],
+                   rems: list[float], col: dict[str, tuple[str, str]], short_cell: str) -> None:
+    r = sh.book.ref
+    low, high, share = r[f"c{i}.low"], r[f"c{i}.high"], r[f"c{i}.share"]
+    sh.text(row, 0, li.name)
+    sh.calc(row, 1, r[f"c{i}.phase"], li.phase, "num")
+    sh.text(row, 2, li.category)
+    sh.calc(row, 3, f"{low}*{share}", d.low, "money")
+    if f"c{i}.pos" in r:
+        gexp = f"({low}+({high}-{low})*{r[f'c{i}.pos']})*{share}"
+    else:
+        gexp = f"MIN(MAX({r['training.per_user']}*{r['staff_users']},{low}),{high})*{share}"
+    sh.calc(row, 4, gexp, d.expected, "money")
+    sh.calc(row, 5, f"{high}*{share}", d.high, "money")
+    me = lambda c: xl_rowcol_to_cell(row, c)  # noqa: E731
+    sh.calc(row, 6, f"{r['cost']}*{me(4)}/{r['dc']}", split[0], "dec")
+    sh.calc(row, 7, f"INT({me(6)})", split[1], "num")
+    sh.calc(row, 8, f"{me(6)}-{me(7)}", split[2], "dec")
+    rank = sum(1 for j, x in enumerate(rems) if x > rems[i] or (x == rems[i] and j < i))
+    before = f"+SUMPRODUCT(({col['rem'][0]}:{xl_rowcol_to_cell(row - 1, 8, True, True)}={me(8)})*1)" if i else ""
+    sh.calc(row, 9, f"SUMPRODUCT(({col['rem'][0]}:{col['rem'][1]}>{me(8)})*1){before}", rank, "num")
+    sh.calc(row, 11, f"{me(7)}+IF({me(9)}<{short_cell},1,0)", li.cost.expected, "money")
+    sh.calc(row, 10, f"MIN(INT({me(3)}*{r['scale']}+1E-9),{me(11)})", li.cost.low, "money")
+    sh.calc(row, 12, f"MAX(-INT(-({me(5)}*{r['scale']}-1E-9)),{me(11)})", li.cost.high, "money")
+    sh.text(row, 13, li.source)
+
+
+def _phases_and_teams(sh: Sheet, sp: ScenarioPlan, row: int) -> None:
+    r = sh.book.ref
+    sh.head(row, ("Phase", "", "", "", "", "", "", "", "", "", "Low", "Expected", "High"))
+    for i, (phase, total) in enumerate(sp.phases):
+        sh.text(row + 1 + i, 0, f"Phase {phase}")
+        for c, k, v in ((10, "low", total.low), (11, "exp", total.expected), (12, "high", total.high)):
+            sh.calc(row + 1 + i, c, f"SUMIF({r['range.phase']},{phase},{r[f'range.{k}']})", v,
+                    name=f"phase{phase}.{k}")
+    row += len(sp.phases) + 2
+    sh.text(row, 0, "Tier")
+    sh.calc(row, 1, f'IF({r["build.exp"]}>={r["tier.advanced_min"]},"advanced",IF({r["build.exp"]}<'
+                    f'{r["tier.basic_max"]},"basic","mid"))', sp.tier, "text", name="tier")
+    row += 2
+    sh.head(row, ("The same scope with each team", "Rate", "Overhead", "Effective rate", "", "", "", "", "",
+                  "", "Low", "Expected", "High"))
+    for i, t in enumerate(sp.teams):
+        rr = row + 1 + i
+        key = "us" if t.team == "US" else "offshore"
+        sh.text(rr, 0, t.team)
+        sh.calc(rr, 1, r[f"rate.{key}"], t.rate, "rate")
+        sh.calc(rr, 2, r[f"overhead.{key}"], t.overhead_rate, "pct")
+        eff = sh.calc(rr, 3, f"{xl_rowcol_to_cell(rr, 1)}*(1+{xl_rowcol_to_cell(rr, 2)})", t.effective_rate, "rate")
+        for c, k, v in ((10, "low", t.build.low), (11, "exp", t.build.expected), (12, "high", t.build.high)):
+            sh.calc(rr, c, f"ROUND({r[f'build.{k}']}*({eff}/{r['eff']}),0)", v)
+
+
+# ------------------------------------------------------------------ run costs
+
+
+def run_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
+    from generator.planner import hosting_costs, size_position
+
+    r, run, sc = book.ref, sp.run, sp.scenario
+    sh = Sheet(book, names["Run costs"], (52, 14, 14, 14))
+    sh.text(0, 0, f"Run costs per year: {sp.name}", "title")
+    sh.head(2, ("Per year", "Low", "Expected", "High"))
+    pos = size_position(sc)
+    sh.text(9, 0, "Clinic size position in the guide's hosting ranges")
+    sh.calc(9, 1, f"MIN(MAX(({r['physicians']}-1)/MAX({r['hosting.full_size_physicians']}-1,1),0),1)", pos,
+            "pct", name="size_pos")
+    hosting, upfront = hosting_costs(sc)
+    sh.text(3, 0, "Maintenance (share of the expected build)")
+    sh.calc(3, 1, f"ROUND({r['build.exp']}*{r['maintenance.low_pct']},0)", run.maintenance[0], name="m.low")
+    sh.calc(3, 3, f"ROUND({r['build.exp']}*{r['maintenance.high_pct']},0)", run.maintenance[1], name="m.high")
+    sh.text(4, 0, f"Hosting ({sc.clinic.hosting.value})")
+    sh.text(7, 0, "On-premise servers up front")
+    if sc.clinic.hosting is Hosting.ONPREM:
+        lo, hi, pct = r["hosting.onprem.upfront.low"], r["hosting.onprem.upfront.high"], r["hosting.onprem.annual_pct"]
+        forms = (f"ROUND({lo},0)", f"ROUND({lo}+({hi}-{lo})*{r['size_pos']},0)", f"ROUND({hi},0)")
+        for c, (f, v) in enumerate(zip(forms, upfront, strict=True)):
+            up = sh.calc(7, 1 + c, f, v, name=f"up.{c}")
+            sh.calc(4, 1 + c, f"ROUND({up}*{pct},0)", hosting[c], name=f"h.{c}")
+    else:
+        lo, hi = r["hosting.cloud.monthly.low"], r["hosting.cloud.monthly.high"]
+        forms = (f"ROUND({lo}*12,0)", f"ROUND(({lo}+({hi}-{lo})*{r['size_pos']})*12,0)", f"ROUND({hi}*12,0)")
+        for c, (f, v) in enumerate(zip(forms, hosting, strict=True)):
+            sh.calc(4, 1 + c, f, v, name=f"h.{c}")
+            sh.num(7, 1 + c, 0, name=f"up.{c}")
+    training = [f"SUMIF({r['range.cat']},\"{TRAINING}\",{r[f'range.{k}']})" for k in ("low", "exp", "high")]
+    from generator.model import Range
+
+    tr = Range.total([li.cost for li in sp.components if li.category == TRAINING])
+    updates = (run.training_updates[0], _half_up(tr.expected * sc.card.value("training.updates_pct")),
+               run.training_updates[1])
+    sh.text(5, 0, "Training updates (share of staff training)")
+    for c, (f, v) in enumerate(zip(training, updates, strict=True)):
+        sh.calc(5, 1 + c, f"ROUND({f}*{r['training.updates_pct']},0)", v, name=f"u.{c}")
+    sh.text(6, 0, "Total per year", "bold")
+    sh.calc(6, 1, f"{r['m.low']}+{r['h.0']}+{r['u.0']}", run.annual.low, "bold_money", name="annual.low")
+    sh.calc(6, 2, f"ROUND(({r['m.low']}+{r['m.high']})/2,0)+{r['h.1']}+{r['u.1']}", run.annual.expected,
+            "bold_money", name="annual.exp")
+    sh.calc(6, 3, f"{r['m.high']}+{r['h.2']}+{r['u.2']}", run.annual.high, "bold_money", name="annual.high")
+    sh.text(11, 0, "What a 30-40% underestimate of run costs leaves out, per year")
+    sh.calc(11, 1, f"ROUND({r['annual.exp']}*{r['underestimate.low_pct']},0)", run.underestimate[0])
+    sh.calc(11, 3, f"ROUND({r['annual.exp']}*{r['underestimate.high_pct']},0)", run.underestimate[1])
+    sh.ws.freeze_panes(3, 1)
+
+
+def _half_up(x: float) -> int:
+    from generator.money import dollars
+
+    return dollars(x)
+
+
+# ------------------------------------------------------------------ cash flow
+
+
+def cash_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
+    r, own = book.ref, sp.ownership
+    sh = Sheet(book, names["Cash flow"], (16, 8, 14, 14, 14))
+    sh.text(0, 0, f"Quarterly cash flow (expected): {sp.name}", "title")
+    p1 = sum(li.cost.expected for li in sp.components if li.phase == 1)
+    sh.text(1, 0, "Phase 1 build")
+    sh.calc(1, 2, f"SUMIF({r['range.phase']},1,{r['range.exp']})", p1, name="p1")
+    sh.text(2, 0, "Later phases")
+    sh.calc(2, 2, f"{r['build.exp']}-{r['p1']}", sp.build.expected - p1, name="p2")
+    card = sp.scenario.card
+    pct = (card.value("maintenance.low_pct") + card.value("maintenance.high_pct")) / 2
+    sh.text(3, 0, "Maintenance share")
+    sh.calc(3, 2, f"({r['maintenance.low_pct']}+{r['maintenance.high_pct']})/2", pct, "pct", name="mpct")
+    from generator.money import dollars
+
+    fixed = sp.run.hosting_expected + dollars((sp.run.training_updates[0] + sp.run.training_updates[1]) / 2)
+    sh.text(4, 0, "Hosting and training updates per year")
+    sh.calc(4, 2, f"{r['h.1']}+ROUND(({r['u.0']}+{r['u.2']})/2,0)", fixed, name="fixed")
+    sh.head(6, ("Quarter", "Index", "Build", "Run", "Total"))
+    n1, p1r, p2r = r["phase1_quarters"], r["p1"], r["p2"]
+    for q, quarter in enumerate(own.cash_flow):
+        row = 7 + q
+        sh.text(row, 0, quarter.label)
+        sh.num(row, 1, q, "num")
+        qc = xl_rowcol_to_cell(row, 1)
+        build = (f"IF({qc}<{n1},INT({p1r}/{n1})+IF({qc}<{p1r}-{n1}*INT({p1r}/{n1}),1,0),0)"
+                 f"+IF({qc}={n1}-1,{r['up.1']},0)")
+        if own.years > 1:
+            build += f"+IF(AND({qc}>=4,{qc}<8),INT({p2r}/4)+IF({qc}-4<{p2r}-4*INT({p2r}/4),1,0),0)"
+        sh.calc(row, 2, build, quarter.build)
+        deliv = f"(IF({qc}>={n1},{p1r},0)+IF({qc}>=8,{p2r},0))"
+        sh.calc(row, 3, f"IF({qc}>={n1},ROUND(({r['fixed']}+{deliv}*{r['mpct']})/4,0),0)", quarter.run)
+        sh.calc(row, 4, f"{xl_rowcol_to_cell(row, 2)}+{xl_rowcol_to_cell(row, 3)}", quarter.total)
+    row = 8 + len(own.cash_flow)
+    sh.head(row, ("Year", "", "", "", "Total"))
+    for y in range(own.years):
+        sh.text(row + 1 + y, 0, f"Year {y + 1}")
+        a, b = xl_rowcol_to_cell(7 + 4 * y, 4), xl_rowcol_to_cell(10 + 4 * y, 4)
+        sh.calc(row + 1 + y, 4, f"SUM({a}:{b})", own.custom_yearly[y], name=f"year{y}")
+    sh.ws.freeze_panes(7, 1)
+
+
+# ------------------------------------------------------------------ ownership
+
+
+def ownership_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
+    r, own, sc = book.ref, sp.ownership, sp.scenario
+    years = own.years
+    sh = Sheet(book, names["Ownership"], (40, 12, 13, 13, 11, 13, 13, 13) + (13,) * years)
+    sh.text(0, 0, f"Custom against off-the-shelf over {years} years: {sp.name}", "title")
+    sh.head(2, ("Product", "Per provider per month", "Subscription per year", "Extras per year",
+                "Yearly increase", "Surcharge", "Switching", "Base per year")
+            + tuple(f"Year {y + 1}" for y in range(years)))
+    launch = "+".join(f"SUMIF({r['range.cat']},\"{k}\",{r['range.exp']})" for k in LAUNCH_ITEMS)
+    from generator.ownership import products
+
+    for i, (p, sub) in enumerate(zip(own.off_the_shelf, products(sc), strict=True)):
+        row = 3 + i
+        cell = lambda c, row=row: xl_rowcol_to_cell(row, c)  # noqa: E731
+        sh.text(row, 0, p.product)
+        sh.num(row, 1, p.monthly_per_provider, "input_rate")
+        sh.calc(row, 2, f"ROUND({cell(1)}*{r['physicians']}*12,0)", p.annual_subscription)
+        if sub.annual_extras is None:
+            lo, hi = r["offshelf.extras_per_provider.low"], r["offshelf.extras_per_provider.high"]
+            sh.calc(row, 3, f"ROUND(({lo}+{hi})/2*{r['physicians']},0)", p.annual_extras)
+        else:
+            sh.calc(row, 3, f"ROUND({sub.annual_extras!r},0)", p.annual_extras)
+        sh.num(row, 4, p.annual_increase, "input_pct")
+        surcharge_key = f"offshelf.surcharge.{sc.clinic.workflow_specificity.name.lower()}"
+        sh.calc(row, 5, f"ROUND({cell(2)}*{r[surcharge_key]},0)", p.customization_surcharge)
+        sh.calc(row, 6, f"ROUND({r['offshelf.switching_pct']}*({launch}),0)", p.switching_cost)
+        base = p.annual_subscription + p.annual_extras + p.customization_surcharge
+        sh.calc(row, 7, f"{cell(2)}+{cell(3)}+{cell(5)}", base)
+        for y in range(years):
+            switch = f"+{cell(6)}" if y == 0 else ""
+            sh.calc(row, 8 + y, f"ROUND({cell(7)}*(1+{cell(4)})^{y},0){switch}", p.yearly[y])
+    _cumulative_block(sh, sp, 4 + len(own.off_the_shelf))
+    sh.ws.freeze_panes(3, 1)
+
+
+def _cumulative_block(sh: Sheet, sp: ScenarioPlan, row: int) -> None:
+    r, own = sh.book.ref, sp.ownership
+    years, n = own.years, len(own.off_the_shelf)
+    sh.head(row, ("Cumulative cost at the end of each year", "", "", "", "", "", "", "")
+            + tuple(f"Year {y + 1}" for y in range(years)))
+    sh.text(row + 1, 0, "Custom build", "bold")
+    for y in range(years):
+        prev = f"{xl_rowcol_to_cell(row + 1, 7 + y)}+" if y else ""
+        sh.calc(row + 1, 8 + y, f"{prev}{r[f'year{y}']}", own.custom_cumulative[y], name=f"custom_cum{y}")
+    for i, p in enumerate(own.off_the_shelf):
+        rr = row + 2 + i
+        sh.text(rr, 0, p.product)
+        for y in range(years):
+            prev = f"{xl_rowcol_to_cell(rr, 7 + y)}+" if y else ""
+            sh.calc(rr, 8 + y, f"{prev}{xl_rowcol_to_cell(3 + i, 8 + y)}", p.cumulative[y])
+    last = 8 + years - 1
+    finals = f"{xl_rowcol_to_cell(row + 2, last, True, True)}:{xl_rowcol_to_cell(row + 1 + n, last, True, True)}"
+    names = f"{xl_rowcol_to_cell(row + 2, 0, True, True)}:{xl_rowcol_to_cell(row + 1 + n, 0, True, True)}"
+    pick = f"MATCH(MIN({finals}),{finals},0)"
+    rr = row + 2 + n
+    sh.text(rr, 0, "Cheapest product over the horizon", "bold")
+    sh.calc(rr, 1, f"INDEX({names},{pick})", own.cheapest_product, "text", name="cheapest")
+    cheapest = own.product(own.cheapest_product)
+    for y in range(years):
+        col = (xl_rowcol_to_cell(row + 2, 8 + y, True, False), xl_rowcol_to_cell(row + 1 + n, 8 + y, True, False))
+        sh.calc(rr, 8 + y, f"INDEX({col[0]}:{col[1]},{pick})", cheapest.cumulative[y],
+                name="cheapest_final" if y == years - 1 else None)
+    sh.text(rr + 1, 0, "Custom cheaper than the cheapest product (year)")
+    for y in range(years):
+        flag = y + 1 if own.custom_cumulative[y] < cheapest.cumulative[y] else ""
+        sh.calc(rr + 1, 8 + y, f'IF({xl_rowcol_to_cell(row + 1, 8 + y)}<{xl_rowcol_to_cell(rr, 8 + y)},{y + 1},"")',
+                flag, "num")
+    flags = f"{xl_rowcol_to_cell(rr + 1, 8)}:{xl_rowcol_to_cell(rr + 1, last)}"
+    sh.text(rr + 2, 0, "Break-even year", "bold")
+    be = own.break_even_year if own.break_even_year is not None else "none"
+    sh.calc(rr + 2, 1, f'IF(COUNT({flags})=0,"none",MIN({flags}))', be, "num", name="break_even")
+
+
+# ------------------------------------------------------------------ summary, assumptions, risk
+
+
+def summary_column(sh: Sheet, sp: ScenarioPlan, col: int) -> None:
+    r, own = sh.book.ref, sp.ownership
+    cheapest = own.product(own.cheapest_product)
+    last = own.years - 1
+    rows: list[tuple[str, float | str, str]] = [
+        (f"{r['build.low']}", sp.build.low, "money"), (f"{r['build.exp']}", sp.build.expected, "bold_money"),
+        (f"{r['build.high']}", sp.build.high, "money"), (r["tier"], sp.tier, "text"),
+        (r["hours"], sp.labor.hours, "num"), (r["cost"], sp.labor.cost, "money"),
+        (f"{r['p1']}+{r['up.1']}", own.year_one_capital, "money"),
+        (f"{r['build.exp']}+{r['up.1']}", own.all_at_once_capital, "money"),
+        (r["annual.exp"], sp.run.annual.expected, "money"),
+        (r[f"custom_cum{last}"], own.custom_cumulative[-1], "money"), (r["cheapest"], own.cheapest_product, "text"),
+        (r["cheapest_final"], cheapest.cumulative[-1], "money"),
+        (r["break_even"], own.break_even_year if own.break_even_year is not None else "none", "num"),
+    ]
+    sh.text(4, col, sp.name, "head")
+    for i, (formula, value, fmt) in enumerate(rows):
+        sh.calc(5 + i, col, formula, value, fmt)
+    sh.text(5 + len(rows), col, own.recommendation.path)
+    sh.text(6 + len(rows), col, own.recommendation.headline)
+
+
+SUMMARY_LABELS = ("Build cost, low", "Build cost, expected", "Build cost, high", "Tier", "Development hours",
+                  "Build labour cost", "Year-one capital (phased)", "Year-one capital (all at once)",
+                  "Run costs per year, expected", "Custom build, cost over the horizon",
+                  "Cheapest off-the-shelf product", "Its cost over the horizon", "Break-even year",
+                  "Recommended path", "Recommendation")
+
+
+def summary_sheet(book: Book, plan: Plan, logo: Any) -> Sheet:
+    sh = Sheet(book, "Summary", (40,) + (26,) * len(plan.scenarios))
+    clinic = plan.intake.base.clinic
+    sh.text(0, 0, book.firm or "Custom EHR budget", "title")
+    sh.text(1, 0, f"{clinic.name}: custom EHR budget")
+    sh.text(2, 0, f"Report date {plan.generated.isoformat()}; source {plan.intake.source}", "note")
+    sh.text(4, 0, "Figure", "head")
+    for i, label in enumerate(SUMMARY_LABELS):
+        sh.text(5 + i, 0, label)
+    if logo is not None and logo.suffix.lower() in (".png", ".jpg", ".jpeg"):
+        sh.ws.insert_image(0, 2, str(logo), {"x_scale": 0.5, "y_scale": 0.5, "object_position": 3})
+    sh.ws.freeze_panes(5, 1)
+    return sh
+
+
+def assumptions_sheet(book: Book, plan: Plan) -> None:
+    sh = Sheet(book, "Assumptions", (40, 14, 60, 16, 70))
+    sh.text(0, 0, "Assumptions and sources (the rate card)", "title")
+    sh.head(2, ("Key", "Value", "Source", "Basis", "Note"))
+    for i, e in enumerate(plan.intake.base.card):
+        sh.text(3 + i, 0, e.key)
+        sh.num(3 + i, 1, e.value, "dec")
+        sh.text(3 + i, 2, e.cited)
+        sh.text(3 + i, 3, "workbook" if e.is_override else ("our assumption" if e.is_assumption else "cited"))
+        sh.text(3 + i, 4, e.note)
+    sh.ws.freeze_panes(3, 1)
+
+
+def risk_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
+    risk = sp.risk
+    sh = Sheet(book, names["Risk"], (40, 16, 16, 16, 16, 16, 40))
+    sh.text(0, 0, f"Uncertainty (Monte Carlo results, values): {sp.name}", "title")
+    sh.head(2, ("Figure", "Build cost", "Cost over the horizon"))
+    for i, p in enumerate(("p10", "p50", "p80", "p90")):
+        sh.text(3 + i, 0, p.upper())
+        sh.num(3 + i, 1, getattr(risk, p))
+        if hasattr(risk, f"tco_{p}"):
+            sh.num(3 + i, 2, getattr(risk, f"tco_{p}"))
+    row = 8
+    for attr, label in (("point", "Expected build"), ("contingency", "Contingency"),
+                        ("recommended_budget", "Recommended budget (P80)"), ("npv_custom", "NPV, custom")):
+        if isinstance(getattr(risk, attr, None), int | float):
+            sh.text(row, 0, label)
+            sh.num(row, 1, getattr(risk, attr))
+            row += 1
+    items = list(getattr(risk, "sensitivity", ()) or ())
+    if items:
+        sh.head(row + 1, ("Input", "Build at low", "Build at high", "Swing", "Input low", "Input high", "Source"))
+        for i, s in enumerate(items):
+            rr = row + 2 + i
+            sh.text(rr, 0, s.name)
+            for c, v in ((1, s.low), (2, s.high), (3, s.swing)):
+                sh.num(rr, c, v)
+            for c, v in ((4, s.input_low), (5, s.input_high), (6, s.source)):
+                sh.text(rr, c, v)
+    sh.ws.freeze_panes(3, 1)
+
+
+# ------------------------------------------------------------------ charts
+
+
+def add_charts(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
+    wb, n, own = book.wb, len(sp.components), sp.ownership
+    comp, cash, ownn = (quote_sheetname(names[k]) for k in ("Components", "Cash flow", "Ownership"))
+    bar = wb.add_chart({"type": "bar"})
+    bar.add_series({"name": "Expected", "categories": f"={comp}!$A$15:$A${14 + n}",
+                    "values": f"={comp}!$L$15:$L${14 + n}", "fill": {"color": book.accent},
+                    "data_labels": {"value": True, "num_format": MONEY}})
+    bar.set_title({"name": "Build cost by component"})
+    bar.set_legend({"none": True})
+    bar.set_y_axis({"reverse": True})
+    bar.set_x_axis({"num_format": MONEY})
+    book.wb.get_worksheet_by_name(names["Components"]).insert_chart(f"O{15}", bar)  # type: ignore[union-attr]
+    col = wb.add_chart({"type": "column", "subtype": "stacked"})
+    q = len(own.cash_flow)
+    for c, label, fill in (("C", "Build", {"color": book.accent}), ("D", "Run", {"pattern": {
+            "pattern": "wide_upward_diagonal", "fg_color": "#555555", "bg_color": "#ffffff"}})):
+        col.add_series({"name": label, "categories": f"={cash}!$A$8:$A${7 + q}",
+                        "values": f"={cash}!${c}$8:${c}${7 + q}", **({"fill": fill} if "color" in fill else fill)})
+    col.set_title({"name": "Spend per quarter"})
+    col.set_y_axis({"num_format": MONEY})
+    wb.get_worksheet_by_name(names["Cash flow"]).insert_chart("G7", col)  # type: ignore[union-attr]
+    line = wb.add_chart({"type": "line"})
+    top = 4 + len(own.off_the_shelf)
+    dashes = ("solid", "dash", "round_dot", "long_dash_dot", "square_dot")
+    marks = ("circle", "square", "triangle", "diamond", "x")
+    for i in range(len(own.off_the_shelf) + 1):
+        row = top + 2 + i
+        line.add_series({"name": f"={ownn}!$A${row}", "categories": f"={ownn}!$I${top + 1}:${_col(7 + own.years)}${top + 1}",
+                         "values": f"={ownn}!$I${row}:${_col(7 + own.years)}${row}",
+                         "line": {"color": book.accent if i == 0 else "#444444", "width": 2.5 if i == 0 else 1.5,
+                                  "dash_type": dashes[i % len(dashes)]},
+                         "marker": {"type": marks[i % len(marks)]}})
+    line.set_title({"name": "Cumulative cost: custom against off-the-shelf"})
+    line.set_y_axis({"num_format": MONEY})
+    wb.get_worksheet_by_name(names["Ownership"]).insert_chart(f"A{top + n + 10}", line)  # type: ignore[union-attr]
+
+
+def _col(c: int) -> str:
+    from xlsxwriter.utility import xl_col_to_name
+
+    return xl_col_to_name(c)
+
+
+# ------------------------------------------------------------------ the workbook
+
+
+def render(plan: Plan, settings: Any) -> bytes:
+    from generator.render import accent
+
+    out = io.BytesIO()
+    wb = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                                   "strings_to_numbers": False})
+    created = dt.datetime.combine(plan.generated, dt.time(0, 0), tzinfo=dt.timezone.utc)
+    firm = settings.branding.firm
+    wb.set_properties({"title": f"{plan.intake.base.clinic.name}: custom EHR budget", "author": firm or "clinic-budget",
+                       "company": firm, "comments": f"clinic-budget {plan.version}", "created": created})
+    book = Book(wb, accent(settings), firm)
+    summary = summary_sheet(book, plan, settings.branding.logo)
+    multi = len(plan.scenarios) > 1
+    for i, sp in enumerate(plan.scenarios):
+        names = sheet_names(i, multi)
+        book.ref = {}
+        inputs_sheet(book, sp, names)
+        components_sheet(book, sp, names)
+        run_sheet(book, sp, names)
+        cash_sheet(book, sp, names)
+        ownership_sheet(book, sp, names)
+        if sp.risk is not None:
+            risk_sheet(book, sp, names)
+        add_charts(book, sp, names)
+        summary_column(summary, sp, 1 + i)
+    assumptions_sheet(book, plan)
+    wb.close()
+    return out.getvalue()
