@@ -393,3 +393,19 @@ def test_cost_model_keeps_a_workbooks_own_subscription_terms() -> None:
     shelf = model.products_cumulative(model.mode[None, :], one * model.extras[1], one * model.escalation[1])
     for i, p in enumerate(sp.ownership.off_the_shelf):
         assert np.allclose(shelf[0, i], p.cumulative, atol=sp.ownership.years)
+
+
+def test_correlated_component_draws_widen_the_band_but_keep_the_bounds() -> None:
+    """Independent draws understate the spread; the rate card's risk.correlation widens it."""
+    from generator.risk import seed_for, simulate
+    from generator.sensitivity import cost_model
+
+    plan = planner.plan_scenario(make(physicians=5))
+    model = cost_model(plan)
+    spreads = []
+    for rho in (0.0, 0.25, 0.5):
+        sim = simulate(model, 5_000, seed_for(plan.scenario), rho)
+        p10, p90 = np.percentile(sim.build, [10, 90])
+        assert plan.build.low <= sim.build.min() and sim.build.max() <= plan.build.high
+        spreads.append(p90 - p10)
+    assert spreads[0] < spreads[1] < spreads[2]
