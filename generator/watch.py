@@ -14,6 +14,7 @@ import argparse
 import os
 import queue
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -202,14 +203,13 @@ def _round(paths: list[Path], input_dir: Path, settings: pipeline.Settings, pool
 def watch(input_dir: Path, settings: pipeline.Settings, stop: threading.Event, settle: float = 0.5,
           poll: bool = False, workers: int | None = None) -> Iterator[WatchEvent]:
     """Generate each workbook in `input_dir` once it has settled, until `stop` is set."""
-    existing = discover(input_dir)  # raises UsageError for a missing folder
     inbox: queue.SimpleQueue[Path] = queue.SimpleQueue()
     observer = _observer(input_dir, poll, inbox)
     settler = Settler(settle)
     pool = WorkerPool(workers)
-    observer.start()
+    observer.start()  # before listing the folder, so that no file falls between the two
     try:
-        for path in existing:
+        for path in discover(input_dir):
             settler.touch(path)
         yield Watching(input_dir, settings.out, poll)
         while not stop.is_set():
@@ -242,10 +242,17 @@ def run_watch_command(args: argparse.Namespace, settings: pipeline.Settings,
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
+    def flushed(sink: Callable[[str], None]) -> Callable[[str], None]:
+        def write(line: str) -> None:  # a long-running process: each line reaches the log at once
+            sink(line)
+            sys.stdout.flush()
+            sys.stderr.flush()
+        return write
+
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         for event in watch(input_dir, settings, stop, args.settle, args.poll, getattr(args, "workers", None)):
-            _report(event, args.quiet, out, err)
+            _report(event, args.quiet, flushed(out), flushed(err))
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

@@ -1,0 +1,184 @@
+"""`clinic-budget watch`: the drop folder, as a real process fed files the way people do."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from generator.watch import Settler
+from tests.batch_helpers import MANIFEST, check_outputs, clinic_rows, good_workbook, summary, wait_for
+from tests.helpers import cli, clinic_workbook, run_cli
+
+SETTLE = "0.8"
+
+
+class Watcher:
+    """A `clinic-budget watch` process whose output is collected as it runs."""
+
+    def __init__(self, cwd: Path, *extra: str) -> None:
+        args = [*cli(), "watch", "inputs", "--formats", "json", "--settle", SETTLE, *extra]
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # lines must arrive anyway
+        self.proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, env=env)
+        self.lines: list[str] = []
+        self.threads = [threading.Thread(target=self._read, args=(s,), daemon=True)
+                        for s in (self.proc.stdout, self.proc.stderr)]
+        for t in self.threads:
+            t.start()
+        if "--quiet" not in extra:
+            self.wait_line(lambda x: x.startswith(("watching ", "polling ")))
+
+    def _read(self, stream: io.TextIOWrapper) -> None:
+        for line in stream:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_line(self, match, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+        wait_for(lambda: any(match(x) for x in self.lines), timeout, f"a line in {self.lines}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        self.proc.send_signal(sig)
+        code = self.proc.wait(timeout=15)
+        for t in self.threads:
+            t.join(timeout=5)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+        return code
+
+
+def write_slowly(path: Path, data: bytes, chunks: int = 5, pause: float = 0.25) -> None:
+    """Write `data` in pieces with pauses, as a slow copy or a sync client does."""
+    step = -(-len(data) // chunks)
+    with open(path, "wb") as fh:
+        for i in range(0, len(data), step):
+            fh.write(data[i:i + step])
+            fh.flush()
+            time.sleep(pause)
+
+
+def workbook_bytes(tmp: Path, name: str, physicians: int) -> bytes:
+    path = clinic_workbook(tmp / f"{name}.build.xlsx", clinic_rows(name, physicians))
+    data = path.read_bytes()
+    path.unlink()
+    return data
+
+
+def budget(out: Path, slug: str) -> dict[str, object]:
+    return json.loads((out / slug / "budget.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir() if p.is_file()}
+
+
+def test_the_drop_folder(tmp_path: Path) -> None:
+    inputs, out, scratch = tmp_path / "inputs", tmp_path / "output", tmp_path / "scratch"
+    inputs.mkdir()
+    scratch.mkdir()
+    good_workbook(inputs / "already-there.xlsx", 1)
+    run_cli("batch", "--formats", "json", cwd=tmp_path)  # made before the watcher starts
+    good_workbook(inputs / "new-before-start.xlsx", 2)
+    w = Watcher(tmp_path)
+    w.wait_line(lambda x: x == "ok   inputs/new-before-start.xlsx -> output/new-before-start")
+    assert "skip inputs/already-there.xlsx (unchanged)" in w.lines
+
+    # A slow copy to a temporary name, then a rename (how Excel and sync clients save).
+    write_slowly(inputs / "~$renamed.xlsx", b"owner file")  # Excel's lock file: ignored
+    write_slowly(inputs / "3F2A1B0C.tmp", workbook_bytes(scratch, "Renamed Clinic", 4))
+    os.replace(inputs / "3F2A1B0C.tmp", inputs / "renamed.xlsx")
+    # A slow copy straight to the final name: never read half-written.
+    write_slowly(inputs / "direct.xlsx", workbook_bytes(scratch, "Direct Clinic", 5), chunks=6, pause=0.3)
+    # A bad file: reported, and the watcher carries on.
+    (inputs / "broken.xlsx").write_text("clinic,physicians\n", encoding="utf-8")
+    w.wait_line(lambda x: x.startswith("FAIL inputs/broken.xlsx: "))
+    w.wait_line(lambda x: x == "ok   inputs/direct.xlsx -> output/direct")
+    w.wait_line(lambda x: x == "ok   inputs/renamed.xlsx -> output/renamed")
+    assert budget(out, "direct")["clinic"]["name"] == "Direct Clinic"  # type: ignore[index]
+
+    # An edit saved over the workbook is picked up again.
+    before = digests(inputs)
+    clinic_workbook(scratch / "edit.xlsx", clinic_rows("Renamed Clinic, edited", 6))
+    os.replace(scratch / "edit.xlsx", inputs / "renamed.xlsx")
+    wait_for(lambda: budget(out, "renamed")["clinic"]["name"] == "Renamed Clinic, edited",  # type: ignore[index]
+             what="the edited workbook's budget")
+    time.sleep(0.3)
+    assert w.stop() == 0
+    assert w.lines[-1] == "stopped" or "stopped" in w.lines
+    fails = [x for x in w.lines if x.startswith("FAIL")]
+    assert len(fails) == 1 and "broken.xlsx" in fails[0], w.lines  # no half-written file failed
+    assert (out / "_errors" / "broken.html").is_file()
+    assert "broken.xlsx" in (out / "index.html").read_text(encoding="utf-8")
+    assert sorted(check_outputs(out)) == ["already-there", "direct", "new-before-start", "renamed"]
+    after = digests(inputs)
+    assert {k: v for k, v in after.items() if k != "renamed.xlsx"} == {
+        k: v for k, v in before.items() if k != "renamed.xlsx"}  # inputs never touched
+
+
+def test_polling_and_sigint(tmp_path: Path) -> None:
+    (tmp_path / "inputs").mkdir()
+    w = Watcher(tmp_path, "--poll", "--quiet")
+    write_slowly(tmp_path / "inputs" / "polled.xlsx", workbook_bytes(tmp_path, "Polled", 3), pause=0.2)
+    wait_for(lambda: (tmp_path / "output" / "polled" / "budget.json").is_file(), what="the polled budget")
+    assert w.stop(signal.SIGINT) == 0
+    assert w.lines == ["stopped"]  # --quiet: nothing else
+
+
+def test_watcher_and_batch_share_an_output_folder(tmp_path: Path) -> None:
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for n in range(12):
+        good_workbook(inputs / f"c{n}.xlsx", n)
+    w = Watcher(tmp_path)
+    r = run_cli("batch", "--formats", "json", "--workers", "2", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    total, generated, unchanged, failed = summary(r.stdout)
+    assert (total, failed, generated + unchanged) == (12, 0, 12)
+    wait_for(lambda: sum(1 for x in w.lines if x.startswith(("ok ", "skip "))) >= 12, what="the watcher")
+    assert w.stop() == 0
+    assert len(check_outputs(tmp_path / "output")) == 12
+    assert len(json.loads((tmp_path / "output" / MANIFEST).read_text())["workbooks"]) == 12
+
+
+def test_missing_folder(tmp_path: Path) -> None:
+    r = run_cli("watch", "nowhere", cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.strip() == "error: nowhere: no such folder"
+
+
+# ------------------------------------------------------------------ the settling rule, in-process
+
+
+@pytest.fixture
+def clock() -> list[float]:
+    return [0.0]
+
+
+def test_a_file_is_ready_only_after_it_stops_changing(tmp_path: Path, clock: list[float]) -> None:
+    settler = Settler(1.0, clock=lambda: clock[0])
+    path = tmp_path / "a.xlsx"
+    path.write_bytes(b"part")
+    settler.touch(path)
+    assert settler.ready() == []
+    clock[0] = 0.9
+    with open(path, "ab") as fh:
+        fh.write(b" more")  # still growing: the clock starts again
+    assert settler.ready() == []
+    clock[0] = 1.8
+    assert settler.ready() == []
+    clock[0] = 2.0
+    assert settler.ready() == [path]
+    assert settler.ready() == [] and len(settler) == 0
+
+
+def test_a_vanished_file_is_forgotten(tmp_path: Path, clock: list[float]) -> None:
+    settler = Settler(0.5, clock=lambda: clock[0])
+    settler.touch(tmp_path / "gone.xlsx")
+    assert settler.ready() == [] and len(settler) == 0
