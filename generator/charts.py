@@ -117,7 +117,7 @@ def build_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
 def tco_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
     own = sp.ownership
     series = [("Custom build", own.custom_cumulative)] + [(p.product, p.cumulative) for p in own.off_the_shelf]
-    left, right, top_pad, bottom = 60, 230, 24, 40
+    left, right, top_pad, bottom = 60, 250, 24, 40
     height = 300
     top = max(max(v) for _, v in series) or 1
     step = nice_step(top)
@@ -150,7 +150,7 @@ def tco_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
         parts += [_marker(marker, x, y, color) for x, y in points[1:]]
         ends.append((name, values[-1], py(values[-1]), color))
     for (name, value, _, color), y in zip(ends, _spread([e[2] for e in ends]), strict=True):
-        parts.append(_t(px(own.years) + 8, y + 4, f"{name[:26]} {usd(value)}", 10, fill=color,
+        parts.append(_t(px(own.years) + 8, y + 4, f"{name[:30]} {usd(value)}", 10, fill=color,
                         weight="bold" if name == "Custom build" else "normal"))
     svg = _svg(height, "Cumulative cost: custom build against each off-the-shelf product", parts)
     return _figure(svg, f"Cumulative cost over {own.years} years, custom build (solid, circles) against each "

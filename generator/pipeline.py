@@ -127,7 +127,7 @@ def render(plan: Plan, settings: Settings) -> dict[str, bytes]:
             if "pdf" in wanted:
                 from generator.writers import pdf
 
-                out["budget.pdf"] = pdf.render(plan, settings)
+                out["budget.pdf"] = pdf.render(plan, settings, html)
     if "xlsx" in wanted:
         from generator.writers import xlsx
 

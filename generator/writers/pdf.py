@@ -1,0 +1,75 @@
+"""budget.pdf: the HTML document printed by WeasyPrint (the optional extra `pdf`).
+
+The engine fetches nothing but data: URIs and the product's own template files; metadata
+(dates, identifier) is fixed from the plan, so the same input gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from generator.errors import UsageError
+from generator.model import Plan
+
+
+def _own_asset(url: str) -> bool:
+    """A file: URL inside the shipped templates folder."""
+    from pathlib import Path
+
+    from generator.render import shipped_templates
+
+    parsed = urlparse(url)
+    if parsed.scheme != "file":
+        return False
+    root = Path(str(shipped_templates())).resolve()
+    path = Path(unquote(parsed.path)).resolve()
+    return path.is_file() and path.is_relative_to(root)
+
+
+def allowed(url: str) -> bool:
+    return url.startswith("data:") or _own_asset(url)
+
+
+def fetcher() -> Any:
+    """A WeasyPrint URL fetcher that refuses everything but data: URIs and our own assets."""
+    import weasyprint
+
+    base = getattr(getattr(weasyprint, "urls", None), "URLFetcher", None)
+    if base is not None:
+
+        class SafeFetcher(base):  # type: ignore[misc, valid-type]
+            def fetch(self, url: str, headers: Any = None) -> Any:
+                if not allowed(url):
+                    raise ValueError(f"refused to fetch {url!r}: only embedded assets are allowed")
+                return super().fetch(url, headers)
+
+        return SafeFetcher(timeout=1, allow_redirects=False)
+
+    def fetch(url: str, *args: Any, **kwargs: Any) -> Any:  # WeasyPrint < 70
+        if not allowed(url):
+            raise ValueError(f"refused to fetch {url!r}: only embedded assets are allowed")
+        return weasyprint.default_url_fetcher(url, *args, **kwargs)
+
+    return fetch
+
+
+def html_to_pdf(html: str, identifier: bytes) -> bytes:
+    try:
+        import weasyprint
+    except ImportError:
+        raise UsageError("PDF needs the optional engine: pip install 'clinic-budget[pdf]'") from None
+    document = weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher())
+    data = document.write_pdf(pdf_identifier=identifier)
+    return bytes(data)
+
+
+def render(plan: Plan, settings: Any, html: str | None = None) -> bytes:
+    """The PDF for `plan`; pass the HTML when it is already rendered."""
+    if html is None:
+        from generator import render as documents
+
+        html = documents.render_html(documents.render_markdown(plan, settings), plan, settings)
+    identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32].encode("ascii")
+    return html_to_pdf(html, identifier)

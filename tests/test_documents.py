@@ -1,0 +1,251 @@
+"""Markdown, HTML and PDF: every figure equals budget.json, user text is inert, templates layer."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.conftest import CASES, HOSTILE, settings
+
+from generator import render
+from generator.errors import TemplateError
+from generator.model import Plan
+from generator.pipeline import Branding
+from generator.writers.budget_json import budget_dict
+
+MONEY = re.compile(r"-?\$[\d,]+(?:\.\d+)?")
+
+
+def money(text: str) -> list[float]:
+    return [float(m.replace("$", "").replace(",", "")) for m in MONEY.findall(text)]
+
+
+def allowed_figures(plan: Plan) -> set[float]:
+    """Every number in budget.json, and every dollar figure quoted in its text."""
+    out: set[float] = set()
+
+    def walk(x: Any) -> None:
+        if isinstance(x, dict):
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+        elif isinstance(x, bool):
+            return
+        elif isinstance(x, int | float):
+            out.add(float(x))
+            out.add(float(round(x)))
+        elif isinstance(x, str):
+            out.update(money(x))
+
+    walk(budget_dict(plan))
+    return out
+
+
+class TextOf(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.skip += tag in ("style", "script")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.skip -= tag in ("style", "script")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self.parts.append(data)
+
+
+def html_text(html: str) -> str:
+    parser = TextOf()
+    parser.feed(html)
+    return " ".join(parser.parts)
+
+
+def documents(plan: Plan, **kw: Any) -> tuple[str, str]:
+    s = settings(**kw)
+    md = render.render_markdown(plan, s)
+    return md, render.render_html(md, plan, s)
+
+
+def key_figures(plan: Plan) -> list[int]:
+    out = []
+    for sp in budget_dict(plan)["scenarios"]:
+        out += [sp["build"]["low"], sp["build"]["expected"], sp["build"]["high"], sp["capital"]["year_one"],
+                sp["capital"]["all_at_once"], sp["labor"]["cost"], sp["annual"]["total"]["expected"],
+                *sp["tco"]["custom"], *[c["expected"] for c in sp["components"]],
+                *[q["total"] for q in sp["cash_flow"]]]
+        out += [v[-1] for v in sp["tco"]["off_the_shelf"].values()]
+    return out
+
+
+def test_every_money_figure_in_markdown_and_html_is_in_budget_json(case: tuple[str, Plan]) -> None:
+    _, plan = case
+    md, html = documents(plan)
+    allowed = allowed_figures(plan)
+    for text in (md, html_text(html)):
+        found = money(text)
+        assert found
+        assert [f for f in found if f not in allowed] == []
+        for figure in key_figures(plan):
+            assert f"${figure:,}" in text
+
+
+def test_sections_in_reading_order() -> None:
+    md, _ = documents(CASES["ortho-risk"]())
+    order = ["Executive summary", "Clinic profile", "Phased build plan", "Component breakdown", "Integrations",
+             "Team and geography", "Run costs", "Custom versus off-the-shelf", "Uncertainty",
+             "Compliance and risk", "Five questions", "Assumptions and sources", "Where the guide contradicts",
+             "## Warnings"]
+    positions = [md.index(h) for h in order]
+    assert positions == sorted(positions)
+    assert "Class 4 estimate" in md and "Recommended budget" in md
+
+
+def test_scenarios_side_by_side_come_first() -> None:
+    md, _ = documents(CASES["scenarios"]())
+    assert md.index("Scenarios side by side") < md.index("Scenario: Baseline") < md.index("Scenario: US team")
+
+
+def test_no_risk_section_before_the_risk_stage() -> None:
+    md, _ = documents(CASES["family"]())
+    assert "Uncertainty" not in md
+
+
+def test_user_text_is_inert_in_markdown_and_html() -> None:
+    md, html = documents(CASES["hostile"]())
+    assert HOSTILE not in md and "&lt;script&gt;alert(1)&lt;/script&gt;" in md
+    assert "<script" not in html and "<img src=x" not in html and "<b>x</b>" not in html
+    assert HOSTILE in html_text(html)
+    assert "[link](http://evil)" in html_text(html) and 'href="http://evil"' not in html
+    assert html.count("<h1") == 1  # '# heading' in a module name is no heading
+
+
+def test_five_questions_come_from_data() -> None:
+    md, _ = documents(CASES["family"]())
+    for q in render.vendor_questions():
+        assert q["question"] in md and q["strong_answer"] in md
+    assert len(render.vendor_questions()) == 5
+
+
+def test_contradictions_and_sources_listed() -> None:
+    plan = CASES["family"]()
+    md, _ = documents(plan)
+    for c in plan.contradictions:
+        assert c[:40] in md
+    assert "our assumption" in md and "Stats Market Research" in md
+
+
+def test_override_extends_one_block(tmp_path: Path) -> None:
+    (tmp_path / "budget.md.j2").write_text(
+        '{% extends "default:budget.md.j2" %}{% block summary %}Note from the firm.\n\n{{ super() }}{% endblock %}')
+    (tmp_path / "sections").mkdir()
+    (tmp_path / "sections" / "questions.md.j2").write_text("## Our own questions\n")
+    md, _ = documents(CASES["family"](), templates=tmp_path)
+    assert md.index("Note from the firm.") < md.index("## Executive summary")
+    assert "## Our own questions" in md and "Five questions" not in md
+
+
+def test_strict_templates(tmp_path: Path) -> None:
+    (tmp_path / "budget.md.j2").write_text("{{ no_such_figure }}")
+    with pytest.raises(TemplateError, match="no_such_figure"):
+        documents(CASES["family"](), templates=tmp_path)
+
+
+def test_charts_inline_svg() -> None:
+    _, html = documents(CASES["ortho-risk"]())
+    assert html.count("<svg") == 5 and "Break-even" in html or "Cumulative cost" in html
+    assert "<!-- chart:" not in html and "<script" not in html
+    assert "stroke-dasharray" in html  # series differ by more than colour
+
+
+def test_branding_in_html(tmp_path: Path) -> None:
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(Path(__file__).parent.joinpath("data", "logo.png").read_bytes()
+                     if (Path(__file__).parent / "data" / "logo.png").exists() else _tiny_png())
+    _, html = documents(CASES["family"](), branding=Branding("Northbridge & Co <Advisors>", logo, "#7a1f3d"))
+    assert 'src="data:image/png;base64,' in html and "Northbridge &amp; Co &lt;Advisors&gt;" in html
+    assert "--accent: #7a1f3d" in html and "http" not in html.split("<body>")[0].replace("http-equiv", "")
+
+
+def _tiny_png() -> bytes:
+    import base64
+
+    return base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+
+
+def test_documents_are_reproducible() -> None:
+    a, b = documents(CASES["scenarios"]()), documents(CASES["scenarios"]())
+    assert a == b
+
+
+# ------------------------------------------------------------------ PDF
+
+pdf_engine = pytest.importorskip("weasyprint", reason="PDF engine not installed")
+
+
+def pdf_text(data: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_pdf_figures_match_json_and_bytes_repeat() -> None:
+    from generator.writers import pdf
+
+    plan = CASES["ortho-risk"]()
+    data = pdf.render(plan, settings())
+    assert data == pdf.render(plan, settings())
+    text = pdf_text(data)
+    allowed = allowed_figures(plan)
+    assert [f for f in money(text) if f not in allowed] == []
+    for figure in key_figures(plan):
+        assert f"${figure:,}" in text
+    assert "Page 1 of" in text
+
+
+def test_pdf_fetches_nothing_remote() -> None:
+    from generator.writers import pdf
+
+    assert pdf.allowed("data:image/png;base64,AAAA")
+    for url in ("http://example.com/x.png", "https://example.com/a.css", "file:///etc/passwd", "ftp://x/y"):
+        assert not pdf.allowed(url)
+    html = '<html><body><img src="http://127.0.0.1:9/x.png"><img src="file:///etc/passwd"><p>ok</p></body></html>'
+    assert pdf.html_to_pdf(html, b"0" * 32).startswith(b"%PDF")
+
+
+def test_hostile_pdf_renders_text() -> None:
+    from generator.writers import pdf
+
+    assert "<script>alert(1)</script>" in pdf_text(pdf.render(CASES["hostile"](), settings()))
+
+
+# ------------------------------------------------------------------ a real browser
+
+
+def test_html_renders_in_headless_chromium(tmp_path: Path) -> None:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI needs chromium for the browser test")
+        pytest.skip("chromium not installed")
+    _, html = documents(CASES["ortho-risk"]())
+    page, shot = tmp_path / "budget.html", tmp_path / "shot.png"
+    page.write_text(html, encoding="utf-8")
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+                    f"--screenshot={shot}", "--window-size=1200,2000", page.as_uri()],
+                   capture_output=True, timeout=120, check=False)
+    assert shot.exists() and shot.stat().st_size > 20000
