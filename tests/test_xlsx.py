@@ -1,0 +1,164 @@
+"""budget.xlsx: cached values equal budget.json, formulas are live and recalculate to the same
+figures in LibreOffice, and user text never becomes a formula."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+
+from generator.model import Plan
+from generator.pipeline import Branding
+from generator.writers import xlsx
+from generator.writers.budget_json import budget_dict
+from tests.conftest import CASES, HOSTILE, settings
+
+ERRORS = ("#DIV/0!", "#VALUE!", "#NAME?", "#REF!", "#N/A", "#NUM!", "#NULL!", "Err:")
+XCU = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+</oor:items>
+"""
+
+
+def book(plan: Plan, **kw: Any) -> bytes:
+    return xlsx.render(plan, settings(**kw))
+
+
+def values(data: bytes) -> dict[str, dict[str, Any]]:
+    wb = load_workbook(io.BytesIO(data), data_only=True)
+    return {ws.title: {c.coordinate: c.value for row in ws.iter_rows() for c in row if c.value not in (None, "")}
+            for ws in wb.worksheets}
+
+
+def summary(data: bytes) -> dict[str, list[Any]]:
+    ws = load_workbook(io.BytesIO(data), data_only=True)["Summary"]
+    return {str(row[0].value): [c.value for c in row[1:]] for row in ws.iter_rows(min_row=6) if row[0].value}
+
+
+def test_summary_equals_budget_json(case: tuple[str, Plan]) -> None:
+    _, plan = case
+    got = summary(book(plan))
+    for i, sp in enumerate(budget_dict(plan)["scenarios"]):
+        expected = {
+            "Build cost, low": sp["build"]["low"], "Build cost, expected": sp["build"]["expected"],
+            "Build cost, high": sp["build"]["high"], "Tier": sp["tier"], "Development hours": sp["labor"]["hours"],
+            "Build labour cost": sp["labor"]["cost"], "Year-one capital (phased)": sp["capital"]["year_one"],
+            "Year-one capital (all at once)": sp["capital"]["all_at_once"],
+            "Run costs per year, expected": sp["annual"]["total"]["expected"],
+            "Custom build, cost over the horizon": sp["tco"]["custom"][-1],
+            "Cheapest off-the-shelf product": sp["tco"]["cheapest_product"],
+            "Its cost over the horizon": sp["tco"]["off_the_shelf"][sp["tco"]["cheapest_product"]][-1],
+            "Break-even year": sp["tco"]["break_even_year"] if sp["tco"]["break_even_year"] is not None else "none",
+            "Recommended path": sp["recommendation"]["path"],
+        }
+        assert {k: got[k][i] for k in expected} == expected
+
+
+def test_components_cash_flow_and_ownership_equal_budget_json() -> None:
+    plan = CASES["ortho-risk"]()
+    wb = load_workbook(io.BytesIO(book(plan)), data_only=True)
+    sp = budget_dict(plan)["scenarios"][0]
+    comp = wb["Components"]
+    rows = [[c.value for c in row] for row in comp.iter_rows(min_row=15, max_row=14 + len(sp["components"]))]
+    assert [(r[0], r[10], r[11], r[12]) for r in rows] == [
+        (c["name"], c["low"], c["expected"], c["high"]) for c in sp["components"]]
+    cash = wb["Cash flow"]
+    got = [(r[0].value, r[2].value, r[3].value) for r in cash.iter_rows(min_row=8, max_row=7 + len(sp["cash_flow"]))]
+    assert got == [(q["quarter"], q["build"], q["run"]) for q in sp["cash_flow"]]
+    own = wb["Ownership"]
+    yearly = {r[0].value: [c.value for c in r[8:8 + sp["tco"]["years"]]] for r in own.iter_rows(min_row=4, max_row=6)}
+    assert yearly == {p["product"]: p["yearly"] for p in sp["off_the_shelf"]}
+    run = wb["Run costs"]
+    assert [run["B7"].value, run["C7"].value, run["D7"].value] == list(sp["annual"]["total"].values())
+
+
+def test_calculation_sheets_are_formulas_referencing_inputs() -> None:
+    wb = load_workbook(io.BytesIO(book(CASES["family"]())))
+    assert wb.sheetnames[:6] == ["Summary", "Inputs", "Components", "Run costs", "Cash flow", "Ownership"]
+    assert "Assumptions" in wb.sheetnames
+    formulas = [c.value for ws in wb.worksheets[2:6] for row in ws.iter_rows() for c in row
+                if isinstance(c.value, str) and c.value.startswith("=")]
+    assert len(formulas) > 150 and sum("Inputs" in f for f in formulas) > 20
+    assert any("ROUND(" in f for f in formulas)
+    assert wb["Components"].freeze_panes and wb["Inputs"].freeze_panes
+
+
+def test_user_text_never_becomes_a_formula() -> None:
+    wb = load_workbook(io.BytesIO(book(CASES["hostile"]())))
+    texts = {c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.data_type == "s"}
+    assert "+cmd|' /C calc'!A0" in texts and "-2+3 <img src=x onerror=alert(1)>" in texts
+    assert f"{HOSTILE}: custom EHR budget" in texts
+    formulas = [c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    assert not [f for f in formulas if "cmd" in f or "HYPERLINK" in f or "alert" in f]
+
+
+def test_branding_and_reproducible_bytes(tmp_path: Path) -> None:
+    from tests.test_documents import _tiny_png
+
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(_tiny_png())
+    brand = Branding("Northbridge & Co", logo, "#7a1f3d")
+    data = book(CASES["family"](), branding=brand)
+    assert data == book(CASES["family"](), branding=brand)
+    wb = load_workbook(io.BytesIO(data))
+    assert wb["Summary"]["A1"].value == "Northbridge & Co"
+    assert "Northbridge && Co" in wb["Components"].oddHeader.left.text
+    assert wb.properties.created.date() == CASES["family"]().generated
+    assert len(wb["Summary"]._images) == 1
+
+
+def soffice() -> str:
+    exe = shutil.which("soffice") or shutil.which("libreoffice")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI needs LibreOffice for the recalculation test")
+        pytest.skip("LibreOffice not installed")
+    return exe
+
+
+def recalculated(data: bytes, tmp: Path) -> bytes:
+    """The workbook after LibreOffice loaded it, recalculated every formula and saved it."""
+    profile = tmp / "profile"
+    (profile / "user").mkdir(parents=True)
+    (profile / "user" / "registrymodifications.xcu").write_text(XCU)
+    src, out = tmp / "in" / "budget.xlsx", tmp / "out"
+    src.parent.mkdir()
+    src.write_bytes(data)
+    subprocess.run([soffice(), f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", "xlsx",
+                    "--outdir", str(out), str(src)], env={**os.environ, "HOME": str(tmp)}, capture_output=True,
+                   timeout=180, check=True)
+    return (out / "budget.xlsx").read_bytes()
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_libreoffice_recalculates_to_the_same_figures(name: str, tmp_path: Path) -> None:
+    data = book(CASES[name]())
+    wb = load_workbook(io.BytesIO(data))
+    changed = wb["Summary"]  # the test is only meaningful if LibreOffice really recalculates
+    assert changed["B6"].value.startswith("=")
+    ours, theirs = values(data), values(recalculated(data, tmp_path))
+    errors = [(s, a, v) for s, cells in theirs.items() for a, v in cells.items()
+              if isinstance(v, str) and v.startswith(ERRORS)]
+    assert errors == []
+    diffs = [(s, a, v, theirs[s].get(a)) for s, cells in ours.items() for a, v in cells.items()
+             if theirs[s].get(a) != v and not (isinstance(v, float) and abs(v - (theirs[s].get(a) or 0)) < 1e-9)]
+    assert diffs == []
+
+
+def test_libreoffice_really_recalculates(tmp_path: Path) -> None:
+    import xlsxwriter
+
+    out = io.BytesIO()
+    wb = xlsxwriter.Workbook(out, {"in_memory": True})
+    ws = wb.add_worksheet("S")
+    ws.write_number(0, 0, 2)
+    ws.write_formula(0, 1, "=A1*21", None, 7)  # a wrong cached value on purpose
+    wb.close()
+    assert values(recalculated(out.getvalue(), tmp_path))["S"]["B1"] == 42
