@@ -64,9 +64,11 @@ def _marker(kind: str, x: float, y: float, color: str) -> str:
     if kind == "square":
         return f'<rect x="{x - 3.5:.1f}" y="{y - 3.5:.1f}" width="7" height="7" fill="{color}"/>'
     if kind == "triangle":
-        return f'<path d="M{x:.1f},{y - 5:.1f} L{x + 4.5:.1f},{y + 3.5:.1f} L{x - 4.5:.1f},{y + 3.5:.1f} Z" fill="{color}"/>'
+        return (f'<path d="M{x:.1f},{y - 5:.1f} L{x + 4.5:.1f},{y + 3.5:.1f} '
+                f'L{x - 4.5:.1f},{y + 3.5:.1f} Z" fill="{color}"/>')
     if kind == "diamond":
-        return f'<path d="M{x:.1f},{y - 5:.1f} L{x + 5:.1f},{y:.1f} L{x:.1f},{y + 5:.1f} L{x - 5:.1f},{y:.1f} Z" fill="{color}"/>'
+        return (f'<path d="M{x:.1f},{y - 5:.1f} L{x + 5:.1f},{y:.1f} L{x:.1f},{y + 5:.1f} '
+                f'L{x - 5:.1f},{y:.1f} Z" fill="{color}"/>')
     return (f'<path d="M{x - 4:.1f},{y - 4:.1f} L{x + 4:.1f},{y + 4:.1f} M{x - 4:.1f},{y + 4:.1f} '
             f'L{x + 4:.1f},{y - 4:.1f}" stroke="{color}" stroke-width="2"/>')
 
@@ -149,8 +151,8 @@ def tco_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
         marker = "circle" if i == 0 else MARKERS[(i - 1) % len(MARKERS)]
         parts += [_marker(marker, x, y, color) for x, y in points[1:]]
         ends.append((name, values[-1], py(values[-1]), color))
-    for (name, value, _, color), y in zip(ends, _spread([e[2] for e in ends]), strict=True):
-        parts.append(_t(px(own.years) + 8, y + 4, f"{name[:30]} {usd(value)}", 10, fill=color,
+    for (name, value, _, color), label_y in zip(ends, _spread([e[2] for e in ends]), strict=True):
+        parts.append(_t(px(own.years) + 8, label_y + 4, f"{name[:30]} {usd(value)}", 10, fill=color,
                         weight="bold" if name == "Custom build" else "normal"))
     svg = _svg(height, "Cumulative cost: custom build against each off-the-shelf product", parts)
     return _figure(svg, f"Cumulative cost over {own.years} years, custom build (solid, circles) against each "

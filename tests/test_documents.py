@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import CASES, HOSTILE, settings
 
 from generator import render
 from generator.errors import TemplateError
 from generator.model import Plan
 from generator.pipeline import Branding
 from generator.writers.budget_json import budget_dict
+from tests.conftest import CASES, HOSTILE, settings
 
 MONEY = re.compile(r"-?\$[\d,]+(?:\.\d+)?")
 
@@ -181,7 +181,8 @@ def test_branding_in_html(tmp_path: Path) -> None:
 def _tiny_png() -> bytes:
     import base64
 
-    return base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+    return base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwAD"
+                            "hgGAWjR9awAAAABJRU5ErkJggg==")
 
 
 def test_documents_are_reproducible() -> None:

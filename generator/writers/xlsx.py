@@ -114,7 +114,8 @@ def _input_rows(sp: ScenarioPlan) -> list[tuple[str, str, float, str, str]]:
         ("staff_users", "Staff users", staff_users(sc), "num", "workbook or rate card"),
         ("rate", f"Hourly rate, {sp.labor.team}", sp.labor.rate, "rate",
          "workbook" if clinic.hourly_rate is not None else card.entry(f"rate.{team}").cited),
-        ("overhead", "Overhead on the team's rate", sp.labor.overhead_rate, "pct", card.entry(f"overhead.{team}").cited),
+        ("overhead", "Overhead on the team's rate", sp.labor.overhead_rate, "pct",
+         card.entry(f"overhead.{team}").cited),
         c("rate.offshore", "Offshore rate (the guide's component prices are at this rate)", "rate"),
         c("overhead.offshore", "Offshore overhead", "pct"),
         c("rate.us", "US rate", "rate"), c("overhead.us", "US overhead", "pct"),
@@ -637,8 +638,9 @@ def add_charts(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
     marks = ("circle", "square", "triangle", "diamond", "x")
     for i in range(len(own.off_the_shelf) + 1):
         row = top + 2 + i
-        line.add_series({"name": f"={ownn}!$A${row}", "categories": f"={ownn}!$I${top + 1}:${_col(7 + own.years)}${top + 1}",
-                         "values": f"={ownn}!$I${row}:${_col(7 + own.years)}${row}",
+        last = _col(7 + own.years)
+        line.add_series({"name": f"={ownn}!$A${row}", "categories": f"={ownn}!$I${top + 1}:${last}${top + 1}",
+                         "values": f"={ownn}!$I${row}:${last}${row}",
                          "line": {"color": book.accent if i == 0 else "#444444", "width": 2.5 if i == 0 else 1.5,
                                   "dash_type": dashes[i % len(dashes)]},
                          "marker": {"type": marks[i % len(marks)]}})
@@ -662,7 +664,7 @@ def render(plan: Plan, settings: Any) -> bytes:
     out = io.BytesIO()
     wb = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                                    "strings_to_numbers": False})
-    created = dt.datetime.combine(plan.generated, dt.time(0, 0), tzinfo=dt.timezone.utc)
+    created = dt.datetime.combine(plan.generated, dt.time(0, 0), tzinfo=dt.UTC)
     firm = settings.branding.firm
     wb.set_properties({"title": f"{plan.intake.base.clinic.name}: custom EHR budget", "author": firm or "clinic-budget",
                        "company": firm, "comments": f"clinic-budget {plan.version}", "created": created})

@@ -1,0 +1,56 @@
+"""Golden files per format: Markdown and HTML as text, XLSX as cell values, PDF as extracted text.
+
+Regenerate them all with one command:
+
+    python -m pytest tests/test_documents_golden.py --regen-golden
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from openpyxl import load_workbook
+
+from generator import render
+from generator.writers import xlsx
+from tests.conftest import CASES, GOLDEN, settings
+
+GOLDEN_CASES = ("family", "ortho-risk", "scenarios", "hostile")
+
+
+def xlsx_cells(data: bytes) -> str:
+    wb = load_workbook(io.BytesIO(data), data_only=True)
+    cells = {ws.title: {c.coordinate: c.value for row in ws.iter_rows() for c in row if c.value not in (None, "")}
+             for ws in wb.worksheets}
+    return json.dumps(cells, indent=1, ensure_ascii=False, default=str) + "\n"
+
+
+def outputs(name: str) -> dict[str, str]:
+    plan = CASES[name]()
+    s = settings()
+    md = render.render_markdown(plan, s)
+    html = render.render_html(md, plan, s)
+    out = {"budget.md": md, "budget.html": html, "budget.xlsx.json": xlsx_cells(xlsx.render(plan, s))}
+    try:
+        from generator.writers import pdf
+        from tests.test_documents import pdf_text
+
+        out["budget.pdf.txt"] = pdf_text(pdf.render(plan, s, html)) + "\n"
+    except ImportError:
+        pass
+    return out
+
+
+@pytest.mark.parametrize("name", GOLDEN_CASES)
+def test_golden(name: str, regen: bool) -> None:
+    folder = GOLDEN / name
+    for filename, text in outputs(name).items():
+        path = folder / filename
+        if regen:
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            continue
+        assert path.exists(), f"{path} missing: python -m pytest tests/test_documents_golden.py --regen-golden"
+        assert text == path.read_text(encoding="utf-8"), f"{path} differs (regenerate if the change is intended)"
