@@ -133,6 +133,25 @@ def _generate(job: Job, digest: str) -> Outcome:
     return Outcome(job.source, job.slug, "generated", result.folder, record, warnings=result.warnings)
 
 
+def unchanged(job: Job, digest: str) -> Outcome | None:
+    """The "unchanged" outcome when the job's documents are current, else None."""
+    folder = job.settings.out / job.slug
+    expected = [pipeline.FORMAT_FILES[f] for f in job.settings.formats]
+    prev = job.previous
+    if job.force or prev is None or not prev.is_current(digest, job.fingerprint, folder, expected):
+        return None
+    record = replace(prev, source=str(job.source), status="unchanged", errors=(), checked_at=now_iso())
+    return Outcome(job.source, job.slug, "unchanged", folder, record)
+
+
+def quick_check(job: Job) -> Outcome | None:
+    """`unchanged(job)` from a hash taken here; lets the parent skip a pool for unchanged work."""
+    try:
+        return unchanged(job, sha256_file(job.source))
+    except OSError:
+        return None
+
+
 def process_workbook(job: Job) -> Outcome:
     """Bring one workbook's documents up to date; every failure is returned, never raised."""
     started = time.monotonic()
@@ -140,13 +159,9 @@ def process_workbook(job: Job) -> Outcome:
         digest = sha256_file(job.source)
     except OSError as exc:
         return _failure(job, [f"{job.source.name}: cannot read the file: {exc.strerror or exc}"])
-    folder = job.settings.out / job.slug
-    expected = [pipeline.FORMAT_FILES[f] for f in job.settings.formats]
-    prev = job.previous
-    if not job.force and prev is not None and prev.is_current(digest, job.fingerprint, folder, expected):
-        record = replace(prev, source=str(job.source), status="unchanged", errors=(), checked_at=now_iso())
-        return Outcome(job.source, job.slug, "unchanged", folder, record,
-                       seconds=time.monotonic() - started)
+    skipped = unchanged(job, digest)
+    if skipped is not None:
+        return replace(skipped, seconds=time.monotonic() - started)
     outcome = _generate(job, digest)
     try:
         unstable = sha256_file(job.source) != digest
@@ -160,8 +175,26 @@ def process_workbook(job: Job) -> Outcome:
 # ------------------------------------------------------------------ many workbooks in processes
 
 
-def _worker_init() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+def _worker_init(parent: int) -> None:
+    """In each worker: leave Ctrl-C to the parent, and exit when the parent dies.
+
+    A worker holds both ends of its task queue, so a parent killed with SIGKILL would leave it
+    waiting forever; a pidfd becomes readable when the parent has exited.
+    """
+    import select
+    import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        pidfd = os.pidfd_open(parent)
+    except ProcessLookupError:
+        os._exit(1)
+
+    def orphaned() -> None:
+        select.select([pidfd], [], [])
+        os._exit(1)
+
+    threading.Thread(target=orphaned, name="parent-watch", daemon=True).start()
 
 
 def default_workers() -> int:
@@ -184,7 +217,8 @@ class WorkerPool:
 
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["generator.batch"])
-        return ProcessPoolExecutor(workers or self.workers, mp_context=ctx, initializer=_worker_init)
+        return ProcessPoolExecutor(workers or self.workers, mp_context=ctx, initializer=_worker_init,
+                                   initargs=(os.getpid(),))
 
     def close(self) -> None:
         if self._executor is not None:
@@ -211,14 +245,18 @@ class WorkerPool:
 
     def _stream(self, source: Iterator[Job], pending: deque[Job],
                 in_flight: dict[Future[Outcome], Job]) -> Iterator[Outcome]:
-        if self._executor is None:
-            self._executor = self._pool()
         limit = 2 * self.workers
         while True:
             while len(in_flight) < limit:
                 job = pending.popleft() if pending else next(source, None)
                 if job is None:
                     break
+                skipped = quick_check(job)
+                if skipped is not None:  # no process needed (nor a pool, for a re-run)
+                    yield skipped
+                    continue
+                if self._executor is None:
+                    self._executor = self._pool()
                 try:
                     in_flight[self._executor.submit(process_workbook, job)] = job
                 except BrokenProcessPool:

@@ -12,7 +12,6 @@ import shutil
 import signal
 import subprocess
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -204,6 +203,29 @@ def test_two_batches_on_one_output_folder(drop: tuple[Path, dict[str, str]], tmp
     assert len(manifest["workbooks"]) == 50
 
 
+def descendants(pid: int) -> set[int]:
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def test_killed_batch_then_restarted(drop: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     copy_drop(drop, tmp_path)
     out = tmp_path / "output"
@@ -211,9 +233,11 @@ def test_killed_batch_then_restarted(drop: tuple[Path, dict[str, str]], tmp_path
     proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for(lambda: out.is_dir() and sum(1 for p in out.glob("clinic-*/budget.json")) >= 5,
              what="the first outputs")
+    family = descendants(proc.pid)
+    assert family, "the batch runs its workbooks in worker processes"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
-    time.sleep(0.3)  # workers of the killed batch notice and exit
+    wait_for(lambda: not any(alive(pid) for pid in family), timeout=10, what="the orphaned workers to exit")
     r = run_cli("batch", "inputs", "--formats", "json", cwd=tmp_path)
     assert r.returncode == 1, r.stderr
     total, generated, unchanged, failed = summary(r.stdout)

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,8 @@ SETTLE = "0.8"
 class Watcher:
     """A `clinic-budget watch` process whose output is collected as it runs."""
 
+    running: list[Watcher] = []
+
     def __init__(self, cwd: Path, *extra: str) -> None:
         args = [*cli(), "watch", "inputs", "--formats", "json", "--settle", SETTLE, *extra]
         env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # lines must arrive anyway
@@ -34,6 +37,7 @@ class Watcher:
                         for s in (self.proc.stdout, self.proc.stderr)]
         for t in self.threads:
             t.start()
+        Watcher.running.append(self)
         if "--quiet" not in extra:
             self.wait_line(lambda x: x.startswith(("watching ", "polling ")))
 
@@ -53,6 +57,20 @@ class Watcher:
             if stream is not None:
                 stream.close()
         return code
+
+
+@pytest.fixture(autouse=True)
+def no_stray_watchers() -> Iterator[None]:
+    """A test that fails half-way must not leave its watcher running."""
+    yield
+    while Watcher.running:
+        w = Watcher.running.pop()
+        if w.proc.poll() is None:
+            w.proc.kill()
+            w.proc.wait(timeout=10)
+        for stream in (w.proc.stdout, w.proc.stderr):
+            if stream is not None:
+                stream.close()
 
 
 def write_slowly(path: Path, data: bytes, chunks: int = 5, pause: float = 0.25) -> None:

@@ -1,0 +1,163 @@
+"""Batch and watch figures for docs/performance.md ("Batch and watch").
+
+    python bench/bench_batch.py            # everything (a few minutes)
+    python bench/bench_batch.py --quick    # smaller counts, for a smoke run
+
+Runs the installed `clinic-budget` as a subprocess, as cron or a person would:
+* throughput: 200 workbooks with 1 and 2 workers, JSON only, then with every format this
+  installation makes (PDF when WeasyPrint and the PDF writer are there), and the unchanged re-run;
+* latency: a workbook dropped into a watched folder until its budget.json appears;
+* memory: peak RSS of the batch process (the parent: it must not grow with the workbook count)
+  and of its largest worker, for 20 and 2,000 workbooks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.batch_helpers import clinic_rows, good_workbook, wait_for  # noqa: E402
+from tests.helpers import cli, clinic_workbook  # noqa: E402
+
+
+def make_inputs(folder: Path, count: int, template: Path | None = None) -> Path:
+    """`count` workbooks; the first few are built, the rest are copies with other names."""
+    folder.mkdir(parents=True, exist_ok=True)
+    seeds = [good_workbook(folder / f"clinic-{n:04d}.xlsx", n) for n in range(min(count, 24))]
+    for n in range(len(seeds), count):
+        shutil.copyfile(seeds[n % len(seeds)], folder / f"clinic-{n:04d}.xlsx")
+    return folder
+
+
+def batch(inputs: Path, out: Path, *args: str) -> tuple[float, str]:
+    start = time.perf_counter()
+    r = subprocess.run([*cli(), "batch", str(inputs), "--out", str(out), *args],
+                       capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if r.returncode != 0:
+        raise SystemExit(f"batch failed ({r.returncode}): {r.stderr[-2000:]}")
+    return seconds, r.stdout.strip().splitlines()[-1]
+
+
+def working_formats(root: Path) -> str:
+    """The formats this installation actually makes (each tried on one workbook): a format is
+    listed by the pipeline as soon as its engine is installed, even while its writer is missing."""
+    from generator.pipeline import available_formats
+
+    sample = good_workbook(root / "probe.xlsx", 3)
+    working = []
+    for fmt in available_formats():
+        r = subprocess.run([*cli(), "run", str(sample), "--out", str(root / "probe-out"), "--formats", fmt],
+                           capture_output=True, text=True, check=False)
+        if r.returncode == 0:
+            working.append(fmt)
+    return ",".join(working)
+
+
+def throughput(root: Path, count: int, formats: str) -> Iterator[str]:
+    inputs = make_inputs(root / "inputs", count)
+    plans = [("json", "1"), ("json", "2")]
+    if formats != "json":
+        plans += [(formats, "1"), (formats, "2")]
+    for fmt, workers in plans:
+        out = root / f"out-{fmt.replace(',', '-')}-{workers}"
+        seconds, line = batch(inputs, out, "--formats", fmt, "--workers", workers)
+        yield f"| {count} | {fmt} | {workers} | {seconds:.1f} s | {count / seconds:.1f} | {line} |"
+        if (fmt, workers) == ("json", "2"):
+            seconds, line = batch(inputs, out, "--formats", fmt, "--workers", workers)
+            yield (f"| {count} (unchanged re-run) | {fmt} | {workers} | {seconds:.2f} s | "
+                   f"{count / seconds:.0f} | {line} |")
+
+
+def latency(root: Path, drops: int = 5, settle: float = 0.5) -> list[float]:
+    inputs, out = root / "watch-in", root / "watch-out"
+    inputs.mkdir()
+    proc = subprocess.Popen([*cli(), "watch", str(inputs), "--out", str(out), "--formats", "json",
+                             "--settle", str(settle), "--quiet"], stdout=subprocess.DEVNULL)
+    try:
+        time.sleep(2.0)  # the observer is up
+        figures = []
+        for n in range(drops):
+            staged = clinic_workbook(root / f"drop-{n}.xlsx", clinic_rows(f"Drop {n}", 2 + n))
+            target = out / f"drop-{n}" / "budget.json"
+            start = time.perf_counter()
+            os.replace(staged, inputs / staged.name)
+            wait_for(target.is_file, timeout=30, what=str(target))
+            figures.append(time.perf_counter() - start)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    return figures
+
+
+MEASURE = """
+import resource, subprocess, sys, time
+start = time.perf_counter()
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+parent = 0
+while proc.poll() is None:
+    try:
+        for line in open(f"/proc/{proc.pid}/status"):
+            if line.startswith("VmHWM:"):
+                parent = max(parent, int(line.split()[1]))
+    except OSError:
+        pass
+    time.sleep(0.05)
+children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(proc.returncode, parent, children, time.perf_counter() - start)
+"""
+
+
+def peak_memory(root: Path, count: int) -> tuple[int, int, float]:
+    """(peak RSS of the batch process, peak RSS of it or any descendant, in KiB; seconds).
+
+    Measured from a separate process, so that RUSAGE_CHILDREN covers this batch alone; the batch
+    process's own high-water mark (VmHWM) is polled from /proc while it runs.
+    """
+    inputs = make_inputs(root / f"mem-{count}", count)
+    out = root / f"mem-out-{count}"
+    args = [*cli(), "batch", str(inputs), "--out", str(out), "--formats", "json", "--workers", "2"]
+    probe = subprocess.run([sys.executable, "-c", MEASURE, *args], capture_output=True, text=True, check=True)
+    code, parent, children, seconds = probe.stdout.split()
+    if code not in ("0",):
+        raise SystemExit(f"batch of {count} exited {code}")
+    return int(parent), int(children), float(seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    count, big = (40, 200) if args.quick else (200, 2000)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        formats = working_formats(root)
+        print(f"cpu count {os.cpu_count()}, formats this installation makes: {formats}\n")
+        print("| workbooks | formats | workers | wall time | workbooks/s | summary |")
+        print("|---|---|---|---|---|---|")
+        for row in throughput(root, count, formats):
+            print(row, flush=True)
+        figures = latency(root)
+        print(f"\nwatch drop-to-output latency (settle 0.5 s): min {min(figures):.2f} s, "
+              f"median {sorted(figures)[len(figures) // 2]:.2f} s, max {max(figures):.2f} s")
+        print("\n| workbooks | batch process peak RSS | largest process peak RSS | wall time |")
+        print("|---|---|---|---|")
+        for n in (20, big):
+            parent, child, seconds = peak_memory(root, n)
+            print(f"| {n} | {parent / 1024:.1f} MiB | {child / 1024:.1f} MiB | {seconds:.1f} s |", flush=True)
+        print(f"\nthis process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()
