@@ -31,7 +31,7 @@ from generator.model import (
     Subscription,
 )
 from generator.ratecard import RateCard, default_card, suggest
-from generator.workbook import Book, Cell, Sheet, Table, normalize, read_book, table
+from generator.workbook import FORM, TABLE, Book, Cell, Sheet, Table, normalize, read_book, table
 
 BASELINE = "Baseline"
 SHEETS = (schema.CLINIC_SHEET, schema.MODULES_SHEET, schema.INTEGRATIONS_SHEET,
@@ -131,7 +131,11 @@ def _locate(book: Book, rep: Report) -> dict[str, Sheet | None]:
         for extra in titles[1:]:
             message = f"another sheet ('{titles[0]}') is also named '{name}'; keep one"
             rep.on_sheet(extra, None, message)
-        found[name] = book.sheet(titles[0]) if titles else None
+        sheet = book.sheet(titles[0], FORM if name == schema.CLINIC_SHEET else TABLE) if titles else None
+        if sheet is not None and sheet.overflow:
+            window = FORM if name == schema.CLINIC_SHEET else TABLE
+            rep.on_sheet(sheet.title, None, window.outside(sheet.overflow))
+        found[name] = sheet
     known = {normalize(n): n for n in SHEETS}
     for title in book.titles:
         close = difflib.get_close_matches(normalize(title), list(known), n=1, cutoff=0.85)

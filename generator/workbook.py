@@ -10,23 +10,30 @@ from __future__ import annotations
 import io
 import posixpath
 import re
+import struct
 import warnings
 import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import openpyxl
 import openpyxl.xml
+import openpyxl.xml.functions
+from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeTree
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from openpyxl.worksheet.worksheet import Worksheet
 
 from generator.errors import IntakeError
 
-if not openpyxl.xml.DEFUSEDXML:  # pragma: no cover - an installation problem, not a workbook one
+_SAFE = (openpyxl.xml.DEFUSEDXML and openpyxl.xml.functions.iterparse is SafeTree.iterparse
+         and openpyxl.xml.functions.fromstring is SafeTree.fromstring)
+if not _SAFE:  # pragma: no cover - an installation problem, not a workbook one
     raise RuntimeError(
         "openpyxl is not using defusedxml, so an untrusted workbook could expand XML entities; "
         "install defusedxml and unset OPENPYXL_DEFUSEDXML"
@@ -34,7 +41,18 @@ if not openpyxl.xml.DEFUSEDXML:  # pragma: no cover - an installation problem, n
 
 OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 ENCRYPTION_STREAM = "EncryptionInfo".encode("utf-16-le")
-MAX_UNCOMPRESSED = 256 * 1024 * 1024  # a small clinic's intake is kilobytes; refuse zip bombs
+
+# Limits for untrusted files. A clinic's intake workbook is tens of kilobytes; these leave room
+# for logos and long notes while refusing zip bombs before anything is inflated (Apache POI's
+# ZipSecureFile does the same with its 0.01 minimum inflate ratio).
+MB = 1024 * 1024
+MAX_FILE = 50 * MB  # on disk
+MAX_PARTS = 10_000  # zip entries
+MAX_PART = 100 * MB  # one entry, unpacked (a worksheet is read only within its window)
+MAX_XML_PART = 5 * MB  # one other XML part: openpyxl parses shared strings and styles whole
+MAX_TOTAL = 200 * MB  # every entry, unpacked
+MAX_RATIO = 100  # unpacked / packed, for an entry over RATIO_FLOOR
+RATIO_FLOOR = 1 * MB
 
 ENCRYPTED = (
     "the workbook is password-protected (encrypted); open it in Excel, remove the password "
@@ -50,6 +68,17 @@ DAMAGED = (
 ODS = "this is an OpenDocument spreadsheet (.ods), not an Excel workbook; save it as .xlsx"
 XLSB = "this is an Excel binary workbook (.xlsb); open it in Excel and save as .xlsx"
 ZIP_NOT_EXCEL = "this is a zip file but not an Excel workbook (it has no xl/workbook.xml)"
+TOO_BIG_FILE = ("the file is {size} on disk, too large for an intake workbook (the limit is {limit}); "
+                "it is refused unread")
+TOO_MANY_PARTS = "the workbook has {count:,} parts inside, too many for an intake workbook (the limit is {limit:,})"
+TOO_BIG_PART = ("part '{part}' unpacks to {size}, too large for an intake workbook (the limit is {limit}); "
+                "it is refused unread")
+TOO_BIG_TOTAL = ("the workbook unpacks to {size}, too large for an intake workbook (the limit is {limit}); "
+                 "it is refused unread")
+ZIP_BOMB = ("part '{part}' unpacks to {ratio:,.0f} times its packed size (a zip bomb; the limit is "
+            "{limit}); the workbook may be damaged or hostile and is refused unread")
+HOSTILE_XML = ("the workbook's XML declares entities or a DTD ({reason}), which Excel never writes; "
+               "it may be damaged or hostile and is refused")
 UNCACHED = (
     "{formula} has no saved value (the workbook was never calculated); "
     "open and save it in Excel or LibreOffice, or type the value"
@@ -65,9 +94,17 @@ def normalize(name: object) -> str:
 # ---------------------------------------------------------------- what the file is
 
 
+def _size(n: int) -> str:
+    return f"{n / MB:,.0f} MB" if n >= MB else f"{n:,} bytes"
+
+
 def _read_bytes(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        size = path.stat().st_size
+        if size > MAX_FILE and path.is_file():
+            raise IntakeError.single(path.name, TOO_BIG_FILE.format(size=_size(size), limit=_size(MAX_FILE)))
+        with path.open("rb") as fh:
+            return fh.read(MAX_FILE + 1)  # a file that grows while read is cut, then found damaged
     except FileNotFoundError:
         raise IntakeError.single(path.name, f"file not found ({path})") from None
     except IsADirectoryError:
@@ -85,22 +122,78 @@ def _looks_like_text(head: bytes) -> bool:
     return controls <= len(head) // 200
 
 
+def _declared_parts(data: bytes) -> int:
+    """The entry count the zip's end record declares, read before zipfile builds an object per
+    entry; 0 when there is no end record (zipfile then reports the damage)."""
+    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
+    if end < 0 or end + 22 > len(data):
+        return 0
+    return int(struct.unpack_from("<H", data, end + 10)[0])
+
+
+def _part_limit(name: str) -> int:
+    xml = name.lower().endswith((".xml", ".rels", ".vml"))
+    return MAX_XML_PART if xml and not name.startswith("xl/worksheets/") else MAX_PART
+
+
+def _size_problem(infos: list[zipfile.ZipInfo]) -> str | None:
+    """Zip-bomb checks on the declared sizes (zipfile never inflates past a declared size)."""
+    if len(infos) > MAX_PARTS:
+        return TOO_MANY_PARTS.format(count=len(infos), limit=MAX_PARTS)
+    for info in infos:
+        limit = _part_limit(info.filename)
+        if info.file_size > limit:
+            return TOO_BIG_PART.format(part=info.filename, size=_size(info.file_size), limit=_size(limit))
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > RATIO_FLOOR and ratio > MAX_RATIO:
+            return ZIP_BOMB.format(part=info.filename, ratio=ratio, limit=MAX_RATIO)
+    total = sum(info.file_size for info in infos)
+    if total > MAX_TOTAL:
+        return TOO_BIG_TOTAL.format(size=_size(total), limit=_size(MAX_TOTAL))
+    return None
+
+
 def _zip_problem(data: bytes) -> str | None:
     """Why a file that starts like a zip is not a readable .xlsx; None when it is one."""
+    count = _declared_parts(data)
+    if count > MAX_PARTS:
+        return TOO_MANY_PARTS.format(count=count, limit=MAX_PARTS)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = set(zf.namelist())
-            if sum(info.file_size for info in zf.infolist()) > MAX_UNCOMPRESSED:
-                return "the workbook is too large to be an intake workbook (over 256 MB unpacked)"
+            problem = _size_problem(zf.infolist())
+            if problem:
+                return problem
             if "xl/workbook.xml" in names:
                 return None
             if "xl/workbook.bin" in names:
                 return XLSB
-            if "mimetype" in names and b"opendocument" in zf.read("mimetype"):
+            if "mimetype" in names and b"opendocument" in capped_read(zf, "mimetype", 1024):
                 return ODS
             return ZIP_NOT_EXCEL
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, zlib.error):
         return DAMAGED
+
+
+def capped_read(zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """At most `limit` bytes of a zip entry, whatever its header declares."""
+    with zf.open(name) as stream:
+        return stream.read(limit)
+
+
+class CappedStream:
+    """A zip entry read as a stream that fails once more than `limit` bytes come out of it
+    (zipfile stops at the declared size already; this does not rely on that)."""
+
+    def __init__(self, stream: IO[bytes], limit: int) -> None:
+        self._stream, self._left = stream, limit
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._stream.read(self._left + 1 if n < 0 else min(n, self._left + 1))
+        self._left -= len(data)
+        if self._left < 0:
+            raise zipfile.BadZipFile("a part inflates past its limit")
+        return data
 
 
 def file_problem(data: bytes) -> str | None:
@@ -114,17 +207,46 @@ def file_problem(data: bytes) -> str | None:
     return _zip_problem(data)
 
 
+def _hostile_xml(exc: BaseException) -> DefusedXmlException | None:
+    """The defusedxml refusal behind `exc` (openpyxl wraps it in its own ValueError)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, DefusedXmlException):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def unreadable(name: str, exc: Exception) -> IntakeError:
+    """The IntakeError for a workbook whose parts openpyxl (or our scan) failed on."""
+    refused = _hostile_xml(exc)
+    if refused is not None:
+        return IntakeError.single(name, HOSTILE_XML.format(reason=type(refused).__name__))
+    if isinstance(exc, zipfile.BadZipFile | zlib.error | EOFError):
+        return IntakeError.single(name, DAMAGED)
+    if isinstance(exc, MemoryError):
+        return IntakeError.single(name, "needed more memory than this machine allows to read; it may be damaged "
+                                  "or hostile")
+    while isinstance(exc.__cause__, Exception) and str(exc).startswith("Unable to read workbook"):
+        exc = exc.__cause__  # openpyxl's wrapper names a BytesIO object; its cause says what is wrong
+    detail = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+    reason = " ".join(str(detail).split()) or type(exc).__name__
+    if len(reason) > 200:
+        reason = reason[:197] + "..."
+    return IntakeError.single(name, f"could not be read as an Excel workbook: {reason}")
+
+
 def _load(name: str, data: bytes) -> Workbook:
+    """Open the workbook lazily: read_only mode parses a sheet only when it is asked for, and
+    then only as far as the rows the intake reads."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about extensions it drops
-            return openpyxl.load_workbook(io.BytesIO(data), data_only=True, keep_links=False)
-    except (zipfile.BadZipFile, zlib.error, EOFError):
-        raise IntakeError.single(name, DAMAGED) from None
-    except Exception as exc:  # openpyxl raises many kinds on malformed parts
-        detail = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        reason = str(detail).strip() or type(exc).__name__
-        raise IntakeError.single(name, f"could not be read as an Excel workbook: {reason}") from exc
+            return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on malformed parts
+        raise unreadable(name, exc) from exc
 
 
 def open_workbook(path: Path) -> Workbook:
@@ -156,29 +278,39 @@ def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     return parts
 
 
-def _uncached_formulas(zf: zipfile.ZipFile, part: str) -> dict[str, str]:
-    """Cell reference -> formula text, for formula cells with no saved (cached) value."""
+def _row_number(element: object, previous: int) -> int:
+    r = getattr(element, "get", lambda _k: None)("r")
+    return int(r) if isinstance(r, str) and r.isdigit() else previous + 1
+
+
+def _uncached_formulas(zf: zipfile.ZipFile, part: str, window: Window) -> dict[str, str]:
+    """Cell reference -> formula text, for formula cells with no saved (cached) value, in the
+    rows of `window` (and the one after it); the rest of the sheet is not parsed."""
     found: dict[str, str] = {}
-    with zf.open(part) as stream:
-        for _event, element in SafeTree.iterparse(stream, events=("end",)):
-            if _local(element.tag) != "c":
+    row = 0
+    with zf.open(part) as raw:
+        for event, element in SafeTree.iterparse(CappedStream(raw, MAX_PART), events=("start", "end")):
+            tag = _local(element.tag)
+            if tag == "row" and event == "start":
+                row = _row_number(element, row)
+                if row > window.rows + 1:
+                    break
+            if event != "end" or tag not in ("c", "row"):
                 continue
-            children = {_local(child.tag): child for child in element}
-            formula, cached = children.get("f"), children.get("v")
-            empty = cached is None or (not cached.text and element.get("t") != "str")
-            if formula is not None and empty and element.get("r"):
-                found[element.get("r", "")] = formula.text or ""
+            if tag == "c":
+                children = {_local(child.tag): child for child in element}
+                formula, cached = children.get("f"), children.get("v")
+                empty = cached is None or (not cached.text and element.get("t") != "str")
+                if formula is not None and empty and element.get("r"):
+                    found[element.get("r", "")] = formula.text or ""
             element.clear()
     return found
 
 
-def _scan_formulas(data: bytes, title: str) -> dict[str, str]:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            part = _sheet_parts(zf).get(title)
-            return _uncached_formulas(zf, part) if part else {}
-    except Exception:  # noqa: BLE001 - openpyxl already read this part; a detail we cannot see
-        return {}  # is not worth failing a readable workbook over
+def _scan_formulas(data: bytes, title: str, window: Window) -> dict[str, str]:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        part = _sheet_parts(zf).get(title)
+        return _uncached_formulas(zf, part, window) if part else {}
 
 
 # ---------------------------------------------------------------- cells and sheets
@@ -210,12 +342,35 @@ class Cell:
         return UNCACHED.format(formula=shown)
 
 
+@dataclass(frozen=True)
+class Window:
+    """The top-left block of a sheet the intake reads: a form or table outside it is refused."""
+
+    rows: int
+    columns: int
+    what: str  # "a form", "a table"
+
+    @property
+    def corner(self) -> str:
+        return f"{get_column_letter(self.columns)}{self.rows}"
+
+    def outside(self, where: str) -> str:
+        return (f"the sheet has a value at {where}, outside the area the intake reads (A1:{self.corner}, "
+                f"the first {self.rows:,} rows and {self.columns} columns); {self.what} must fit in it, "
+                "so move or delete the cells beyond")
+
+
+FORM = Window(200, 10, "the Clinic form")
+TABLE = Window(2_000, 50, "a table")
+
+
 @dataclass
 class Sheet:
-    """A worksheet's non-blank cells (and formulas with no saved value), row by row."""
+    """A worksheet's non-blank cells (and formulas with no saved value) within its window."""
 
     title: str
     rows: dict[int, dict[int, Cell]] = field(default_factory=dict)
+    overflow: str | None = None  # the first value found just outside the window, as "A201"
 
     def cell(self, row: int, column: int) -> Cell:
         return self.rows.get(row, {}).get(column) or Cell(self.title, row, column)
@@ -229,31 +384,41 @@ class Sheet:
         return not self.rows
 
 
-def _sheet_cells(ws: Worksheet, uncached: dict[str, str]) -> Sheet:
+def _sheet_cells(ws: ReadOnlyWorksheet | Worksheet, window: Window, uncached: dict[str, str]) -> Sheet:
+    """The window's cells, plus one row and one column beyond it to see whether data goes on.
+
+    iter_rows with both bounds stops parsing after that row, so a sheet of a million rows (or
+    one styled cell at XFD1048576) costs no more than its first rows.
+    """
     sheet = Sheet(ws.title)
-    # The cells the file holds, not iter_rows(): one styled cell at XFD1048576 would make that
-    # walk 17 billion coordinates. `_cells` has been openpyxl's {(row, column): cell} store since 2.x.
-    stored = getattr(ws, "_cells", None)
-    cells = stored.values() if isinstance(stored, dict) else (c for row in ws.iter_rows() for c in row)
-    for cell in cells:
-        value = cell.value
-        if value is None or (isinstance(value, str) and not value.strip()):
-            continue
-        r, c = int(cell.row or 0), int(cell.column or 0)
-        fmt = cell.number_format if isinstance(cell.number_format, str) else "General"
-        sheet.rows.setdefault(r, {})[c] = Cell(ws.title, r, c, value, fmt)
+    for row in ws.iter_rows(min_row=1, max_row=window.rows + 1, min_col=1, max_col=window.columns + 1):
+        for cell in row:
+            value = cell.value
+            if value is None or (isinstance(value, str) and not value.strip()):
+                continue
+            r, c = int(getattr(cell, "row", 0) or 0), int(getattr(cell, "column", 0) or 0)
+            if r > window.rows or c > window.columns:
+                sheet.overflow = sheet.overflow or f"{get_column_letter(c)}{r}"
+                continue
+            fmt = cell.number_format if isinstance(cell.number_format, str) else "General"
+            sheet.rows.setdefault(r, {})[c] = Cell(ws.title, r, c, value, fmt)
     for ref, formula in uncached.items():
         match = re.fullmatch(r"\$?([A-Z]{1,3})\$?(\d+)", ref)
         if not match:
             continue
         r, c = int(match.group(2)), column_index_from_string(match.group(1))
-        sheet.rows.setdefault(r, {})[c] = Cell(ws.title, r, c, None, "General", formula)
+        if r <= window.rows and c <= window.columns:
+            sheet.rows.setdefault(r, {})[c] = Cell(ws.title, r, c, None, "General", formula)
     return sheet
+
+
+def _has_cells(ws: object) -> bool:
+    return isinstance(ws, ReadOnlyWorksheet | Worksheet)  # a chart sheet has none
 
 
 @dataclass
 class Book:
-    """A loaded workbook; sheets are turned into cells only when the intake asks for them."""
+    """A workbook opened lazily; a sheet is parsed only when the intake asks for it."""
 
     name: str
     workbook: Workbook
@@ -265,17 +430,22 @@ class Book:
         return list(self.workbook.sheetnames)
 
     def matching(self, name: str) -> list[str]:
-        """Titles of the worksheets whose normalized name is `name`'s."""
+        """Titles of the worksheets (hidden ones too: they hold data) whose normalized name is `name`'s."""
         want = normalize(name)
-        return [t for t in self.titles
-                if normalize(t) == want and isinstance(self.workbook[t], Worksheet)]
+        return [t for t in self.titles if normalize(t) == want and _has_cells(self.workbook[t])]
 
-    def sheet(self, title: str) -> Sheet:
+    def sheet(self, title: str, window: Window = TABLE) -> Sheet:
         if title not in self._sheets:
             ws = self.workbook[title]
-            if not isinstance(ws, Worksheet):  # a chart sheet has no cells
+            if not _has_cells(ws):
                 return Sheet(title)
-            self._sheets[title] = _sheet_cells(ws, _scan_formulas(self.data, title))
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # e.g. a date cell whose number is out of range
+                    uncached = _scan_formulas(self.data, title, window)
+                    self._sheets[title] = _sheet_cells(ws, window, uncached)  # type: ignore[arg-type]
+            except Exception as exc:  # noqa: BLE001 - a damaged or hostile part, whatever openpyxl raises
+                raise unreadable(self.name, exc) from exc
         return self._sheets[title]
 
 
