@@ -135,12 +135,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from generator.errors import IntakeError
-    from generator.intake import read_intake
+    from generator.sandbox import read_untrusted
 
     status = 0
     for name in args.files:
         try:
-            intake = read_intake(Path(name))
+            intake = read_untrusted(Path(name))
         except IntakeError as exc:
             for line in exc.lines():
                 _err(f"error: {line}")

@@ -131,9 +131,9 @@ def _locate(book: Book, rep: Report) -> dict[str, Sheet | None]:
         for extra in titles[1:]:
             message = f"another sheet ('{titles[0]}') is also named '{name}'; keep one"
             rep.on_sheet(extra, None, message)
-        sheet = book.sheet(titles[0], FORM if name == schema.CLINIC_SHEET else TABLE) if titles else None
+        window = FORM if name == schema.CLINIC_SHEET else TABLE
+        sheet = book.sheet(titles[0], window) if titles else None
         if sheet is not None and sheet.overflow:
-            window = FORM if name == schema.CLINIC_SHEET else TABLE
             rep.on_sheet(sheet.title, None, window.outside(sheet.overflow))
         found[name] = sheet
     known = {normalize(n): n for n in SHEETS}

@@ -102,10 +102,12 @@ class Result:
 def build_plan(path: Path, today: dt.date | None = None) -> Plan:
     """Read, validate and plan one workbook (no files written)."""
     from generator import risk
-    from generator.intake import read_intake
     from generator.planner import plan_intake
+    from generator.sandbox import read_untrusted
 
-    return risk.apply(plan_intake(read_intake(path), today))
+    # The workbook is untrusted: read it in a child process with memory and time limits
+    # (CLINIC_BUDGET_SANDBOX=0 reads it in process).
+    return risk.apply(plan_intake(read_untrusted(path), today))
 
 
 def render(plan: Plan, settings: Settings) -> dict[str, bytes]:

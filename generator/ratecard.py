@@ -52,6 +52,11 @@ class RateCard:
     def __iter__(self) -> Iterator[Entry]:
         return iter(self.entries.values())
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickle as a plain dict (a MappingProxyType cannot be pickled), so a card can come back
+        from the process that read the workbook (`sandbox.py`)."""
+        return _unpickle_card, (dict(self.entries), self.overridden)
+
     def __contains__(self, key: object) -> bool:
         return key in self.entries
 
@@ -80,6 +85,10 @@ class RateCard:
             entries[key] = replace(self.entry(key), value=value, override_source=source or "no source given")
         names = tuple(dict.fromkeys((*self.overridden, *overrides)))
         return RateCard(MappingProxyType(entries), names)
+
+
+def _unpickle_card(entries: dict[str, Entry], overridden: tuple[str, ...]) -> RateCard:
+    return RateCard(MappingProxyType(entries), overridden)
 
 
 def suggest(word: str, choices: Mapping[str, object] | list[str] | tuple[str, ...]) -> str:
