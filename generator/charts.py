@@ -268,7 +268,7 @@ def tornado_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
                 weight="bold")]
     for i, s in enumerate(items):
         y = 28 + i * row
-        parts.append(_t(left - 8, y + 14, str(s.name)[:36], 11, "end"))
+        parts.append(_t(left - 8, y + 14, str(s.name)[:40], 11, "end"))
         for value, fill in ((s.low, accent), (s.high, f"url(#hatch-{uid})")):
             x0, x1 = sorted((px(point), px(value)))
             parts.append(f'<rect x="{x0:.1f}" y="{y + 3}" width="{max(x1 - x0, 0.5):.1f}" height="{row - 8}" '

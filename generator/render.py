@@ -144,6 +144,21 @@ def assumption_value(key: str, value: float) -> Markup:
 # ------------------------------------------------------------------ context helpers
 
 
+def input_value(value: object, unit: str = "") -> Markup | object:
+    """A sensitivity input at its low or high value, in its unit."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return value
+    if unit == "share":
+        return f_pct(value)
+    if unit == "$ per hour":
+        return f_rate(value)
+    if unit == "$ per month":
+        return Markup(f"{usd(value)}/month")
+    if unit.startswith("$"):
+        return f_usd(value)
+    return Markup(f"{value:g}")
+
+
 @cache
 def vendor_questions() -> tuple[dict[str, str], ...]:
     text = resources.files("generator").joinpath("questions.toml").read_text(encoding="utf-8")
@@ -201,6 +216,7 @@ def context(plan: Plan, settings: Any) -> dict[str, Any]:
         "has_risk": has_risk,
         "phase_total": lambda sp, n: next((r for p, r in sp.phases if p == n), None),
         "assumption_value": assumption_value,
+        "input_value": input_value,
     }
 
 

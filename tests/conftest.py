@@ -23,8 +23,8 @@ from generator.model import (
     ClinicType,
     Complexity,
     Hosting,
-    Integration,
     Intake,
+    Integration,
     Level,
     ModuleChoice,
     Plan,
@@ -96,9 +96,10 @@ class FakeSensitivity:
     low: int
     high: int
     swing: int
-    input_low: str
-    input_high: str
+    input_low: float
+    input_high: float
     source: str
+    unit: str = "$"
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ class FakeRisk:
     sensitivity: tuple[FakeSensitivity, ...]
     switching: tuple[FakeSwitching, ...]
     npv_custom: int
-    npv_off_the_shelf: int
+    npv_off_the_shelf: tuple[tuple[str, int], ...]
     discount_rate: float
     estimate_class: int
     accuracy_low: float
@@ -140,7 +141,8 @@ class FakeRisk:
     def to_dict(self) -> dict[str, Any]:
         return {"risk": {k: getattr(self, k) for k in (
                     "p10", "p50", "p80", "p90", "tco_p10", "tco_p50", "tco_p80", "tco_p90", "point",
-                    "contingency", "recommended_budget", "npv_custom", "npv_off_the_shelf")},
+                    "contingency", "recommended_budget", "npv_custom")},
+                "npv_off_the_shelf": dict(self.npv_off_the_shelf),
                 "sensitivity": [vars(s) for s in self.sensitivity]}
 
 
@@ -148,14 +150,15 @@ def fake_risk(sp: model.ScenarioPlan) -> FakeRisk:
     b, tco = sp.build, sp.ownership.custom_cumulative[-1]
     p = [b.low + (b.high - b.low) * f // 100 for f in (35, 52, 68, 76)]
     curve = tuple((i / 10, b.low + (b.high - b.low) * i // 10) for i in range(11))
-    sens = (FakeSensitivity("Hourly rate", b.expected - 9000, b.expected + 12000, 21000, "$32/h", "$48/h", "guide"),
-            FakeSensitivity("Integration complexity", b.expected - 6000, b.expected + 8000, 14000, "Low", "High",
-                            "table"))
+    sens = (FakeSensitivity("Hourly rate", b.expected - 9000, b.expected + 12000, 21000, 32, 48, "guide",
+                            "$ per hour"),
+            FakeSensitivity("Offshore overhead", b.expected - 6000, b.expected + 8000, 14000, 0.7, 1.1, "ours",
+                            "share"))
     return FakeRisk(p[0], p[1], p[2], p[3], tco - 20000, tco, tco + 15000, tco + 25000, b.expected,
                     p[2] - b.expected, p[2], curve, ((sp.ownership.cheapest_product, 0.62),), sens,
                     (FakeSwitching("Workflow specificity", 0.0, "the recommendation holds at any level"),),
-                    tco - 30000, tco - 10000, 0.07, 4, -0.2, 0.3,
-                    "an early estimate from a scope and the guide's ranges, expected within -20% to +30%.",
+                    tco - 30000, ((sp.ownership.cheapest_product, tco - 10000),), 0.07, 4, -0.2, 0.3,
+                    "This is a Class 4 estimate: expected within -20% to +30% of the outcome.",
                     10000, 20260302)
 
 

@@ -250,3 +250,28 @@ def test_html_renders_in_headless_chromium(tmp_path: Path) -> None:
                     f"--screenshot={shot}", "--window-size=1200,2000", page.as_uri()],
                    capture_output=True, timeout=120, check=False)
     assert shot.exists() and shot.stat().st_size > 20000
+
+
+# ------------------------------------------------------------------ the shipped example workbooks
+
+EXAMPLES = sorted((Path(__file__).parent.parent / "inputs").glob("*.xlsx"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_example_workbooks_end_to_end(path: Path) -> None:
+    """Read, plan, risk, render: every money figure of every document is in budget.json."""
+    pytest.importorskip("generator.intake")
+    from generator.pipeline import build_plan
+    from generator.pipeline import render as render_all
+
+    plan = build_plan(path)
+    files = render_all(plan, settings(formats=("md", "html", "pdf", "json")))
+    allowed = allowed_figures(plan)
+    texts = {"md": files["budget.md"].decode(), "html": html_text(files["budget.html"].decode()),
+             "pdf": pdf_text(files["budget.pdf"])}
+    for name, text in texts.items():
+        assert [f for f in money(text) if f not in allowed] == [], name
+        for figure in key_figures(plan):
+            assert f"${figure:,}" in text, (name, figure)
+    if any(sp.risk is not None for sp in plan.scenarios):
+        assert "Uncertainty" in texts["md"] and texts["html"].count("P80") >= 1
