@@ -98,6 +98,7 @@ class Outcome:
     problems: tuple[Problem, ...] = ()
     warnings: tuple[str, ...] = ()
     unstable: bool = False  # the workbook changed while it was being read
+    slug_taken: bool = False  # another workbook in the folder has the same slug
     seconds: float = 0.0
     report: Path | None = field(default=None, compare=False)  # the error report, once written
 
@@ -336,11 +337,12 @@ class Ledger:
     out: Path
     manifest: Manifest
     counts: dict[str, int] = field(default_factory=lambda: {"generated": 0, "unchanged": 0, "failed": 0})
-    orphans: dict[str, Row] = field(default_factory=dict)  # failures with no record of their own
     last_save: float = field(default_factory=time.monotonic)
 
     def apply(self, outcome: Outcome, report: bool = True) -> Outcome:
         self.counts[outcome.status] += 1
+        if outcome.record is None and outcome.slug_taken:
+            return outcome  # the folder and its record belong to the other workbook
         if outcome.record is not None:
             self.manifest.put(outcome.record)
             clear_error_report(self.out, outcome.slug)
@@ -357,13 +359,15 @@ class Ledger:
         self.manifest.save()
         self.last_save = time.monotonic()
 
-    def rows(self, sources: Iterable[Path]) -> list[Row]:
+    def rows(self, sources: list[Path]) -> list[Row]:
+        """The portfolio: one row per workbook in the folder that has been looked at."""
+        clashes = collisions_of(sources)
         out: list[Row] = []
         for source in sources:
-            orphan = self.orphans.get(str(source))
             record = self.manifest.get(slug_for(source))
-            if orphan is not None:
-                out.append(orphan)
+            if source in clashes:
+                error = collision_outcome(source, clashes[source], self.out).errors
+                out.append(Row(source.name, slug_for(source), "failed", None, error, (), None))
             elif record is not None:
                 out.append(build_row(source, record, self.out))
         return out
@@ -390,11 +394,11 @@ def collisions_of(sources: list[Path]) -> dict[Path, str]:
     return clashes
 
 
-def collision_outcome(source: Path, other: str, settings: pipeline.Settings) -> Outcome:
+def collision_outcome(source: Path, other: str, out: Path) -> Outcome:
     slug = slug_for(source)
     message = (f"{source.name}: its documents would go to the same folder ({slug}/) as {other}'s; "
                "rename one of the two workbooks")
-    return Outcome(source, slug, "failed", settings.out / slug, errors=(message,))
+    return Outcome(source, slug, "failed", out / slug, errors=(message,), slug_taken=True)
 
 
 def run_batch(input_dir: Path, settings: pipeline.Settings, workers: int | None = None,
@@ -413,10 +417,7 @@ def run_batch(input_dir: Path, settings: pipeline.Settings, workers: int | None 
         yield Started(len(sources))
         collisions = collisions_of(sources)
         for source, other in collisions.items():
-            outcome = collision_outcome(source, other, settings)
-            ledger.counts["failed"] += 1
-            ledger.orphans[str(source)] = Row(source.name, outcome.slug, "failed", None, outcome.errors, (), None)
-            yield outcome
+            yield ledger.apply(collision_outcome(source, other, settings.out))
         fp = fingerprint(settings)
         for outcome in pool.run(_jobs(sources, settings, fp, ledger, force, collisions)):
             yield ledger.apply(outcome)

@@ -34,6 +34,7 @@ MANIFEST_NAME = ".clinic-budget-manifest.json"
 LOCK_NAME = ".clinic-budget.lock"
 ERRORS_DIR = "_errors"
 MANIFEST_SCHEMA = 1
+TEMPLATED_FORMATS = frozenset({"md", "html", "pdf"})  # xlsx and json are written from the plan
 STALE_TEMP_SECONDS = 60.0  # a staging folder this old belongs to a process that died
 
 
@@ -78,15 +79,20 @@ def shipped_templates() -> Traversable | None:
 
 def fingerprint(settings: Any) -> str:
     """Everything except the workbook that decides the outputs' bytes (`settings` is a
-    pipeline.Settings; typed loosely so this module does not import the pipeline)."""
+    pipeline.Settings; typed loosely so this module does not import the pipeline).
+
+    The templates count only for the formats rendered from them: an edited template does not
+    make a JSON-only batch redo its work.
+    """
     from generator.ratecard import card_digest
 
     brand = settings.branding
+    templated = bool(set(settings.formats) & TEMPLATED_FORMATS)
     parts = {
         "version": __version__,
         "ratecard": card_digest(),
-        "templates": tree_digest(shipped_templates()),
-        "override_templates": tree_digest(settings.templates),
+        "templates": tree_digest(shipped_templates()) if templated else None,
+        "override_templates": tree_digest(settings.templates) if templated else None,
         "formats": sorted(settings.formats),
         "firm": brand.firm,
         "color": brand.color,

@@ -185,7 +185,7 @@ def _round(paths: list[Path], input_dir: Path, settings: pipeline.Settings, pool
                 for p in paths if p not in clashes]
         for p in paths:
             if p in clashes:
-                yield ledger.apply(collision_outcome(p, clashes[p], settings))
+                yield ledger.apply(collision_outcome(p, clashes[p], settings.out))
         for outcome in pool.run(jobs):
             if outcome.unstable:
                 settler.touch(outcome.source)  # still being written: look again once it settles

@@ -97,22 +97,25 @@ def test_settings_are_part_of_up_to_date(tmp_path: Path) -> None:
     inputs = tmp_path / "inputs"
     inputs.mkdir()
     good_workbook(inputs / "one.xlsx", 1)
-    assert summary(run_cli("batch", "--formats", "json", cwd=tmp_path).stdout) == (1, 1, 0, 0)
     (tmp_path / "mine").mkdir()
-    r = run_cli("batch", "--formats", "json", "--templates", "mine", cwd=tmp_path)
-    assert summary(r.stdout) == (1, 0, 1, 0)  # an empty override folder changes nothing
+
+    def batch(*args: str) -> tuple[int, int, int, int]:
+        r = run_cli("batch", "--templates", "mine", *args, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        return summary(r.stdout)
+
+    assert batch("--formats", "json,md") == (1, 1, 0, 0)
+    assert batch("--formats", "json,md") == (1, 0, 1, 0)
     (tmp_path / "mine" / "extra.md.j2").write_text("x")
-    r = run_cli("batch", "--formats", "json", "--templates", "mine", cwd=tmp_path)
-    assert summary(r.stdout) == (1, 1, 0, 0)  # an override template: regenerated
+    assert batch("--formats", "json,md") == (1, 1, 0, 0)  # an override template appeared
     (tmp_path / "mine" / "extra.md.j2").write_text("y")
-    r = run_cli("batch", "--formats", "json", "--templates", "mine", cwd=tmp_path)
-    assert summary(r.stdout) == (1, 1, 0, 0)  # it changed: regenerated
-    r = run_cli("batch", "--formats", "json", "--templates", "mine", "--firm", "Acme", cwd=tmp_path)
-    assert summary(r.stdout) == (1, 1, 0, 0)  # branding changed
-    r = run_cli("batch", "--formats", "json", "--templates", "mine", "--firm", "Acme", "--force", cwd=tmp_path)
-    assert summary(r.stdout) == (1, 1, 0, 0)  # --force
-    r = run_cli("batch", "--formats", "json", "--templates", "mine", "--firm", "Acme", cwd=tmp_path)
-    assert summary(r.stdout) == (1, 0, 1, 0)
+    assert batch("--formats", "json,md") == (1, 1, 0, 0)  # it changed
+    assert batch("--formats", "json") == (1, 1, 0, 0)  # other formats
+    (tmp_path / "mine" / "extra.md.j2").write_text("z")
+    assert batch("--formats", "json") == (1, 0, 1, 0)  # JSON is not made from templates
+    assert batch("--formats", "json", "--firm", "Acme") == (1, 1, 0, 0)  # branding
+    assert batch("--formats", "json", "--firm", "Acme", "--force") == (1, 1, 0, 0)
+    assert batch("--formats", "json", "--firm", "Acme") == (1, 0, 1, 0)
 
 
 def test_a_workbook_that_now_fails_keeps_its_documents(tmp_path: Path) -> None:
@@ -247,3 +250,17 @@ def test_killed_batch_then_restarted(drop: tuple[Path, dict[str, str]], tmp_path
     assert visible == {*(f"clinic-{n:02d}" for n in range(GOOD)), "_errors", "index.html", "index.csv"}
     r = run_cli("batch", "inputs", "--formats", "json", cwd=tmp_path)
     assert summary(r.stdout) == (50, 0, GOOD, 3)
+
+
+def test_two_workbooks_with_one_slug(tmp_path: Path) -> None:
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    good_workbook(inputs / "North Clinic.xlsx", 1)
+    good_workbook(inputs / "north-clinic.xlsm", 2)
+    r = run_cli("batch", "--formats", "json", cwd=tmp_path)
+    assert r.returncode == 1 and summary(r.stdout) == (2, 1, 0, 1)
+    assert ("FAIL inputs/north-clinic.xlsm: north-clinic.xlsm: its documents would go to the same folder "
+            "(north-clinic/) as North Clinic.xlsx's; rename one of the two workbooks") in r.stderr
+    rows = list(csv.DictReader((tmp_path / "output" / "index.csv").read_text(encoding="utf-8").splitlines()))
+    assert [(row["workbook"], row["status"]) for row in rows] == [
+        ("North Clinic.xlsx", "generated"), ("north-clinic.xlsm", "failed")]
