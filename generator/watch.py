@@ -68,12 +68,18 @@ WatchEvent = Watching | Waiting | Outcome | Stopped
 @dataclass
 class _Seen:
     signature: tuple[int, int]  # size, mtime in ns
-    digest: str
-    since: float
+    since: float  # when the signature was first seen
+    digest: str | None = None  # the content hash when the signature was first seen
 
 
 class Settler:
-    """Files that changed, and when each has stopped changing."""
+    """Files that changed, and when each has stopped changing.
+
+    Every look is a `stat`; the content is hashed when a file's size and modification time are
+    first seen, and again once they have held for `settle` seconds: the file is ready when the
+    hash has held too (a write that keeps the size and lands within the mtime's resolution is
+    still caught).
+    """
 
     def __init__(self, settle: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.settle = settle
@@ -87,28 +93,40 @@ class Settler:
     def __len__(self) -> int:
         return len(self._dirty)
 
-    def _look(self, path: Path) -> tuple[tuple[int, int], str] | None:
+    def _forget(self, path: Path) -> None:
+        self._dirty.discard(path)
+        self._seen.pop(path, None)
+
+    def _settled(self, path: Path, now: float) -> bool | None:
+        """True once settled, False while not, None when the file is gone or unreadable."""
         try:
             st = os.stat(path)
-            return (st.st_size, st.st_mtime_ns), sha256_file(path)
+            signature = (st.st_size, st.st_mtime_ns)
+            seen = self._seen.get(path)
+            if seen is None or seen.signature != signature:
+                self._seen[path] = _Seen(signature, now, sha256_file(path))
+                return False
+            if now - seen.since < self.settle:
+                return False
+            digest = sha256_file(path)
+            again = os.stat(path)
+            unchanged = (again.st_size, again.st_mtime_ns) == signature
         except OSError:  # gone (renamed away, deleted) or unreadable for now
             return None
+        if digest != seen.digest or not unchanged:
+            self._seen[path] = _Seen(signature, now, digest if unchanged else None)
+            return False
+        return True
 
     def ready(self) -> list[Path]:
         """The dirty files that have settled; they stop being dirty."""
         now, settled = self.clock(), []
         for path in sorted(self._dirty):
-            look = self._look(path)
-            seen = self._seen.get(path)
-            if look is None:
-                self._dirty.discard(path)
-                self._seen.pop(path, None)
-            elif seen is None or (seen.signature, seen.digest) != look:
-                self._seen[path] = _Seen(look[0], look[1], now)
-            elif now - seen.since >= self.settle:
+            state = self._settled(path, now)
+            if state is None or state:
+                self._forget(path)
+            if state:
                 settled.append(path)
-                self._dirty.discard(path)
-                del self._seen[path]
         return settled
 
 

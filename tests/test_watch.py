@@ -200,3 +200,18 @@ def test_a_vanished_file_is_forgotten(tmp_path: Path, clock: list[float]) -> Non
     settler = Settler(0.5, clock=lambda: clock[0])
     settler.touch(tmp_path / "gone.xlsx")
     assert settler.ready() == [] and len(settler) == 0
+
+
+def test_a_rewrite_that_keeps_size_and_time_is_still_caught(tmp_path: Path, clock: list[float]) -> None:
+    settler = Settler(1.0, clock=lambda: clock[0])
+    path = tmp_path / "a.xlsx"
+    path.write_bytes(b"aaaa")
+    stamp = path.stat().st_mtime_ns
+    settler.touch(path)
+    assert settler.ready() == []
+    path.write_bytes(b"bbbb")
+    os.utime(path, ns=(stamp, stamp))  # same size, same modification time: only the hash differs
+    clock[0] = 1.0
+    assert settler.ready() == []
+    clock[0] = 2.0
+    assert settler.ready() == [path]
