@@ -7,6 +7,7 @@ decides what the cells mean.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import posixpath
 import re
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import IO
 
 import openpyxl
+import openpyxl.reader.excel
 import openpyxl.xml
 import openpyxl.xml.functions
 from defusedxml import DefusedXmlException
@@ -238,11 +240,34 @@ def unreadable(name: str, exc: Exception) -> IntakeError:
     return IntakeError.single(name, f"could not be read as an Excel workbook: {reason}")
 
 
+class _UnsizedSheet(ReadOnlyWorksheet):
+    """A read-only worksheet that does not look for its <dimension> when opened.
+
+    openpyxl finds the dimension by parsing the sheet up to the *end* of <sheetData> when the
+    element is missing: a whole million-row sheet, even one the intake never reads. The intake
+    always passes explicit bounds to `iter_rows`, so the dimension is never needed.
+    """
+
+    def _get_size(self) -> None:
+        return None
+
+
+@contextlib.contextmanager
+def _unsized_sheets() -> Iterator[None]:
+    module = openpyxl.reader.excel
+    original = module.ReadOnlyWorksheet  # type: ignore[attr-defined]
+    module.ReadOnlyWorksheet = _UnsizedSheet  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        module.ReadOnlyWorksheet = original  # type: ignore[attr-defined]
+
+
 def _load(name: str, data: bytes) -> Workbook:
     """Open the workbook lazily: read_only mode parses a sheet only when it is asked for, and
     then only as far as the rows the intake reads."""
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _unsized_sheets():
             warnings.simplefilter("ignore")  # openpyxl warns about extensions it drops
             return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on malformed parts
