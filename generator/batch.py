@@ -239,8 +239,8 @@ class WorkerPool:
                 yield from self._stream(source, pending, in_flight)
                 break
             except BrokenProcessPool:
-                self._executor = None  # broken: a fresh one on the next round
                 yield from self._salvage(in_flight, suspects)
+                self.close()  # reap the broken pool; a fresh one starts on the next submit
         for job in suspects:
             yield self._isolated(job)
 
