@@ -4,8 +4,9 @@
     python bench/bench_batch.py --quick    # smaller counts, for a smoke run
 
 Runs the installed `clinic-budget` as a subprocess, as cron or a person would:
-* throughput: 200 workbooks with 1 and 2 workers, JSON only, then with every format this
-  installation makes (PDF when WeasyPrint and the PDF writer are there), and the unchanged re-run;
+* throughput: 200 workbooks with 1 and 2 workers, JSON only, and the unchanged re-run; then
+  every format this installation makes (PDF when WeasyPrint and the PDF writer are there) on
+  40 workbooks by default (`--all-formats-count 200` for the full 200: PDF takes seconds each);
 * latency: a workbook dropped into a watched folder until its budget.json appears;
 * memory: peak RSS of the batch process (the parent: it must not grow with the workbook count)
   and of its largest worker, for 20 and 2,000 workbooks.
@@ -65,12 +66,15 @@ def working_formats(root: Path) -> str:
     return ",".join(working)
 
 
-def throughput(root: Path, count: int, formats: str) -> Iterator[str]:
+def throughput(root: Path, count: int, formats: str, all_count: int) -> Iterator[str]:
     inputs = make_inputs(root / "inputs", count)
     plans = [("json", "1"), ("json", "2")]
     if formats != "json":
         plans += [(formats, "1"), (formats, "2")]
     for fmt, workers in plans:
+        if fmt != "json" and all_count != count:
+            count = all_count
+            inputs = make_inputs(root / f"inputs-{count}", count)
         out = root / f"out-{fmt.replace(',', '-')}-{workers}"
         seconds, line = batch(inputs, out, "--formats", fmt, "--workers", workers)
         yield f"| {count} | {fmt} | {workers} | {seconds:.1f} s | {count / seconds:.1f} | {line} |"
@@ -137,16 +141,19 @@ def peak_memory(root: Path, count: int) -> tuple[int, int, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
+    parser.add_argument("--all-formats-count", type=int, default=40,
+                        help="workbooks for the every-format runs (PDF takes seconds each; default 40)")
     args = parser.parse_args()
     count, big = (40, 200) if args.quick else (200, 2000)
+    all_count = min(count, args.all_formats_count)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         formats = working_formats(root)
         print(f"cpu count {os.cpu_count()}, formats this installation makes: {formats}\n")
         print("| workbooks | formats | workers | wall time | workbooks/s | summary |")
         print("|---|---|---|---|---|---|")
-        for row in throughput(root, count, formats):
+        for row in throughput(root, count, formats, all_count):
             print(row, flush=True)
         figures = latency(root)
         print(f"\nwatch drop-to-output latency (settle 0.5 s): min {min(figures):.2f} s, "
