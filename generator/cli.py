@@ -128,6 +128,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
+    except BrokenPipeError:  # `clinic-budget assumptions | head`: the reader left; not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 # ------------------------------------------------------------------ commands
@@ -234,19 +239,22 @@ def cmd_assumptions(args: argparse.Namespace) -> int:
     card = default_card()
     if args.format == "json":
         rows = [
-            {"key": e.key, "value": e.value, "source": e.source, "assumption": e.is_assumption, "note": e.note}
+            {"key": e.key, "value": e.value, "unit": e.unit, "source": e.source, "assumption": e.is_assumption,
+             "note": e.note}
             for e in card
         ]
         _out(json.dumps(rows, indent=2))
     elif args.format == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["key", "value", "source", "note"])
+        writer.writerow(["key", "value", "unit", "source", "note"])
         for e in card:
-            writer.writerow([e.key, f"{e.value:g}", e.source, e.note])
+            writer.writerow([e.key, f"{e.value:g}", e.unit, e.source, e.note])
     else:
         width = max(len(e.key) for e in card)
-        for e in card:
-            _out(f"{e.key:<{width}}  {e.value:>10g}  {e.source}")
+        shown = [e.formatted() for e in card]
+        value_width = max(map(len, shown))
+        for e, value in zip(card, shown, strict=True):
+            _out(f"{e.key:<{width}}  {value:>{value_width}}  {e.source}")
     return 0
 
 

@@ -93,7 +93,9 @@ def _module_draft(scenario: Scenario, row: ModuleChoice) -> _Draft:
         low = float(row.low) if row.low is not None else card.value(f"{key}.low")
         high = float(row.high) if row.high is not None else card.value(f"{key}.high")
         entry = card.entry(f"{key}.low")
-        source = "workbook" if row.low is not None or row.high is not None else entry.cited
+        own = (row.low is not None and row.low != card.value(f"{key}.low")) or (
+            row.high is not None and row.high != card.value(f"{key}.high"))
+        source = "workbook" if own else entry.cited
         note, category = row.notes or entry.note, row.known.key
     if row.known is not None and row.known.key == TRAINING and row.complexity is None:
         per_user = card.value("training.per_user") * staff_users(scenario)

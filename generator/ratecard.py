@@ -17,6 +17,8 @@ from types import MappingProxyType
 from generator.errors import RateCardError
 
 OURS = "ours"
+UNITS = ("usd", "usd/hour", "usd/month", "usd/year", "usd/provider/year", "usd/user", "usd/violation", "share",
+         "hours", "years", "quarters", "users/physician", "physicians", "draws")
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Entry:
     source_key: str
     source: str
     note: str = ""
+    unit: str = "usd"  # usd, usd/hour, usd/month, usd/year, share, years, hours, ...
     override_source: str | None = None  # set when a workbook replaced the shipped value
 
     @property
@@ -35,6 +38,10 @@ class Entry:
     @property
     def is_override(self) -> bool:
         return self.override_source is not None
+
+    def formatted(self, value: float | None = None) -> str:
+        """The value (or another in this entry's unit) as a report shows it: $8,000, $40/h, 15%."""
+        return format_value(self.value if value is None else value, self.unit)
 
     @property
     def cited(self) -> str:
@@ -91,6 +98,19 @@ def _unpickle_card(entries: dict[str, Entry], overridden: tuple[str, ...]) -> Ra
     return RateCard(MappingProxyType(entries), overridden)
 
 
+def format_value(value: float, unit: str) -> str:
+    if unit == "share":
+        digits = 0 if abs(value * 100 - round(value * 100)) < 1e-9 else 2
+        return f"{value:.{digits}%}"
+    if unit.startswith("usd"):
+        money = f"${value:,.2f}" if value != round(value) else f"${round(value):,}"
+        suffix = {"usd": "", "usd/hour": "/h", "usd/month": "/month", "usd/year": "/year",
+                  "usd/provider/year": " per provider per year", "usd/user": " per user",
+                  "usd/violation": " per violation"}[unit]
+        return money + suffix
+    return f"{value:,g}" if unit in ("draws", "hours") else f"{value:g} {unit}"
+
+
 def suggest(word: str, choices: Mapping[str, object] | list[str] | tuple[str, ...]) -> str:
     """`; did you mean 'x'?` for the closest choice, or nothing."""
     close = difflib.get_close_matches(word.lower(), [str(c).lower() for c in choices], n=1, cutoff=0.6)
@@ -116,7 +136,10 @@ def parse_card(text: str, origin: str = "ratecard.toml") -> RateCard:
         value = raw["value"]
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise RateCardError(f"{origin}: entry {key!r} must have a number as its value")
-        entries[key] = Entry(key, float(value), src, sources[src], raw.get("note", ""))
+        unit = raw.get("unit")
+        if unit not in UNITS:
+            raise RateCardError(f"{origin}: entry {key!r} needs a unit, one of {', '.join(UNITS)}")
+        entries[key] = Entry(key, float(value), src, sources[src], raw.get("note", ""), unit)
     return RateCard(MappingProxyType(entries))
 
 

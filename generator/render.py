@@ -26,6 +26,7 @@ from markupsafe import Markup
 from generator.errors import TemplateError
 from generator.model import Integration, LineItem, Plan, ScenarioPlan
 from generator.money import usd
+from generator.ratecard import Entry
 
 MAIN_MD = "budget.md.j2"
 MAIN_HTML = "budget.html.j2"
@@ -127,18 +128,9 @@ def f_range(low: float, high: float) -> Markup:
     return Markup(f"{usd(low)}–{usd(high)}")
 
 
-def assumption_value(key: str, value: float) -> Markup:
-    """A rate-card value as the assumptions table shows it."""
-    if key.startswith("rate."):
-        return f_rate(value)
-    if key == "hosting.cloud_share":
-        return f_pct(value, 2)
-    if "pct" in key or key.startswith(("overhead.", "geography.", "complexity.", "discount.", "offshelf.surcharge")):
-        return f_pct(value)
-    if key.startswith(("hours.", "horizon.", "phase1.", "payback.", "risk.", "clinic.", "hosting.full")) \
-            or key.endswith("physicians"):
-        return f_num(value)
-    return f_usd(value)
+def assumption_value(entry: Entry) -> Markup:
+    """A rate-card value as the assumptions table shows it, in the entry's unit."""
+    return Markup(entry.formatted())
 
 
 # ------------------------------------------------------------------ context helpers

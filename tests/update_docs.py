@@ -29,11 +29,11 @@ def ratecard_text() -> str:
         "`python -m tests.update_docs`; `clinic-budget assumptions` prints the same. Override any key for one",
         "workbook in its Assumptions sheet, or per scenario as a Scenarios column.",
         "",
-        "| Key | Value | Source | Note |",
-        "|---|---|---|---|",
+        "| Key | Value | Unit | Source | Note |",
+        "|---|---|---|---|---|",
     ]
     for e in default_card():
-        lines.append(f"| `{e.key}` | {e.value:g} | {e.source} | {e.note} |")
+        lines.append(f"| `{e.key}` | {e.formatted()} | {e.unit} | {e.source} | {e.note} |")
     return "\n".join(lines) + "\n"
 
 
