@@ -130,7 +130,8 @@ def _declared_parts(data: bytes) -> int:
     end = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
     if end < 0 or end + 22 > len(data):
         return 0
-    return int(struct.unpack_from("<H", data, end + 10)[0])
+    count, directory = struct.unpack_from("<HI", data, end + 10)
+    return min(int(count), int(directory) // 46)  # a directory entry takes 46 bytes or more
 
 
 def _part_limit(name: str) -> int:
@@ -173,7 +174,8 @@ def _zip_problem(data: bytes) -> str | None:
             if "mimetype" in names and b"opendocument" in capped_read(zf, "mimetype", 1024):
                 return ODS
             return ZIP_NOT_EXCEL
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, zlib.error):
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, zlib.error,
+            NotImplementedError):  # zipfile: "zip file version 7.0", an unknown compression method
         return DAMAGED
 
 

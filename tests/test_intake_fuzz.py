@@ -104,3 +104,77 @@ def test_arbitrary_bytes_raise_intake_error(data: bytes, prefix: bytes) -> None:
             read_intake(path)
         except IntakeError as exc:
             assert len(exc.problems) == 1
+
+
+# ---------------------------------------------------------------- workbook structure and zip mutations
+
+far_cells = st.lists(st.tuples(st.integers(1, 2_500), st.integers(1, 80), cell_values), max_size=6)
+structure = st.fixed_dictionaries({
+    "state": st.sampled_from(["visible", "hidden", "veryHidden"]),
+    "merges": st.lists(st.tuples(st.integers(1, 8), st.integers(1, 4), st.integers(0, 3), st.integers(0, 2)),
+                       max_size=3),
+    "formats": st.lists(st.tuples(st.integers(1, 8), st.integers(1, 3),
+                                  st.sampled_from(["yyyy-mm-dd", "0%", "@", "[h]:mm", "$#,##0.00", "General"])),
+                        max_size=4),
+    "far": far_cells,
+})
+CLINIC = [["Clinic name", "R"], ["Clinic type", "Other"], ["Physicians", 2], ["Current records", "Paper"]]
+
+
+def _structured(path: Path, clinic_rows: list[list[object]], shape: dict, modules: list[list[object]]) -> bool:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Clinic"
+    for row in clinic_rows:
+        ws.append(row)
+    for row, col, value in shape["far"]:
+        ws.cell(row, col, value)
+    for row, col, fmt in shape["formats"]:
+        ws.cell(row, col).number_format = fmt
+    for row, col, down, right in shape["merges"]:
+        ws.merge_cells(start_row=row, start_column=col, end_row=row + down, end_column=col + right)
+    mod = wb.create_sheet("Modules")
+    for row in modules:
+        mod.append(row)
+    mod.sheet_state = shape["state"]
+    try:
+        wb.save(path)
+    except (ValueError, TypeError, OverflowError):
+        return False
+    return True
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shape=structure, extra=rows, modules=rows)
+def test_any_structure_gives_an_intake_or_an_intake_error(shape: dict, extra: list[list[object]],
+                                                          modules: list[list[object]]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "fuzz.xlsx"
+        if not _structured(path, [*CLINIC, *extra], shape, [["Module", "Include", "Phase"], *modules]):
+            return
+        try:
+            assert isinstance(read_intake(path), Intake)
+        except IntakeError as exc:
+            assert exc.problems and all(str(p).startswith("fuzz.xlsx") for p in exc.problems)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cuts=st.lists(st.tuples(st.integers(0, 10**6), st.binary(min_size=1, max_size=8)), min_size=1, max_size=4),
+       truncate=st.one_of(st.none(), st.integers(0, 10**6)))
+def test_a_mutated_workbook_gives_an_intake_or_one_intake_error(cuts: list[tuple[int, bytes]],
+                                                                truncate: int | None) -> None:
+    """Bytes overwritten anywhere in a real workbook (headers, sizes, compressed data, the
+    central directory), and truncations: never anything but an Intake or an IntakeError."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "fuzz.xlsx"
+        _save(path, {"Clinic": CLINIC, "Modules": [["Module", "Include"], ["AI documentation", "Yes"]]}, False)
+        data = bytearray(path.read_bytes())
+        for at, chunk in cuts:
+            at %= len(data)
+            data[at: at + len(chunk)] = chunk
+        path.write_bytes(bytes(data[: truncate % len(data)] if truncate is not None else data))
+        try:
+            assert isinstance(read_intake(path), Intake)
+        except IntakeError as exc:
+            assert exc.problems and all(str(p).startswith("fuzz.xlsx") for p in exc.problems)
