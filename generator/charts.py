@@ -152,7 +152,8 @@ def tco_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
         parts += [_marker(marker, x, y, color) for x, y in points[1:]]
         ends.append((name, values[-1], py(values[-1]), color))
     for (name, value, _, color), label_y in zip(ends, _spread([e[2] for e in ends]), strict=True):
-        parts.append(_t(px(own.years) + 8, label_y + 4, f"{name[:30]} {usd(value)}", 10, fill=color,
+        short = name if len(name) <= 24 else name[:23].rstrip() + "…"
+        parts.append(_t(px(own.years) + 8, label_y + 4, f"{short} {usd(value)}", 10, fill=color,
                         weight="bold" if name == "Custom build" else "normal"))
     svg = _svg(height, "Cumulative cost: custom build against each off-the-shelf product", parts)
     return _figure(svg, f"Cumulative cost over {own.years} years, custom build (solid, circles) against each "
