@@ -216,7 +216,13 @@ def context(plan: Plan, settings: Any) -> dict[str, Any]:
 
 
 def environment(settings: Any, kind: str) -> jinja2.Environment:
-    templates = getattr(settings, "templates", None)
+    """The Jinja environment for `kind` ("md" or "html"), kept for the process so that each
+    template is compiled once (the loaders' up-to-date checks still pick up edited overrides)."""
+    return _environment(getattr(settings, "templates", None), kind)
+
+
+@cache
+def _environment(templates: Path | None, kind: str) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=loader(templates),
         undefined=jinja2.StrictUndefined,

@@ -150,8 +150,9 @@ def correlate(rng: np.random.Generator, draws: Array, rho: float) -> Array:
     n, k = draws.shape
     common = rng.standard_normal((n, 1))
     scores = np.sqrt(rho) * common + np.sqrt(1 - rho) * rng.standard_normal((n, k))
-    ranks = np.argsort(np.argsort(scores, axis=0), axis=0)
-    return np.take_along_axis(np.sort(draws, axis=0), ranks, axis=0)
+    out = np.empty_like(draws)
+    np.put_along_axis(out, np.argsort(scores, axis=0), np.sort(draws, axis=0), axis=0)
+    return out
 
 
 def simulate(model: CostModel, draws: int, seed: int, rho: float = 0.0) -> Simulation:
