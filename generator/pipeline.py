@@ -13,6 +13,7 @@ import tempfile
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from generator.errors import OutputError, UsageError
@@ -79,10 +80,14 @@ class Settings:
         return cls(out, formats, templates, Branding.load(brand_file, firm, logo, color))
 
 
+@cache
 def pdf_available() -> bool:
-    from importlib.util import find_spec
-
-    return find_spec("weasyprint") is not None
+    """WeasyPrint imports, with the Pango library it loads (found only by trying)."""
+    try:
+        import weasyprint  # noqa: F401
+    except (ImportError, OSError):
+        return False
+    return True
 
 
 def available_formats() -> tuple[str, ...]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from generator.ratecard import default_card
 from tests.helpers import BASE_CLINIC, clinic_workbook, run_cli
 
@@ -144,3 +146,14 @@ def test_help_lists_every_command() -> None:
     assert result.returncode == 0
     for name in ("run", "batch", "watch", "validate", "new", "assumptions"):
         assert name in result.stdout
+
+
+def test_asking_for_pdf_without_the_engine_is_a_one_line_usage_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from generator import cli, pipeline
+
+    monkeypatch.setattr(pipeline, "pdf_available", lambda: False)
+    book = clinic_workbook(tmp_path / "ridgeview.xlsx")
+    assert cli.main(["run", str(book), "--out", str(tmp_path / "out"), "--formats", "pdf"]) == 2
+    assert capsys.readouterr().err == "error: PDF needs the optional engine: pip install 'clinic-budget[pdf]'\n"
+    assert pipeline.Settings.from_options(out=tmp_path).formats == ("md", "html", "xlsx", "json")

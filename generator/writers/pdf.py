@@ -60,6 +60,9 @@ def html_to_pdf(html: str, identifier: bytes) -> bytes:
         import weasyprint
     except ImportError:
         raise UsageError("PDF needs the optional engine: pip install 'clinic-budget[pdf]'") from None
+    except OSError as exc:  # WeasyPrint is there but the Pango library it loads is not
+        raise UsageError(f"PDF needs the Pango library (Debian: apt-get install libpango-1.0-0 "
+                         f"libpangoft2-1.0-0): {exc}") from None
     document = weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher())
     data = document.write_pdf(pdf_identifier=identifier)
     return bytes(data)
