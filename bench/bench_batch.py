@@ -144,25 +144,32 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
     parser.add_argument("--all-formats-count", type=int, default=40,
                         help="workbooks for the every-format runs (PDF takes seconds each; default 40)")
+    parser.add_argument("--parts", default="throughput,latency,memory",
+                        help="comma list of throughput, latency, memory (default: all)")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     count, big = (40, 200) if args.quick else (200, 2000)
     all_count = min(count, args.all_formats_count)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        formats = working_formats(root)
-        print(f"cpu count {os.cpu_count()}, formats this installation makes: {formats}\n")
-        print("| workbooks | formats | workers | wall time | workbooks/s | summary |")
-        print("|---|---|---|---|---|---|")
-        for row in throughput(root, count, formats, all_count):
-            print(row, flush=True)
-        figures = latency(root)
-        print(f"\nwatch drop-to-output latency (settle 0.5 s): min {min(figures):.2f} s, "
-              f"median {sorted(figures)[len(figures) // 2]:.2f} s, max {max(figures):.2f} s")
-        print("\n| workbooks | batch process peak RSS | largest process peak RSS | wall time |")
-        print("|---|---|---|---|")
-        for n in (20, big):
-            parent, child, seconds = peak_memory(root, n)
-            print(f"| {n} | {parent / 1024:.1f} MiB | {child / 1024:.1f} MiB | {seconds:.1f} s |", flush=True)
+        print(f"cpu count {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}")
+        if "throughput" in parts:
+            formats = working_formats(root)
+            print(f"formats this installation makes: {formats}\n")
+            print("| workbooks | formats | workers | wall time | workbooks/s | summary |")
+            print("|---|---|---|---|---|---|")
+            for row in throughput(root, count, formats, all_count):
+                print(row, flush=True)
+        if "latency" in parts:
+            figures = latency(root)
+            print(f"\nwatch drop-to-output latency (settle 0.5 s): min {min(figures):.2f} s, "
+                  f"median {sorted(figures)[len(figures) // 2]:.2f} s, max {max(figures):.2f} s")
+        if "memory" in parts:
+            print("\n| workbooks | batch process peak RSS | largest process peak RSS | wall time |")
+            print("|---|---|---|---|")
+            for n in (20, big):
+                parent, child, seconds = peak_memory(root, n)
+                print(f"| {n} | {parent / 1024:.1f} MiB | {child / 1024:.1f} MiB | {seconds:.1f} s |", flush=True)
         print(f"\nthis process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MiB")
 
 

@@ -359,18 +359,16 @@ class Ledger:
         self.manifest.save()
         self.last_save = time.monotonic()
 
-    def rows(self, sources: list[Path]) -> list[Row]:
+    def rows(self, sources: list[Path]) -> Iterator[Row]:
         """The portfolio: one row per workbook in the folder that has been looked at."""
         clashes = collisions_of(sources)
-        out: list[Row] = []
         for source in sources:
             record = self.manifest.get(slug_for(source))
             if source in clashes:
                 error = collision_outcome(source, clashes[source], self.out).errors
-                out.append(Row(source.name, slug_for(source), "failed", None, error, (), None))
+                yield Row(source.name, slug_for(source), "failed", None, error, (), None)
             elif record is not None:
-                out.append(build_row(source, record, self.out))
-        return out
+                yield build_row(source, record, self.out)
 
 
 def _jobs(sources: list[Path], settings: pipeline.Settings, fp: str, ledger: Ledger,
@@ -423,7 +421,7 @@ def run_batch(input_dir: Path, settings: pipeline.Settings, workers: int | None 
             yield ledger.apply(outcome)
         ledger.save()
         seconds = time.monotonic() - started
-        index = write_index(settings.out, ledger.rows(sources), settings.templates, seconds)
+        index = write_index(settings.out, lambda: ledger.rows(sources), settings.templates, seconds)
         c = ledger.counts
         errors_dir = settings.out / ERRORS_DIR if c["failed"] else None
         yield Summary(len(sources), c["generated"], c["unchanged"], c["failed"], seconds, index, errors_dir)

@@ -104,7 +104,7 @@ def fingerprint(settings: Any) -> str:
 # ------------------------------------------------------------------ records
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Headline:
     """The figures of one budget the portfolio page shows (the base scenario of budget.json)."""
 
@@ -132,7 +132,7 @@ class Headline:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Record:
     """One output folder: what its documents were made from, and the last attempt."""
 
@@ -220,24 +220,29 @@ class Manifest:
         self.put(replace(old, source=source, status="failed", errors=errors, checked_at=now_iso()))
 
     def save(self) -> None:
-        body = {
-            "schema_version": MANIFEST_SCHEMA,
-            "generator": {"name": "clinic-budget", "version": __version__},
-            "workbooks": {slug: self.records[slug].to_json() for slug in sorted(self.records)},
-        }
-        write_text_atomically(self.path, json.dumps(body, indent=1, ensure_ascii=False) + "\n")
+        write_text_atomically(self.path, self._lines())
+
+    def _lines(self) -> Iterator[str]:
+        """The manifest's JSON, one record at a time (no second copy of the whole file)."""
+        head = {"schema_version": MANIFEST_SCHEMA, "generator": {"name": "clinic-budget", "version": __version__}}
+        yield json.dumps(head, indent=1)[:-2] + ',\n "workbooks": {'
+        for n, slug in enumerate(sorted(self.records)):
+            record = json.dumps(self.records[slug].to_json(), indent=1, ensure_ascii=False)
+            yield ("," if n else "") + f"\n  {json.dumps(slug)}: " + record.replace("\n", "\n  ")
+        yield "\n }\n}\n"
 
 
 # ------------------------------------------------------------------ files and locks
 
 
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write `path` through a hidden temporary file in the same folder and a rename."""
+def write_text_atomically(path: Path, text: str | Iterable[str]) -> None:
+    """Write `path` (a string, or pieces of one streamed as they come) through a hidden
+    temporary file in the same folder, fsync, and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+            fh.writelines([text] if isinstance(text, str) else text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +30,7 @@ HOW_TO_FIX = (
 KEPT = "The documents made from an earlier version of this workbook were left as they were."
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     """One line of the portfolio."""
 
@@ -72,16 +72,23 @@ def _environment(templates: Path | None):  # type: ignore[no-untyped-def]
     )
 
 
-def render_index(rows: Sequence[Row], templates: Path | None, seconds: float | None = None) -> str:
-    counts = {s: sum(1 for r in rows if r.status == s) for s in ("generated", "unchanged", "failed")}
+def render_index(rows: Iterable[Row], counts: Mapping[str, int], templates: Path | None,
+                 seconds: float | None = None) -> Iterator[str]:
+    """index.html, in pieces as the template produces them (`rows` is iterated once)."""
     template = _environment(templates).get_template(INDEX_TEMPLATE)
-    return template.render(rows=rows, counts=counts, total=len(rows), updated=now_iso(), seconds=seconds)
+    return template.generate(rows=rows, counts=counts, total=sum(counts.values()), updated=now_iso(),
+                             seconds=seconds)
 
 
-def render_csv(rows: Iterable[Row]) -> str:
+def _csv_line(values: Sequence[object]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    csv.writer(buffer, lineterminator="\n").writerow(values)
+    return buffer.getvalue()
+
+
+def render_csv(rows: Iterable[Row]) -> Iterator[str]:
+    """index.csv, one line at a time."""
+    yield _csv_line(CSV_COLUMNS)
     for r in rows:
         h = r.headline
         figures: list[object] = (
@@ -89,17 +96,24 @@ def render_csv(rows: Iterable[Row]) -> str:
              h.recommendation, "" if h.break_even_year is None else h.break_even_year]
             if h is not None else [""] * 8
         )
-        writer.writerow([r.clinic, r.source, r.status, *figures, r.documents[0] if r.documents else "",
+        yield _csv_line([r.clinic, r.source, r.status, *figures, r.documents[0] if r.documents else "",
                          r.error_report or "", " | ".join(r.errors)])
-    return buffer.getvalue()
 
 
-def write_index(out: Path, rows: Sequence[Row], templates: Path | None,
+def write_index(out: Path, rows: Callable[[], Iterable[Row]], templates: Path | None,
                 seconds: float | None = None) -> Path:
-    """Write `index.html` and `index.csv` (atomically); return the HTML page's path."""
-    write_text_atomically(out / "index.csv", render_csv(rows))
+    """Write `index.csv` and `index.html` (atomically), streaming the rows twice; return the
+    HTML page's path."""
+    counts = {"generated": 0, "unchanged": 0, "failed": 0}
+
+    def counted() -> Iterator[Row]:
+        for row in rows():
+            counts[row.status] = counts.get(row.status, 0) + 1
+            yield row
+
+    write_text_atomically(out / "index.csv", render_csv(counted()))
     page = out / "index.html"
-    write_text_atomically(page, render_index(rows, templates, seconds))
+    write_text_atomically(page, render_index(rows(), counts, templates, seconds))
     return page
 
 

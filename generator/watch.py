@@ -213,7 +213,7 @@ def _round(paths: list[Path], input_dir: Path, settings: pipeline.Settings, pool
             if stop.is_set():
                 break
         ledger.save()
-        write_index(settings.out, ledger.rows(sources), settings.templates)
+        write_index(settings.out, lambda: ledger.rows(sources), settings.templates)
     finally:
         lock.release()
 

@@ -51,8 +51,9 @@ def summary(text: str) -> tuple[int, int, int, int]:
     return total, generated, unchanged, failed
 
 
-def check_outputs(out: Path) -> list[str]:
-    """Every output folder is complete and readable; returns the slugs with a budget.json."""
+def check_outputs(out: Path, expected: tuple[str, ...] = ("budget.json",)) -> list[str]:
+    """Every output folder has the `expected` documents, each complete and readable; returns
+    the slugs."""
     manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
     assert manifest["schema_version"] == 1
     slugs = []
@@ -65,7 +66,9 @@ def check_outputs(out: Path) -> list[str]:
         if entry.name == "_errors":
             assert all(p.suffix in (".html", ".txt") for p in entry.iterdir() if not p.name.startswith("."))
             continue
-        for doc in entry.iterdir():
+        docs = list(entry.iterdir())
+        assert set(expected) <= {d.name for d in docs}, entry
+        for doc in docs:
             assert not doc.name.startswith("."), doc
             check_document(doc)
         slugs.append(entry.name)

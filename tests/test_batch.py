@@ -232,7 +232,7 @@ def alive(pid: int) -> bool:
 def test_killed_batch_then_restarted(drop: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     copy_drop(drop, tmp_path)
     out = tmp_path / "output"
-    args = [*cli(), "batch", "inputs", "--formats", "json", "--workers", "2"]
+    args = [*cli(), "batch", "inputs", "--formats", "json,xlsx", "--workers", "2"]
     proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for(lambda: out.is_dir() and sum(1 for p in out.glob("clinic-*/budget.json")) >= 5,
              what="the first outputs")
@@ -241,14 +241,14 @@ def test_killed_batch_then_restarted(drop: tuple[Path, dict[str, str]], tmp_path
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     wait_for(lambda: not any(alive(pid) for pid in family), timeout=10, what="the orphaned workers to exit")
-    r = run_cli("batch", "inputs", "--formats", "json", cwd=tmp_path)
+    r = run_cli("batch", "inputs", "--formats", "json,xlsx", cwd=tmp_path)
     assert r.returncode == 1, r.stderr
     total, generated, unchanged, failed = summary(r.stdout)
     assert (total, failed, generated + unchanged) == (50, 3, GOOD)
-    assert sorted(check_outputs(out)) == [f"clinic-{n:02d}" for n in range(GOOD)]
+    assert sorted(check_outputs(out, ("budget.json", "budget.xlsx"))) == [f"clinic-{n:02d}" for n in range(GOOD)]
     visible = {p.name for p in out.iterdir() if not p.name.startswith(".")}
     assert visible == {*(f"clinic-{n:02d}" for n in range(GOOD)), "_errors", "index.html", "index.csv"}
-    r = run_cli("batch", "inputs", "--formats", "json", cwd=tmp_path)
+    r = run_cli("batch", "inputs", "--formats", "json,xlsx", cwd=tmp_path)
     assert summary(r.stdout) == (50, 0, GOOD, 3)
 
 
