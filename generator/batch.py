@@ -436,7 +436,7 @@ def run_batch(input_dir: Path, settings: pipeline.Settings, workers: int | None 
 Print = Callable[[str], None]
 
 
-def describe(outcome: Outcome, out_dir: Path | None = None) -> str:
+def describe(outcome: Outcome) -> str:
     """The log line for one workbook."""
     if outcome.failed:
         first = outcome.errors[0] if outcome.errors else "failed"
