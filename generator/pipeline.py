@@ -69,11 +69,9 @@ class Settings:
     def from_options(cls, out: Path, formats: tuple[str, ...] | None = None, templates: Path | None = None,
                      brand_file: Path | None = None, firm: str | None = None, logo: Path | None = None,
                      color: str | None = None) -> Settings:
-        available = available_formats()
         if formats is None:
-            formats = available
-        missing = [f for f in formats if f not in available]
-        if missing == ["pdf"]:
+            formats = available_formats()
+        elif "pdf" in formats and not pdf_available():  # only then is WeasyPrint worth importing
             raise UsageError("PDF needs the optional engine: pip install 'clinic-budget[pdf]'")
         if templates is not None and not templates.is_dir():
             raise UsageError(f"--templates {templates}: not a folder")
