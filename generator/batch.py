@@ -198,6 +198,13 @@ def _worker_init(parent: int) -> None:
     threading.Thread(target=orphaned, name="parent-watch", daemon=True).start()
 
 
+# What every worker needs, imported in the fork server before it forks the workers (PDF's
+# engine is left to the workers that are asked for it).
+PRELOAD = ["generator.batch", "generator.intake", "generator.sandbox", "generator.planner", "generator.risk",
+           "generator.render", "generator.charts", "generator.writers.xlsx", "generator.writers.budget_json",
+           "markdown", "markdown.extensions.tables", "markdown.extensions.toc", "markdown.extensions.attr_list"]
+
+
 def default_workers() -> int:
     return os.cpu_count() or 1
 
@@ -217,7 +224,7 @@ class WorkerPool:
         import multiprocessing
 
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["generator.batch"])
+        ctx.set_forkserver_preload(PRELOAD)  # imported once, shared by every worker it forks
         return ProcessPoolExecutor(workers or self.workers, mp_context=ctx, initializer=_worker_init,
                                    initargs=(os.getpid(),))
 
