@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_batch import latency, make_inputs  # noqa: E402
+
 from tests.helpers import cli  # noqa: E402
 
 NO_PDF = "md,html,xlsx,json"

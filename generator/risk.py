@@ -31,8 +31,8 @@ __all__ = ["RiskResult", "SensitivityItem", "SwitchingValue", "analyse", "apply"
 Array = npt.NDArray[np.float64]
 PERCENTILES = (10, 50, 80, 90)
 S_CURVE_POINTS = 21  # 0%, 5%, ... 100%
-METHOD = ("Monte Carlo, Beta-PERT draws over each three-point range; component draws rank-correlated "
-          "at the rate card's risk.correlation (a comonotonic/independent mixture copula), the other inputs independent")
+METHOD = ("Monte Carlo, Beta-PERT draws over each three-point range; component draws rank-correlated at the "
+          "rate card's risk.correlation (a comonotonic/independent mixture copula), the other inputs independent")
 
 
 @dataclass(frozen=True)
@@ -151,9 +151,9 @@ def correlate(rng: np.random.Generator, draws: Array, rho: float) -> Array:
     n, k = draws.shape
     if rho <= 0 or k < 2:
         return draws
-    together = rng.random(n) < rho
+    together: npt.NDArray[np.bool_] = rng.random(n) < rho
     out = draws.copy()
-    out[together] = np.sort(draws, axis=0)[rng.integers(0, n, size=int(together.sum()))]
+    out[together] = np.sort(draws, axis=0)[rng.integers(0, n, size=int(np.count_nonzero(together)))]
     return out
 
 
