@@ -151,7 +151,7 @@ def correlate(rng: np.random.Generator, draws: Array, rho: float) -> Array:
     n, k = draws.shape
     if rho <= 0 or k < 2:
         return draws
-    together: npt.NDArray[np.bool_] = rng.random(n) < rho
+    together = rng.random(size=n) < rho
     out = draws.copy()
     out[together] = np.sort(draws, axis=0)[rng.integers(0, n, size=int(np.count_nonzero(together)))]
     return out
