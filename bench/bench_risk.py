@@ -67,9 +67,10 @@ def parts(sp: ScenarioPlan, repeat: int) -> dict[str, float]:
     draws = round(sp.scenario.card.value("risk.draws"))
     model = sensitivity.cost_model(sp)
     seed = risk.seed_for(sp.scenario)
+    rho = sp.scenario.card.value("risk.correlation")
     return {
         "analyse": median_ms(lambda: risk.analyse(sp), repeat),
-        "monte carlo": median_ms(lambda: risk.simulate(model, draws, seed), repeat),
+        "monte carlo": median_ms(lambda: risk.simulate(model, draws, seed, rho), repeat),
         "tornado": median_ms(lambda: sensitivity.tornado(sp, model), repeat),
         "switching": median_ms(lambda: sensitivity.switching(sp), repeat),
         "plan_scenario": median_ms(lambda: planner.plan_scenario(sp.scenario), repeat),
