@@ -248,9 +248,11 @@ class TeamOption:
 @dataclass(frozen=True)
 class RunCosts:
     maintenance: tuple[int, int]  # per year, on the full build (low, high)
+    maintenance_expected: int  # per year, at the midpoint percentage
     hosting: tuple[int, int]  # per year (low, high)
     hosting_expected: int  # per year, for a clinic of this size
     training_updates: tuple[int, int]
+    training_updates_expected: int
     onprem_upfront: tuple[int, int, int]  # (low, expected, high); zeros on cloud
     annual: Range  # maintenance + hosting + training updates, per year
     underestimate: tuple[int, int]  # what a 30-40% underestimate would leave out, per year

@@ -86,7 +86,7 @@ def cash_flow(scenario: Scenario, lines: tuple[LineItem, ...], run: RunCosts, ye
         for q, amount in enumerate(apportion(phase2, [1.0] * 4)):
             build[4 + q] += amount
     pct = (card.value("maintenance.low_pct") + card.value("maintenance.high_pct")) / 2
-    fixed = run.hosting_expected + dollars((run.training_updates[0] + run.training_updates[1]) / 2)
+    fixed = run.hosting_expected + run.training_updates_expected
     out = []
     for q in range(quarters):
         live = q >= n1

@@ -236,17 +236,20 @@ def run_costs(scenario: Scenario, build: Range, lines: tuple[LineItem, ...]) -> 
     training = Range.total([li.cost for li in lines if li.category == TRAINING])
     pct = card.value("training.updates_pct")
     updates = (dollars(training.low * pct), dollars(training.expected * pct), dollars(training.high * pct))
+    maintenance_expected = dollars((maintenance[0] + maintenance[1]) / 2)
     annual = Range(
         maintenance[0] + hosting[0] + updates[0],
-        dollars((maintenance[0] + maintenance[1]) / 2) + hosting[1] + updates[1],
+        maintenance_expected + hosting[1] + updates[1],
         maintenance[1] + hosting[2] + updates[2],
     )
     u_lo, u_hi = card.value("underestimate.low_pct"), card.value("underestimate.high_pct")
     return RunCosts(
         maintenance=maintenance,
+        maintenance_expected=maintenance_expected,
         hosting=(hosting[0], hosting[2]),
         hosting_expected=hosting[1],
         training_updates=(updates[0], updates[2]),
+        training_updates_expected=updates[1],
         onprem_upfront=upfront,
         annual=annual,
         underestimate=(dollars(annual.expected * u_lo), dollars(annual.expected * u_hi)),

@@ -37,9 +37,9 @@ def scenario_dict(sp: ScenarioPlan) -> dict[str, Any]:
         "teams": [{"team": t.team, "rate": t.rate, "overhead_rate": t.overhead_rate,
                    "effective_rate": round(t.effective_rate, 2), "build": rng(t.build)} for t in sp.teams],
         "annual": {
-            "maintenance": pair(run.maintenance),
+            "maintenance": {**pair(run.maintenance), "expected": run.maintenance_expected},
             "hosting": {**pair(run.hosting), "expected": run.hosting_expected},
-            "training_updates": pair(run.training_updates),
+            "training_updates": {**pair(run.training_updates), "expected": run.training_updates_expected},
             "total": rng(run.annual),
             "underestimate": pair(run.underestimate),
         },

@@ -296,11 +296,7 @@ def run_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
             sh.calc(4, 1 + c, f, v, name=f"h.{c}")
             sh.num(7, 1 + c, 0, name=f"up.{c}")
     training = [f"SUMIF({r['range.cat']},\"{TRAINING}\",{r[f'range.{k}']})" for k in ("low", "exp", "high")]
-    from generator.model import Range
-
-    tr = Range.total([li.cost for li in sp.components if li.category == TRAINING])
-    updates = (run.training_updates[0], _half_up(tr.expected * sc.card.value("training.updates_pct")),
-               run.training_updates[1])
+    updates = (run.training_updates[0], run.training_updates_expected, run.training_updates[1])
     sh.text(5, 0, "Training updates (share of staff training)")
     for c, (f, v) in enumerate(zip(training, updates, strict=True)):
         sh.calc(5, 1 + c, f"ROUND({f}*{r['training.updates_pct']},0)", v, name=f"u.{c}")
@@ -313,12 +309,6 @@ def run_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
     sh.calc(11, 1, f"ROUND({r['annual.exp']}*{r['underestimate.low_pct']},0)", run.underestimate[0])
     sh.calc(11, 3, f"ROUND({r['annual.exp']}*{r['underestimate.high_pct']},0)", run.underestimate[1])
     sh.ws.freeze_panes(3, 1)
-
-
-def _half_up(x: float) -> int:
-    from generator.money import dollars
-
-    return dollars(x)
 
 
 # ------------------------------------------------------------------ cash flow
@@ -337,11 +327,9 @@ def cash_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
     pct = (card.value("maintenance.low_pct") + card.value("maintenance.high_pct")) / 2
     sh.text(3, 0, "Maintenance share")
     sh.calc(3, 2, f"({r['maintenance.low_pct']}+{r['maintenance.high_pct']})/2", pct, "pct", name="mpct")
-    from generator.money import dollars
-
-    fixed = sp.run.hosting_expected + dollars((sp.run.training_updates[0] + sp.run.training_updates[1]) / 2)
+    fixed = sp.run.hosting_expected + sp.run.training_updates_expected
     sh.text(4, 0, "Hosting and training updates per year")
-    sh.calc(4, 2, f"{r['h.1']}+ROUND(({r['u.0']}+{r['u.2']})/2,0)", fixed, name="fixed")
+    sh.calc(4, 2, f"{r['h.1']}+{r['u.1']}", fixed, name="fixed")
     sh.head(6, ("Quarter", "Index", "Build", "Run", "Total"))
     n1, p1r, p2r = r["phase1_quarters"], r["p1"], r["p2"]
     for q, quarter in enumerate(own.cash_flow):
