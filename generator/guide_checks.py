@@ -44,9 +44,10 @@ def warnings(scenario: Scenario, lines: tuple[LineItem, ...], build: Range, own:
                            f"{usd(high)} is more than the standard modules cost at this clinic's scale (at most "
                            f"{usd(full_high)} together); this budget takes off only what those modules cost "
                            "beyond licensing and integrating the certified components."))
-    if own.recommendation.path == "custom" and own.break_even_year is None:
-        out.append(Warning("NO_BREAK_EVEN", f"The custom build does not become cheaper than "
-                           f"{own.cheapest_product} within {own.years} years."))
+    if own.recommendation.workflow_need and own.break_even_year is None:
+        out.append(Warning("NO_BREAK_EVEN", f"The workflows point to a custom build, but it does not become "
+                           f"cheaper than {own.cheapest_product} within {own.years} years on this budget's "
+                           "figures."))
     if clinic.hosting is Hosting.ONPREM:
         out.append(Warning("ON_PREMISE", "On-premise hosting: the guide notes cloud is now the default "
                            f"({card.value('hosting.cloud_share'):.2%} of the EHR market)."))

@@ -295,6 +295,7 @@ class Recommendation:
     path: str  # "custom" | "off-the-shelf"
     headline: str
     reasons: tuple[str, ...]
+    workflow_need: bool = False  # the guide's case for custom applies (it may still not pay back)
 
 
 @dataclass(frozen=True)

@@ -122,49 +122,61 @@ def budget_phases(lines: tuple[LineItem, ...], run: RunCosts, flow: tuple[Quarte
 # ------------------------------------------------------------------ recommendation
 
 
-def recommend(scenario: Scenario, custom: tuple[int, ...], shelf: tuple[OffShelf, ...],
-              break_even: int | None) -> Recommendation:
-    """The guide's decision rule: workflow specificity decides; custom pays back within three to
-    four years where specialty workflows or hard integrations need it."""
-    card, clinic = scenario.card, scenario.clinic
-    years = len(custom)
-    payback = round(card.value("payback.years"))
-    cheapest = min(shelf, key=lambda p: p.cumulative[-1])
-    level = clinic.workflow_specificity
+def workflow_need(scenario: Scenario) -> bool:
+    """The guide's case for custom: workflows that need significant modification (High
+    specificity), or integration needs standard platforms handle poorly (Medium with three or more
+    connected systems)."""
+    level = scenario.clinic.workflow_specificity
+    return level is Level.HIGH or (level is Level.MEDIUM and len(scenario.integrations) >= 3)
+
+
+def _facts(scenario: Scenario, custom: tuple[int, ...], cheapest: OffShelf, break_even: int | None) -> list[str]:
     integrations = len(scenario.integrations)
     specialty = [m.name for m in scenario.modules if m.include and m.is_specialty]
-    needs_custom = level is Level.HIGH or (level is Level.MEDIUM and (integrations >= 3 or specialty))
-    reasons = [f"Workflow specificity is {level.value}."]
+    facts = [f"Workflow specificity is {scenario.clinic.workflow_specificity.value}."]
     if integrations or specialty:
-        reasons.append(f"The build connects {integrations} external system{'s' if integrations != 1 else ''}"
-                       + (f" and adds {len(specialty)} specialty feature{'s' if len(specialty) != 1 else ''}"
-                          if specialty else "") + ".")
-    reasons.append(f"Over {years} years the custom system costs {usd(custom[-1])}; the cheapest "
-                   f"off-the-shelf product ({cheapest.product}) costs {usd(cheapest.cumulative[-1])}.")
+        facts.append(f"The build connects {integrations} external system{'s' if integrations != 1 else ''}"
+                     + (f" and adds {len(specialty)} specialty feature{'s' if len(specialty) != 1 else ''}"
+                        if specialty else "") + ".")
+    facts.append(f"Over {len(custom)} years the custom system costs {usd(custom[-1])}; the cheapest "
+                 f"off-the-shelf product ({cheapest.product}) costs {usd(cheapest.cumulative[-1])}.")
     if break_even is not None:
-        reasons.append(f"The custom build becomes cheaper than {cheapest.product} in year {break_even}.")
+        facts.append(f"The custom build becomes cheaper than {cheapest.product} in year {break_even}.")
     else:
-        reasons.append(f"The custom build does not become cheaper than {cheapest.product} within {years} years.")
-    pays_back = break_even is not None and break_even <= max(payback, years)
-    if level is Level.LOW:
+        facts.append(f"The custom build does not become cheaper than {cheapest.product} within {len(custom)} years.")
+    return facts
+
+
+def recommend(scenario: Scenario, custom: tuple[int, ...], shelf: tuple[OffShelf, ...],
+              break_even: int | None) -> Recommendation:
+    """The guide's decision rule, checked against this budget's own figures: workflow specificity
+    decides which way to look, and custom is recommended only where it pays back — within the
+    horizon where the workflows need it, within `payback.years` where they do not."""
+    payback = round(scenario.card.value("payback.years"))
+    cheapest = min(shelf, key=lambda p: p.cumulative[-1])
+    reasons = _facts(scenario, custom, cheapest, break_even)
+    need = workflow_need(scenario)
+    if scenario.clinic.workflow_specificity is Level.LOW:
         path = "off-the-shelf"
         reasons.append("The guide: where workflows match what a major EHR vendor offers out of the box, "
                        "off-the-shelf platforms are the cost-effective choice for the first three years.")
-    elif needs_custom:
-        path = "custom"
+    elif need:
+        path = "custom" if break_even is not None else "off-the-shelf"
         reasons.append("The guide: where specialty workflows need significant modification or integrations "
                        "are handled poorly by standard platforms, custom development pays back within three "
                        "to four years for most small clinics.")
-        if not pays_back:
-            reasons.append("On cost alone it does not pay back within the horizon: reduce the scope, phase "
-                           "more into year two, or confirm the workflow need before committing.")
+        if break_even is None:
+            reasons.append(f"On this budget's figures it does not pay back within {len(custom)} years, so "
+                           "off-the-shelf (with its customization surcharge) is the cheaper path; choose custom "
+                           "only if the workflow need is decisive, and first reduce the scope, phase more into "
+                           "year two or revisit the team.")
     else:
         path = "custom" if break_even is not None and break_even <= payback else "off-the-shelf"
-        reasons.append(f"With no strong workflow need, cost decides: custom is chosen only if it pays back "
-                       f"within {payback} years.")
+        reasons.append(f"With no strong workflow or integration need, cost decides: custom is chosen only if "
+                       f"it pays back within {payback} years.")
     headline = (f"Build a custom EHR ({usd(custom[0])} in year one)" if path == "custom"
                 else f"Subscribe to an off-the-shelf EHR ({cheapest.product}, {usd(cheapest.yearly[0])} in year one)")
-    return Recommendation(path, headline, tuple(reasons))
+    return Recommendation(path, headline, tuple(reasons), need)
 
 
 def break_even_year(custom: tuple[int, ...], product: tuple[int, ...]) -> int | None:

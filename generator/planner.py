@@ -83,19 +83,31 @@ def _position(card: RateCard, complexity: Complexity | None) -> float:
 # ------------------------------------------------------------------ components
 
 
+def module_range(scenario: Scenario, row: ModuleChoice) -> tuple[float, float, bool]:
+    """(low, high, from the workbook) of a module row. A known module's figure that merely repeats
+    the shipped rate card (as `clinic-budget new` pre-fills them) counts as not given, so that an
+    Assumptions-sheet override of that key still applies."""
+    if row.known is None:  # a specialty feature: its own range from the Modules sheet
+        return float(row.low or 0), float(row.high or 0), True
+    key, shipped = f"module.{row.known.key}", default_card()
+
+    def given(value: int | None, end: str) -> float | None:
+        return None if value is None or value == shipped.value(f"{key}.{end}") else float(value)
+
+    low, high = given(row.low, "low"), given(row.high, "high")
+    return (scenario.card.value(f"{key}.low") if low is None else low,
+            scenario.card.value(f"{key}.high") if high is None else high,
+            low is not None or high is not None)
+
+
 def _module_draft(scenario: Scenario, row: ModuleChoice) -> _Draft:
     card = scenario.card
-    if row.known is None:  # a specialty feature: its own range from the Modules sheet
-        low, high = float(row.low or 0), float(row.high or 0)
+    low, high, quoted = module_range(scenario, row)
+    if row.known is None:
         source, note, category = "workbook (specialty feature)", row.notes, "specialty"
     else:
-        key = f"module.{row.known.key}"
-        low = float(row.low) if row.low is not None else card.value(f"{key}.low")
-        high = float(row.high) if row.high is not None else card.value(f"{key}.high")
-        entry = card.entry(f"{key}.low")
-        own = (row.low is not None and row.low != card.value(f"{key}.low")) or (
-            row.high is not None and row.high != card.value(f"{key}.high"))
-        source = "workbook" if own else entry.cited
+        entry = card.entry(f"module.{row.known.key}.low")
+        source = "workbook" if quoted else entry.cited
         note, category = row.notes or entry.note, row.known.key
     if row.known is not None and row.known.key == TRAINING and row.complexity is None:
         per_user = card.value("training.per_user") * staff_users(scenario)
@@ -106,6 +118,7 @@ def _module_draft(scenario: Scenario, row: ModuleChoice) -> _Draft:
         share = card.value("certified.residual_pct")
         low, expected, high = low * share, expected * share, high * share
         note = f"pre-built certified component ({share:.0%} of a custom build's cost). {note}".strip()
+        source = f"{source}, at the certified-component share (our assumption)"
     kind = "specialty" if row.known is None else "module"
     return _Draft(row.name, kind, row.phase, low, expected, high, source, note, category)
 
@@ -135,10 +148,8 @@ def certified_saving(scenario: Scenario) -> int:
     full = 0.0
     for row in scenario.modules:
         if row.include and row.known is not None and row.known.standard:
-            card = scenario.card
-            low = float(row.low) if row.low is not None else card.value(f"module.{row.known.key}.low")
-            high = float(row.high) if row.high is not None else card.value(f"module.{row.known.key}.high")
-            full += low + (high - low) * _position(card, row.complexity)
+            low, high, _ = module_range(scenario, row)
+            full += low + (high - low) * _position(scenario.card, row.complexity)
     return dollars(full * (1 - share))
 
 

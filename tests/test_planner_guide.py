@@ -183,6 +183,36 @@ def test_three_budget_phases_build_launch_and_two_years_of_operation() -> None:
     assert all(b.total == sum(v for _, v in b.items) for b in plan.ownership.budget_phases)
 
 
+def test_a_workflow_need_that_never_pays_back_recommends_off_the_shelf() -> None:
+    """The guide's rule is checked against the budget's own figures: where custom does not pay back
+    within the horizon, the headline is not 'Build' (a 3-physician clinic at High specificity)."""
+    plan = plan_scenario(scenario(workflow_specificity=Level.HIGH))
+    rec = plan.ownership.recommendation
+    assert plan.ownership.break_even_year is None
+    assert (rec.path, rec.workflow_need) == ("off-the-shelf", True)
+    assert any("does not pay back within 5 years" in r for r in rec.reasons)
+    assert any(w.code == "NO_BREAK_EVEN" for w in plan.warnings)
+
+
+def test_medium_specificity_with_a_specialty_feature_lets_cost_decide() -> None:
+    """A specialty feature alone is no case for custom: at Medium specificity cost decides."""
+    from generator.model import ModuleChoice
+
+    extra = (ModuleChoice("Photo documentation", True, 2, None, 4_000, 9_000),)
+    plan = plan_scenario(scenario(physicians=2, mods=modules(extra=extra)))
+    assert plan.ownership.break_even_year is None
+    assert plan.ownership.recommendation.path == "off-the-shelf"
+    assert not plan.ownership.recommendation.workflow_need
+
+
+def test_medium_specificity_with_three_integrations_is_a_workflow_need() -> None:
+    """'...or the practice has integration requirements that standard platforms handle poorly'."""
+    links = (integration(Category.LAB), integration(Category.BILLING), integration(Category.EPRESCRIBING))
+    plan = plan_scenario(scenario(physicians=12, integrations=links))
+    rec = plan.ownership.recommendation
+    assert rec.workflow_need and rec.path == "custom" and plan.ownership.break_even_year is not None
+
+
 def test_low_workflow_specificity_recommends_off_the_shelf() -> None:
     """'If a practice's clinical workflows match what a major EHR vendor offers out of the box, off-the-shelf
     platforms are the cost-effective choice for the first three years.'"""

@@ -263,12 +263,15 @@ def test_no_flip_is_said_in_words() -> None:
 
 
 def test_workflow_specificity_switching_value() -> None:
-    r = result(make())
+    r = result(make(physicians=5))
     switch = next(s for s in r.switching if s.name == "Workflow specificity")
     assert switch.value == "High" and "off-the-shelf at Low and Medium" in switch.text
-    custom = result(make(integrations=(Category.LAB, Category.BILLING, Category.EPRESCRIBING)))
-    switch = next(s for s in custom.switching if s.name == "Workflow specificity")
+    larger = result(make(physicians=8))
+    switch = next(s for s in larger.switching if s.name == "Workflow specificity")
     assert switch.value == "Medium"
+    small = result(make())
+    switch = next(s for s in small.switching if s.name == "Workflow specificity")
+    assert switch.value is None and "holds at every workflow specificity" in switch.text
 
 
 # ------------------------------------------------------------------ NPV

@@ -157,3 +157,24 @@ def test_asking_for_pdf_without_the_engine_is_a_one_line_usage_error(
     assert cli.main(["run", str(book), "--out", str(tmp_path / "out"), "--formats", "pdf"]) == 2
     assert capsys.readouterr().err == "error: PDF needs the optional engine: pip install 'clinic-budget[pdf]'\n"
     assert pipeline.Settings.from_options(out=tmp_path).formats == ("md", "html", "xlsx", "json")
+
+
+def test_an_assumptions_override_wins_over_module_figures_that_repeat_the_rate_card(tmp_path: Path) -> None:
+    """`clinic-budget new` pre-fills the Modules sheet with the rate card's figures; overriding the
+    same keys in the Assumptions sheet must still move the budget (a new user found it did not)."""
+    card = default_card()
+    modules = [["Module", "Include", "Low cost", "High cost"],
+               ["Patient records", "Yes", card.value("module.patient_records.low"),
+                card.value("module.patient_records.high")]]
+    data = _run_json(tmp_path, Modules=modules, Assumptions=[
+        ["Key", "Value", "Source"], ["module.patient_records.low", 20_000, "Vendor quote"],
+        ["module.patient_records.high", 30_000, "Vendor quote"]])
+    line = next(c for c in data["scenarios"][0]["components"] if c["name"] == "Patient records")
+    assert (line["low"], line["expected"], line["high"]) == (20_000, 25_000, 30_000)
+    assert line["source"] == "workbook override (Vendor quote)"
+
+
+def test_module_figures_of_its_own_are_the_workbooks(tmp_path: Path) -> None:
+    data = _run_json(tmp_path, Modules=[["Module", "Low cost", "High cost"], ["Patient records", 9_000, 16_000]])
+    line = next(c for c in data["scenarios"][0]["components"] if c["name"] == "Patient records")
+    assert (line["low"], line["high"], line["source"]) == (9_000, 16_000, "workbook")

@@ -94,19 +94,14 @@ def component_inputs(sp: ScenarioPlan) -> list[tuple[str, float, float, float | 
     """(name, range low, range high, position or None for per-user training, share paid, phase,
     category) for each priced line, exactly as the planner prices it."""
     from generator.model import INTEGRATION_KEYS
-    from generator.planner import _position
+    from generator.planner import _position, module_range
 
     sc = sp.scenario
     card, certified = sc.card, sc.clinic.certified_components
     out: list[tuple[str, float, float, float | None, float, int, str]] = []
     for m in (m for m in sc.modules if m.include):
-        if m.known is None:
-            low, high, category = float(m.low or 0), float(m.high or 0), "specialty"
-        else:
-            key = f"module.{m.known.key}"
-            low = float(m.low) if m.low is not None else card.value(f"{key}.low")
-            high = float(m.high) if m.high is not None else card.value(f"{key}.high")
-            category = m.known.key
+        low, high, _ = module_range(sc, m)
+        category = "specialty" if m.known is None else m.known.key
         training = category == TRAINING and m.complexity is None
         share = card.value("certified.residual_pct") if m.known and m.known.standard and certified else 1.0
         out.append((m.name, low, high, None if training else _position(card, m.complexity), share, m.phase,
