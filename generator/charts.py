@@ -250,7 +250,7 @@ def scurve_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
 
 def tornado_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
     risk = sp.risk
-    items = list(getattr(risk, "sensitivity", ()) or ())[:10]
+    items = [s for s in getattr(risk, "sensitivity", ()) or () if s.swing][:10]
     if not items:
         return ""
     point = getattr(risk, "point", sp.build.expected)

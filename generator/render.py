@@ -80,14 +80,17 @@ def loader(templates: Path | None) -> jinja2.BaseLoader:
 # ------------------------------------------------------------------ escaping
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]|#])")
+_ENTITY_START = re.compile(r"&(?=#[0-9]+;|#[xX][0-9a-fA-F]+;|[A-Za-z0-9]+;)")
 _MD_LEADING = re.compile(r"^(\s*)([-+]|\d+(?=\.(?:\s|$)))")
 
 
 def md_escape(value: object) -> Markup:
-    """User text made inert in Markdown: one line, HTML characters as entities, and every
-    character Markdown (or its tables and attr_list extensions) would act on backslash-escaped."""
+    """User text made inert in Markdown: one line, `<` and `>` as entities, every character
+    Markdown (or its tables and attr_list extensions) would act on backslash-escaped. An `&` is
+    escaped only where it would start an entity (`&amp;`, `&#38;`); a lone one (`A & B Clinic`)
+    stays readable in the Markdown and Markdown itself escapes it in the HTML."""
     text = re.sub(r"\s*[\r\n\t\f\v]+\s*", " ", str(value))
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _ENTITY_START.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL.sub(r"\\\1", text)
     text = _MD_LEADING.sub(lambda m: m.group(1) + (m.group(2) + "\\" if m.group(2)[0].isdigit()
                                                    else "\\" + m.group(2)), text)
