@@ -30,7 +30,7 @@ from generator.model import (
     Scenario,
     Subscription,
 )
-from generator.ratecard import RateCard, default_card, suggest
+from generator.ratecard import RateCard, closest, default_card, suggest
 from generator.workbook import FORM, TABLE, Book, Cell, Sheet, Table, normalize, read_book, table
 
 BASELINE = "Baseline"
@@ -153,6 +153,7 @@ def _clinic(sheet: Sheet, rep: Report) -> dict[str, Any]:
     by_label = {normalize(f.label): f for f in schema.CLINIC_FIELDS}
     seen: dict[str, Cell] = {}
     values: dict[str, Any] = {}
+    unknown: list[Cell] = []  # labels that match no field but carry a value
     for row, cells in sheet.ordered():
         label = cells.get(1)
         if label is None or label.formula is not None:
@@ -161,9 +162,7 @@ def _clinic(sheet: Sheet, rep: Report) -> dict[str, Any]:
         fld = by_label.get(normalize(label.value))
         if fld is None:
             if not value_cell.blank:
-                hint = suggest(fields.text(label.value), [f.label for f in schema.CLINIC_FIELDS])
-                rep.warn(sheet.title, label.coordinate, None,
-                         f"unknown label {fields.show(label.value)} (its value is ignored){hint}")
+                unknown.append(label)
             continue
         if fld.attr in seen:
             first = seen[fld.attr].coordinate
@@ -171,11 +170,29 @@ def _clinic(sheet: Sheet, rep: Report) -> dict[str, Any]:
             continue
         seen[fld.attr] = label
         values[fld.attr] = rep.read(value_cell, fld)
+    _unknown_labels(sheet, unknown, seen, rep)
+    return values
+
+
+def _unknown_labels(sheet: Sheet, unknown: list[Cell], seen: dict[str, Cell], rep: Report) -> None:
+    """Unknown labels are warnings, unless one looks like a required field that is missing: then
+    the error points at that label, which is almost surely a typo, rather than at a missing row."""
+    labels = [f.label for f in schema.CLINIC_FIELDS]
+    typo_for: dict[str, Cell] = {}
+    for label in unknown:
+        guess = closest(fields.text(label.value), labels)
+        fld = next((f for f in schema.CLINIC_FIELDS if f.label == guess), None)
+        if fld is not None and fld.required and fld.attr not in seen and fld.attr not in typo_for:
+            typo_for[fld.attr] = label
+            rep.at(label, fld.label, f"unknown label {fields.show(label.value)}; did you mean '{fld.label}'? "
+                                     "It is a required field")
+            continue
+        rep.warn(sheet.title, label.coordinate, None, f"unknown label {fields.show(label.value)} "
+                 f"(its value is ignored){suggest(fields.text(label.value), labels)}")
     for fld in schema.CLINIC_FIELDS:
-        if fld.required and fld.attr not in seen:
+        if fld.required and fld.attr not in seen and fld.attr not in typo_for:
             rep.on_sheet(sheet.title, fld.label, "required field is missing; add a row "
                          f"'{fld.label}' with its value in column B")
-    return values
 
 
 def _columns(tbl: Table, columns: tuple[schema.Field, ...], rep: Report) -> dict[str, int] | None:

@@ -111,13 +111,16 @@ def format_value(value: float, unit: str) -> str:
     return f"{value:,g}" if unit in ("draws", "hours") else f"{value:g} {unit}"
 
 
+def closest(word: str, choices: Mapping[str, object] | list[str] | tuple[str, ...]) -> str | None:
+    """The choice closest to `word` (case-insensitive), if any is close enough."""
+    close = difflib.get_close_matches(word.lower(), [str(c).lower() for c in choices], n=1, cutoff=0.6)
+    return next(str(c) for c in choices if str(c).lower() == close[0]) if close else None
+
+
 def suggest(word: str, choices: Mapping[str, object] | list[str] | tuple[str, ...]) -> str:
     """`; did you mean 'x'?` for the closest choice, or nothing."""
-    close = difflib.get_close_matches(word.lower(), [str(c).lower() for c in choices], n=1, cutoff=0.6)
-    if not close:
-        return ""
-    original = next(str(c) for c in choices if str(c).lower() == close[0])
-    return f"; did you mean '{original}'?"
+    original = closest(word, choices)
+    return f"; did you mean '{original}'?" if original else ""
 
 
 def parse_card(text: str, origin: str = "ratecard.toml") -> RateCard:

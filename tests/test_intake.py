@@ -762,3 +762,13 @@ def test_parsers_accept_the_spec_forms() -> None:
     assert fields.quantity("90%") == 0.9 and fields.quantity("$1,200") == 1200
     assert fields.text(3.0) == "3" and fields.text(True) == "Yes" and fields.text(dt.date(2026, 3, 2)) == "2026-03-02"
     assert fields.choice("e prescribing", ["Lab", "E-prescribing"]) == "E-prescribing"
+
+
+def test_a_misspelled_required_label_is_pointed_at_not_reported_missing(tmp_path: Path) -> None:
+    """A new user typed 'Phsyicians': the error names that cell and the label it meant."""
+    rows = [row if row[0] != "Physicians" else ["Phsyicians", 3] for row in BASE_CLINIC]
+    with pytest.raises(IntakeError) as caught:
+        read_intake(clinic_workbook(tmp_path / "ridgeview.xlsx", rows))
+    assert caught.value.lines() == [
+        "ridgeview.xlsx › Clinic!A3 (Physicians): unknown label 'Phsyicians'; did you mean 'Physicians'? "
+        "It is a required field"]
