@@ -193,7 +193,9 @@ INSTRUCTIONS = (
     "# Modules",
     "• One row per part of the system. Every standard module is listed with the cost guide's "
     "range in Low cost / High cost. Set Include to No for anything you do not want, or change "
-    "the costs if you have a quote.",
+    "the costs to your own estimate. Like the guide's, these costs are what a healthcare-experienced "
+    "offshore team charges: with Development team = US the budget scales them to the US rate. "
+    "For a vendor's quote, give its Development hours and Hourly rate on the Clinic sheet.",
     "• Phase 1 is built in year one; Phase 2 (integrations, AI documentation, specialty "
     "features) follows in year two. Complexity picks where inside the range the estimate sits.",
     "• Add your own specialty features (e.g. surgical scheduling) in the empty rows: give a "
