@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from generator import pipeline
-from generator.errors import BudgetError, IntakeError, Problem, UsageError
+from generator.errors import BudgetError, IntakeError, OutputError, Problem, TemplateError, UsageError
 from generator.manifest import (
     ERRORS_DIR,
     Headline,
@@ -40,7 +40,7 @@ from generator.manifest import (
     remove_stale_temporaries,
     sha256_file,
 )
-from generator.portfolio import Row, build_row, clear_error_report, write_error_report, write_index
+from generator.portfolio import Row, build_row, clear_error_report, how_to_fix, write_error_report, write_index
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 SAVE_EVERY = 2.0  # seconds between manifest saves during a long batch
@@ -101,6 +101,8 @@ class Outcome:
     slug_taken: bool = False  # another workbook in the folder has the same slug
     seconds: float = 0.0
     report: Path | None = field(default=None, compare=False)  # the error report, once written
+    cause: str = "workbook"  # what to fix: workbook | templates | output | setup | internal
+    template: str | None = None  # the template at fault, when cause is "templates"
 
     @property
     def failed(self) -> bool:
@@ -117,11 +119,15 @@ def _generate(job: Job, digest: str) -> Outcome:
         result = pipeline.generate(job.source, job.settings)
     except IntakeError as exc:
         return _failure(job, exc.lines(), exc.problems)
+    except TemplateError as exc:
+        return _failure(job, [f"{job.source.name}: {line}" for line in exc.lines()], cause="templates",
+                        template=exc.template)
     except BudgetError as exc:
-        return _failure(job, [f"{job.source.name}: {line}" for line in exc.lines()])
+        return _failure(job, [f"{job.source.name}: {line}" for line in exc.lines()],
+                        cause="output" if isinstance(exc, OutputError) else "setup")
     except Exception as exc:  # noqa: BLE001 - one workbook's crash must not stop the others
         return _failure(job, [f"{job.source.name}: internal error ({type(exc).__name__}: {exc}); "
-                              "please report it together with the workbook"])
+                              "please report it together with the workbook"], cause="internal")
     from generator.writers import budget_json
 
     try:
@@ -355,7 +361,8 @@ class Ledger:
             clear_error_report(self.out, outcome.slug)
         elif outcome.failed:
             page = write_error_report(self.out, outcome.slug, outcome.source, outcome.errors,
-                                      outcome.problems) if report else None
+                                      outcome.problems, how_to_fix(outcome.cause, outcome.template)
+                                      ) if report else None
             outcome = replace(outcome, report=page)
             self.manifest.note_failure(outcome.slug, str(outcome.source), outcome.errors)
         if time.monotonic() - self.last_save > SAVE_EVERY:

@@ -19,7 +19,12 @@ class UsageError(BudgetError):
 
 
 class TemplateError(BudgetError):
-    """A template that does not render: missing file, syntax error, undefined variable."""
+    """A template that does not render: missing file, syntax error, undefined variable.
+    `template` names the template file at fault, when known (`sections/questions.md.j2`)."""
+
+    def __init__(self, message: str, template: str | None = None) -> None:
+        super().__init__(message)
+        self.template = template
 
 
 class RateCardError(BudgetError):

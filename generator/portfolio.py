@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from markupsafe import Markup, escape
+
 from generator.errors import Problem
 from generator.manifest import ERRORS_DIR, Headline, Record, now_iso, write_text_atomically
 
@@ -27,6 +29,26 @@ HOW_TO_FIX = (
     "accepted), save it, and put it back in the input folder: the next batch or the watcher "
     "picks it up. `clinic-budget validate FILE` checks it without writing anything."
 )
+FIX_TEMPLATES = (
+    "This is a problem with the templates, not with the workbook: correct {template} in the "
+    "--templates folder (the message above gives the line) and run the batch again. "
+    "`clinic-budget run FILE --templates DIR` shows the same error for one workbook."
+)
+FIX_OUTPUT = (
+    "This is a problem with the output folder, not with the workbook: make sure it exists, "
+    "is writable and has free space, then run the batch again."
+)
+FIX_SETUP = ("This is not a problem with the workbook's cells: correct what the message above "
+             "names and run the batch again.")
+FIX_INTERNAL = ("This is a bug in clinic-budget, not a problem with the workbook: please report it "
+                "together with the workbook and this page.")
+
+
+def how_to_fix(cause: str = "workbook", template: str | None = None) -> str:
+    """The advice an error report gives for a failure's cause (batch.Outcome.cause)."""
+    if cause == "templates":
+        return FIX_TEMPLATES.format(template=f"`{template}`" if template else "the template named above")
+    return {"output": FIX_OUTPUT, "setup": FIX_SETUP, "internal": FIX_INTERNAL}.get(cause, HOW_TO_FIX)
 KEPT = "The documents made from an earlier version of this workbook were left as they were."
 
 
@@ -130,7 +152,8 @@ def _problem_lines(number: int, problem: Problem) -> list[str]:
     return lines
 
 
-def report_text(source: Path, errors: Sequence[str], problems: Sequence[Problem], kept: bool) -> str:
+def report_text(source: Path, errors: Sequence[str], problems: Sequence[Problem], kept: bool,
+                how: str = HOW_TO_FIX) -> str:
     lines = [f"clinic-budget could not make a budget from {source}", f"checked {now_iso()}", "",
              "What is wrong:"]
     if problems:
@@ -138,7 +161,7 @@ def report_text(source: Path, errors: Sequence[str], problems: Sequence[Problem]
             lines += _problem_lines(n, problem)
     else:
         lines += [f"{n}. {e}" for n, e in enumerate(errors, 1)]
-    lines += ["", "How to fix it:", HOW_TO_FIX]
+    lines += ["", "How to fix it:", how]
     if kept:
         lines += ["", KEPT]
     return "\n".join(lines) + "\n"
@@ -158,33 +181,42 @@ code{background:#f3f3f3;padding:0 .2rem}</style></head><body>
 <td>{{ p.field or "" }}</td><td>{{ p.message }}</td></tr>
 {% endfor %}</table>
 {% else %}<ol>{% for e in errors %}<li>{{ e }}</li>{% endfor %}</ol>{% endif %}
-<h2>How to fix it</h2><p>{{ how }}</p>
+<h2>How to fix it</h2><p>{{ how|code }}</p>
 {% if kept %}<p>{{ kept }}{% if documents %} ({% for d in documents %}<a href="../{{ d }}">{{ d }}</a>
 {%- if not loop.last %}, {% endif %}{% endfor %}){% endif %}</p>{% endif %}
 </body></html>
 """
 
 
+def code_spans(text: str) -> Markup:
+    """Plain text with `backticked` spans as <code>, everything escaped."""
+    parts = str(text).split("`")
+    return Markup("").join(Markup("<code>{}</code>").format(p) if i % 2 else escape(p)
+                           for i, p in enumerate(parts))
+
+
 def report_html(source: Path, errors: Sequence[str], problems: Sequence[Problem], kept: bool,
-                documents: Sequence[str]) -> str:
+                documents: Sequence[str], how: str = HOW_TO_FIX) -> str:
     import jinja2
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    env.filters["code"] = code_spans
     return env.from_string(REPORT_HTML).render(
-        source=source.name, checked=now_iso(), problems=problems, errors=errors, how=HOW_TO_FIX,
+        source=source.name, checked=now_iso(), problems=problems, errors=errors, how=how,
         kept=KEPT if kept else "", documents=documents,
     )
 
 
 def write_error_report(out: Path, slug: str, source: Path, errors: Sequence[str],
-                       problems: Sequence[Problem]) -> Path:
-    """`_errors/<slug>.txt` and `.html`; returns the HTML report's path."""
+                       problems: Sequence[Problem], how: str = HOW_TO_FIX) -> Path:
+    """`_errors/<slug>.txt` and `.html`; returns the HTML report's path. `how` is the advice
+    for the failure's cause (how_to_fix)."""
     folder = out / slug
     documents = [f"{slug}/{n}" for n in DOCUMENT_ORDER if (folder / n).is_file()]
     kept = bool(documents)
-    write_text_atomically(out / ERRORS_DIR / f"{slug}.txt", report_text(source, errors, problems, kept))
+    write_text_atomically(out / ERRORS_DIR / f"{slug}.txt", report_text(source, errors, problems, kept, how))
     page = out / ERRORS_DIR / f"{slug}.html"
-    write_text_atomically(page, report_html(source, errors, problems, kept, documents))
+    write_text_atomically(page, report_html(source, errors, problems, kept, documents, how))
     return page
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from generator.errors import TemplateError
+from generator.errors import BudgetError, TemplateError
 from generator.model import Integration, LineItem, Plan, ScenarioPlan
 from generator.money import usd
 from generator.ratecard import Entry
@@ -68,12 +68,27 @@ class ResourceLoader(jinja2.BaseLoader):
         return node.read_text(encoding="utf-8"), None, lambda: True
 
 
+class NamedLoader(jinja2.BaseLoader):
+    """Another loader whose templates report their name (`sections/questions.md.j2`) as their
+    file name, so that an error inside an included template can name it."""
+
+    def __init__(self, inner: jinja2.BaseLoader, prefix: str = "") -> None:
+        self.inner = inner
+        self.prefix = prefix
+
+    def get_source(self, environment: jinja2.Environment, template: str
+                   ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        source, _, uptodate = self.inner.get_source(environment, template)
+        return source, self.prefix + template, uptodate
+
+
 def loader(templates: Path | None) -> jinja2.BaseLoader:
     shipped = ResourceLoader(shipped_templates())
-    chain: list[jinja2.BaseLoader] = [jinja2.PrefixLoader({"default": shipped}, delimiter=":")]
+    chain: list[jinja2.BaseLoader] = [
+        jinja2.PrefixLoader({"default": NamedLoader(shipped, "default:")}, delimiter=":")]
     if templates is not None:
-        chain.append(jinja2.FileSystemLoader(str(templates)))
-    chain.append(shipped)
+        chain.append(NamedLoader(jinja2.FileSystemLoader(str(templates))))
+    chain.append(NamedLoader(shipped))
     return jinja2.ChoiceLoader(chain)
 
 
@@ -239,15 +254,41 @@ def _environment(templates: Path | None, kind: str) -> jinja2.Environment:
     return env
 
 
+def template_frame(exc: BaseException) -> tuple[str, int] | None:
+    """(template name, line) of the innermost template frame in the exception's traceback
+    (Jinja rewrites template frames to carry the template's file name and source line)."""
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if "__jinja_exception__" in tb.tb_frame.f_globals:
+            found = (tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def _runtime_error(name: str, exc: Exception) -> TemplateError:
+    """An error raised while a template ran, located in the template where it happened."""
+    where = template_frame(exc)
+    template, location = (where[0], f"{where[0]}:{where[1]}") if where else (name, name)
+    if isinstance(exc, jinja2.TemplateError):
+        message = exc.message or type(exc).__name__
+    else:
+        message = f"{type(exc).__name__}: {exc}"
+    return TemplateError(f"{location}: {message}", template)
+
+
 def _render(env: jinja2.Environment, name: str, values: dict[str, Any]) -> str:
     try:
         return env.get_template(name).render(values)
     except jinja2.TemplateNotFound as exc:
-        raise TemplateError(f"template not found: {exc.name}") from None
+        raise TemplateError(f"template not found: {exc.name}", str(exc.name)) from None
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
-    except jinja2.UndefinedError as exc:
-        raise TemplateError(f"{name}: {exc.message}") from None
+        where = exc.filename or exc.name
+        raise TemplateError(f"{where}:{exc.lineno}: {exc.message}", where) from None
+    except BudgetError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure inside a template is that template's error
+        raise _runtime_error(name, exc) from exc
 
 
 def render_markdown(plan: Plan, settings: Any) -> str:

@@ -264,3 +264,22 @@ def test_two_workbooks_with_one_slug(tmp_path: Path) -> None:
     rows = list(csv.DictReader((tmp_path / "output" / "index.csv").read_text(encoding="utf-8").splitlines()))
     assert [(row["workbook"], row["status"]) for row in rows] == [
         ("North Clinic.xlsx", "generated"), ("north-clinic.xlsm", "failed")]
+
+
+def test_a_template_error_is_reported_as_a_template_problem(tmp_path: Path) -> None:
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    good_workbook(inputs / "one.xlsx", 1)
+    (tmp_path / "tpl" / "sections").mkdir(parents=True)
+    (tmp_path / "tpl" / "sections" / "questions.md.j2").write_text("\n{{ clinc.name }}\n", encoding="utf-8")
+    r = run_cli("batch", "--formats", "md", "--templates", "tpl", cwd=tmp_path)
+    assert r.returncode == 2 and summary(r.stdout) == (1, 0, 0, 1)
+    assert "one.xlsx: sections/questions.md.j2:2: 'clinc' is undefined" in r.stderr
+    text = (tmp_path / "output" / "_errors" / "one.txt").read_text(encoding="utf-8")
+    assert "1. one.xlsx: sections/questions.md.j2:2: 'clinc' is undefined" in text
+    assert "This is a problem with the templates, not with the workbook: correct " \
+           "`sections/questions.md.j2` in the --templates folder" in text
+    assert "Open the workbook in Excel" not in text and "correct each cell" not in text
+    page = (tmp_path / "output" / "_errors" / "one.html").read_text(encoding="utf-8")
+    assert "<code>sections/questions.md.j2</code>" in page and "`" not in page
+    assert "Open the workbook in Excel" not in page
