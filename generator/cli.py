@@ -56,10 +56,13 @@ def _add_generation_options(p: argparse.ArgumentParser, out_default: str = "outp
         help="comma list of md,html,xlsx,pdf,json (default: all this installation can make)",
     )
     p.add_argument("--templates", default=None, help="folder whose templates override the shipped ones")
-    p.add_argument("--brand", default=None, help="branding file (TOML): firm name, logo, colours")
+    p.add_argument("--brand", default=None, help="branding file (TOML with the keys firm, logo, color)")
     p.add_argument("--firm", default=None, help="firm name shown on the documents")
     p.add_argument("--logo", default=None, help="logo image (PNG, JPEG or SVG) for the documents")
     p.add_argument("--color", default=None, help="accent colour, e.g. '#1f5f8b'")
+
+
+Command = Callable[[str, str], argparse.ArgumentParser]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,44 +73,58 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"clinic-budget {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    # --debug after the command too (`clinic-budget run x.xlsx --debug`); SUPPRESS keeps the
+    # subcommand from resetting a --debug given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show tracebacks for errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         return sub.add_parser(
-            name, help=help_text, description=help_text, epilog=EPILOG[name],
+            name, help=help_text, description=help_text, epilog=EPILOG[name], parents=[common],
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
 
+    _generation_commands(command)
+    _other_commands(command)
+    return parser
+
+
+def _generation_commands(command: Command) -> None:
     p = command("run", "one or more intake workbooks to their documents")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE", help="intake workbook(s) (.xlsx) to turn into documents")
     _add_generation_options(p)
 
     p = command("batch", "every workbook in a folder, skipping unchanged ones")
-    p.add_argument("input_dir", nargs="?", default="inputs", metavar="INPUT_DIR")
+    p.add_argument("input_dir", nargs="?", default="inputs", metavar="INPUT_DIR",
+                   help="folder of intake workbooks (default: inputs)")
     _add_generation_options(p)
     p.add_argument("--workers", type=int, default=None, help="parallel processes (default: all cores)")
     p.add_argument("--force", action="store_true", help="regenerate even unchanged workbooks")
     p.add_argument("--quiet", action="store_true", help="print only failures")
 
     p = command("watch", "the drop folder: generate whenever a workbook appears or changes")
-    p.add_argument("input_dir", nargs="?", default="inputs", metavar="INPUT_DIR")
+    p.add_argument("input_dir", nargs="?", default="inputs", metavar="INPUT_DIR",
+                   help="drop folder to watch for intake workbooks (default: inputs)")
     _add_generation_options(p)
     p.add_argument("--poll", action="store_true", help="poll instead of native events (network folders)")
     p.add_argument("--settle", type=float, default=0.5, help="seconds a file must stay unchanged (default 0.5)")
     p.add_argument("--quiet", action="store_true", help="print only failures")
 
+
+def _other_commands(command: Command) -> None:
     p = command("validate", "check workbooks and list every problem, writing nothing")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE", help="intake workbook(s) (.xlsx) to check")
 
     p = command("new", "write a blank (or example) intake workbook with dropdowns and instructions")
-    p.add_argument("file", nargs="?", metavar="FILE")
+    p.add_argument("file", nargs="?", metavar="FILE", help="the workbook to write (.xlsx)")
     p.add_argument("--example", default=None, metavar="NAME", help="write a filled example (see --list)")
     p.add_argument("--list", action="store_true", help="list the examples")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
 
     p = command("assumptions", "print the rate card: every key, its default and its source")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -163,7 +180,7 @@ def _generation_settings(args: argparse.Namespace):  # type: ignore[no-untyped-d
 
     return Settings.from_options(
         out=Path(args.out),
-        formats=parse_formats(args.formats) if args.formats else None,
+        formats=parse_formats(args.formats) if args.formats is not None else None,
         templates=Path(args.templates) if args.templates else None,
         brand_file=Path(args.brand) if args.brand else None,
         firm=args.firm,
