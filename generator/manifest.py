@@ -18,7 +18,7 @@ import fcntl
 import hashlib
 import json
 import os
-import tempfile
+import secrets
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
@@ -235,11 +235,26 @@ class Manifest:
 # ------------------------------------------------------------------ files and locks
 
 
+def _create_temporary(path: Path) -> tuple[int, str]:
+    """A new hidden `.<name>.XXXXXXXX.tmp` beside `path`, opened for writing with mode 0666
+    less the umask."""
+    for _ in range(100):
+        tmp = os.path.join(path.parent, f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666), tmp
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    raise OutputError(f"{path}: cannot create a temporary file beside it")
+
+
 def write_text_atomically(path: Path, text: str | Iterable[str]) -> None:
     """Write `path` (a string, or pieces of one streamed as they come) through a hidden
-    temporary file in the same folder, fsync, and a rename."""
+    temporary file in the same folder, fsync, and a rename. The file gets the permissions of
+    every other output (0666 less the umask, as `open` gives the documents), not mkstemp's 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _create_temporary(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.writelines([text] if isinstance(text, str) else text)

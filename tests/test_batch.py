@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -158,6 +159,7 @@ def test_exit_codes_and_quiet(tmp_path: Path) -> None:
 
 CRASH = """
 import os
+import re
 import generator.pipeline as pipeline
 
 _generate = pipeline.generate
@@ -283,3 +285,45 @@ def test_a_template_error_is_reported_as_a_template_problem(tmp_path: Path) -> N
     page = (tmp_path / "output" / "_errors" / "one.html").read_text(encoding="utf-8")
     assert "<code>sections/questions.md.j2</code>" in page and "`" not in page
     assert "Open the workbook in Excel" not in page
+
+
+def page_overflow(page: Path, width: int = 1200) -> tuple[int, int] | None:
+    """(scrollWidth, clientWidth) of `page` in headless Chromium at `width` px; None without it."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        return None
+    probe = page.with_name("probe.html")
+    probe.write_text(page.read_text(encoding="utf-8").replace(
+        "</body>", "<script>document.body.setAttribute('data-sw', document.documentElement.scrollWidth + '/' "
+                   "+ document.documentElement.clientWidth)</script></body>"), encoding="utf-8")
+    r = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                        "--disable-component-update", "--no-first-run", "--disable-sync",
+                        f"--user-data-dir={page.parent / '.chromium'}", f"--window-size={width},800", "--dump-dom",
+                        probe.as_uri()], capture_output=True, text=True, timeout=120, check=False)
+    found = re.search(r'data-sw="(\d+)/(\d+)"', r.stdout)
+    assert found, r.stderr[-2000:]
+    return int(found.group(1)), int(found.group(2))
+
+
+def test_portfolio_marks_stale_figures_fits_the_window_and_has_document_permissions(tmp_path: Path) -> None:
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for n in range(3):
+        good_workbook(inputs / f"a-rather-long-workbook-name-for-clinic-{n}.xlsx", n)
+    assert run_cli("batch", "--formats", "md,json", cwd=tmp_path).returncode == 0
+    clinic_workbook(inputs / "a-rather-long-workbook-name-for-clinic-1.xlsx",
+                    clinic_rows("Clinic 1", "three, or perhaps four physicians once the new partner starts"))
+    assert run_cli("batch", "--formats", "md,json", cwd=tmp_path).returncode == 1
+    out = tmp_path / "output"
+    page = (out / "index.html").read_text(encoding="utf-8")
+    failed_row = page[page.index('<tr class="failed">'):]
+    failed_row = failed_row[:failed_row.index("</tr>")]
+    assert "(from the last good run)" in failed_row and 'class="num stale"' in failed_row
+    assert page.count("(from the last good run)") == 1
+    document_mode = (out / "a-rather-long-workbook-name-for-clinic-0" / "budget.json").stat().st_mode & 0o777
+    for written in ("index.html", "index.csv", MANIFEST, "_errors/a-rather-long-workbook-name-for-clinic-1.html",
+                    "_errors/a-rather-long-workbook-name-for-clinic-1.txt"):
+        assert (out / written).stat().st_mode & 0o777 == document_mode, written
+    widths = page_overflow(out / "index.html")
+    if widths is not None:
+        assert widths[0] <= widths[1], f"index.html scrolls sideways at 1200 px: {widths}"
