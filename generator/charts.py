@@ -6,7 +6,8 @@ pattern, marker and hatching as well as colour, and are labelled directly.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from html import escape
 
 from generator.model import ScenarioPlan
@@ -216,6 +217,21 @@ def cash_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
 # ------------------------------------------------------------------ risk
 
 
+def _axis_x_costs(lo: float, hi: float, px: Callable[[float], float], y0: float, title: str) -> list[str]:
+    """Tick marks and labels along a cost axis from `lo` to `hi`, at a round step, with its title
+    below; `y0` is the axis line's height."""
+    step = nice_step(hi - lo)
+    parts = [f'<line x1="{px(lo):.1f}" y1="{y0:.1f}" x2="{px(hi):.1f}" y2="{y0:.1f}" stroke="#5a5a5a"/>']
+    v = step * math.ceil(lo / step)
+    while v <= hi + 1e-6:
+        x = px(v)
+        parts.append(f'<line x1="{x:.1f}" y1="{y0:.1f}" x2="{x:.1f}" y2="{y0 + 5:.1f}" stroke="#5a5a5a"/>')
+        parts.append(_t(x, y0 + 17, thousands(v) if step >= 1000 else usd(v), 10, "middle", fill="#5a5a5a"))
+        v += step
+    parts.append(_t((px(lo) + px(hi)) / 2, y0 + 33, title, 10, "middle", fill="#5a5a5a"))
+    return parts
+
+
 def scurve_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
     risk = sp.risk
     curve = list(getattr(risk, "s_curve", ()) or ())
@@ -223,7 +239,7 @@ def scurve_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
     values = [c for _, c in curve] + [v for _, v in marks]
     lo, hi = min(values), max(values)
     span = (hi - lo) or 1
-    left, right, top_pad, bottom, height = 60, 40, 24, 40, 260
+    left, right, top_pad, bottom, height = 60, 40, 24, 48, 268
     plot_w, plot_h = WIDTH - left - right, height - top_pad - bottom
 
     def px(cost: float) -> float:
@@ -237,6 +253,7 @@ def scurve_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
         parts.append(f'<line x1="{left}" y1="{py(p):.1f}" x2="{WIDTH - right}" y2="{py(p):.1f}" stroke="#d0d0d0"/>')
         parts.append(_t(left - 6, py(p) + 4, f"{p:.0%}", 10, "end", fill="#5a5a5a"))
     parts.append(_t(left, 12, "Probability the build costs this much or less", 10, fill="#5a5a5a"))
+    parts += _axis_x_costs(lo, hi, px, py(0.0), "Build cost, US$ thousands")
     if curve:
         d = " ".join(f"{px(c):.1f},{py(p):.1f}" for p, c in curve)
         parts.append(f'<polyline points="{d}" fill="none" stroke="{accent}" stroke-width="2.5"/>')

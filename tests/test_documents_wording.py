@@ -122,3 +122,15 @@ def test_ranges_from_the_templates_use_an_en_dash() -> None:
     hyphenated = re.findall(r"[\d%][-‐‑][$\d]", md)
     assert hyphenated == [], hyphenated
 
+
+
+def test_s_curve_has_cost_ticks_on_its_x_axis() -> None:
+    from generator import charts
+
+    plan = risk.apply(make_plan(ortho_scenario(), source="summit.xlsx"))
+    r = plan.scenarios[0].risk
+    svg = charts.chart("scurve", plan.scenarios[0], "#1f5f8b")
+    ticks = [int(k) * 1000 for k in re.findall(r'text-anchor="middle"[^>]*>(\d+)k</text>', svg)]
+    assert len(ticks) >= 3 and ticks == sorted(ticks)
+    assert ticks[0] <= r.p10 and ticks[-1] >= r.p90
+    assert "Build cost, US$ thousands" in svg
