@@ -49,7 +49,8 @@ def test_debug_before_or_after_the_command(where: str, workbook: Path, tmp_path:
 
 
 def test_no_traceback_without_debug(workbook: Path, tmp_path: Path) -> None:
-    r = run_cli("run", workbook, "--out", tmp_path / "out", "--formats", "md", "--templates", broken_templates(tmp_path))
+    r = run_cli("run", workbook, "--out", tmp_path / "out", "--formats", "md",
+                "--templates", broken_templates(tmp_path))
     assert "Traceback" not in r.stderr
 
 
