@@ -16,6 +16,7 @@ the lock for each round of work.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -57,15 +58,35 @@ def is_workbook_name(name: str) -> bool:
     return Path(name).suffix.lower() in WORKBOOK_SUFFIXES
 
 
-def discover(folder: Path) -> list[Path]:
-    """The workbooks directly in `folder` (not recursive), sorted by name."""
+@contextlib.contextmanager
+def _listing(folder: Path) -> Iterator[Iterator[os.DirEntry[str]]]:
     try:
-        entries = [e for e in os.scandir(folder) if is_workbook_name(e.name) and e.is_file()]
+        with os.scandir(folder) as entries:
+            yield entries
     except FileNotFoundError:
         raise UsageError(f"{folder}: no such folder") from None
     except NotADirectoryError:
         raise UsageError(f"{folder}: not a folder") from None
-    return [folder / e.name for e in sorted(entries, key=lambda e: e.name)]
+
+
+def check_folder(folder: Path) -> None:
+    """Raise UsageError unless `folder` is a folder that can be listed."""
+    with _listing(folder):
+        pass
+
+
+def scan(folder: Path) -> Iterator[str]:
+    """The names of the workbooks directly in `folder` (not recursive), in the order the
+    file system gives them, as they are read."""
+    with _listing(folder) as entries:
+        for e in entries:
+            if is_workbook_name(e.name) and e.is_file():
+                yield e.name
+
+
+def discover(folder: Path) -> list[Path]:
+    """The workbooks directly in `folder` (not recursive), sorted by name."""
+    return [folder / name for name in sorted(scan(folder))]
 
 
 def slug_for(path: Path) -> str:
@@ -345,10 +366,11 @@ BatchEvent = Waiting | Started | Outcome | Summary
 
 @dataclass
 class Ledger:
-    """Applies outcomes to the manifest and the error reports; keeps the portfolio's rows small."""
+    """Applies outcomes to the manifest and the error reports; streams the portfolio's rows."""
 
     out: Path
     manifest: Manifest
+    clashes: dict[str, str] = field(default_factory=dict)  # workbook name -> the earlier one with its slug
     counts: dict[str, int] = field(default_factory=lambda: {"generated": 0, "unchanged": 0, "failed": 0})
     last_save: float = field(default_factory=time.monotonic)
 
@@ -373,74 +395,80 @@ class Ledger:
         self.manifest.save()
         self.last_save = time.monotonic()
 
-    def rows(self, sources: list[Path]) -> Iterator[Row]:
-        """The portfolio: one row per workbook in the folder that has been looked at."""
-        clashes = collisions_of(sources)
-        for source in sources:
-            record = self.manifest.get(slug_for(source))
-            if source in clashes:
-                error = collision_outcome(source, clashes[source], self.out).errors
-                yield Row(source.name, slug_for(source), "failed", None, error, (), None)
+    def rows(self) -> Iterator[Row]:
+        """The portfolio: one row per workbook in the folder that has been looked at, by name,
+        streamed from the manifest."""
+        for name, slug, record in self.manifest.listing():
+            if name in self.clashes:
+                yield Row(name, slug, "failed", None, (collision_message(name, slug, self.clashes[name]),), (), None)
             elif record is not None:
-                yield build_row(source, record, self.out)
+                yield build_row(Path(name), record, self.out)
+
+    def close(self) -> None:
+        """Close the manifest (what was not saved is dropped, as if the process had died)."""
+        self.manifest.close()
 
 
-def _jobs(sources: list[Path], settings: pipeline.Settings, fp: str, ledger: Ledger,
-          force: bool, collisions: dict[Path, str]) -> Iterator[Job]:
-    for source in sources:
-        if source not in collisions:
-            slug = slug_for(source)
-            yield Job(source, slug, settings, fp, ledger.manifest.get(slug), force)
+def open_ledger(out: Path, folder: Path) -> Ledger:
+    """The output folder's manifest, with the workbooks now in `folder` listed in it (under
+    the output lock)."""
+    manifest = Manifest.load(out)
+    try:
+        manifest.add_sources((name, slug_for(Path(name))) for name in scan(folder))
+        return Ledger(out, manifest, manifest.clashes())
+    except BaseException:
+        manifest.close()
+        raise
 
 
-def collisions_of(sources: list[Path]) -> dict[Path, str]:
-    """Workbooks whose slug an earlier (by name) workbook already has: source -> that name."""
-    first: dict[str, Path] = {}
-    clashes: dict[Path, str] = {}
-    for source in sources:
-        slug = slug_for(source)
-        if slug in first:
-            clashes[source] = first[slug].name
-        else:
-            first[slug] = source
-    return clashes
+def _jobs(folder: Path, settings: pipeline.Settings, fp: str, ledger: Ledger, force: bool) -> Iterator[Job]:
+    for name, slug in ledger.manifest.sources():
+        if name not in ledger.clashes:
+            yield Job(folder / name, slug, settings, fp, ledger.manifest.get(slug), force)
+
+
+def collision_message(name: str, slug: str, other: str) -> str:
+    return (f"{name}: its documents would go to the same folder ({slug}/) as {other}'s; "
+            "rename one of the two workbooks")
 
 
 def collision_outcome(source: Path, other: str, out: Path) -> Outcome:
     slug = slug_for(source)
-    message = (f"{source.name}: its documents would go to the same folder ({slug}/) as {other}'s; "
-               "rename one of the two workbooks")
-    return Outcome(source, slug, "failed", out / slug, errors=(message,), slug_taken=True)
+    return Outcome(source, slug, "failed", out / slug, errors=(collision_message(source.name, slug, other),),
+                   slug_taken=True)
 
 
 def run_batch(input_dir: Path, settings: pipeline.Settings, workers: int | None = None,
               force: bool = False) -> Iterator[BatchEvent]:
     """Bring every workbook's documents in `input_dir` up to date; yields progress events."""
     started = time.monotonic()
-    sources = discover(input_dir)
+    check_folder(input_dir)  # the workbooks are listed once the lock is held
     lock = OutputLock(settings.out)
     if not lock.acquire(blocking=False):
         yield Waiting(settings.out)
         lock.acquire()
     pool = WorkerPool(workers)
+    ledger: Ledger | None = None
     try:
         remove_stale_temporaries(settings.out)
-        ledger = Ledger(settings.out, Manifest.load(settings.out))
-        yield Started(len(sources))
-        collisions = collisions_of(sources)
-        for source, other in collisions.items():
-            yield ledger.apply(collision_outcome(source, other, settings.out))
+        ledger = open_ledger(settings.out, input_dir)
+        total = ledger.manifest.source_count
+        yield Started(total)
+        for name, other in ledger.clashes.items():
+            yield ledger.apply(collision_outcome(input_dir / name, other, settings.out))
         fp = fingerprint(settings)
-        for outcome in pool.run(_jobs(sources, settings, fp, ledger, force, collisions)):
+        for outcome in pool.run(_jobs(input_dir, settings, fp, ledger, force)):
             yield ledger.apply(outcome)
         ledger.save()
         seconds = time.monotonic() - started
-        index = write_index(settings.out, lambda: ledger.rows(sources), settings.templates, seconds)
+        index = write_index(settings.out, ledger.rows, settings.templates, seconds)
         c = ledger.counts
         errors_dir = settings.out / ERRORS_DIR if c["failed"] else None
-        yield Summary(len(sources), c["generated"], c["unchanged"], c["failed"], seconds, index, errors_dir)
+        yield Summary(total, c["generated"], c["unchanged"], c["failed"], seconds, index, errors_dir)
     finally:
         pool.close()
+        if ledger is not None:
+            ledger.close()
         lock.release()
 
 

@@ -2,9 +2,11 @@
 
 * `fingerprint(settings)`: a hash of everything besides the workbook that shapes its outputs
   (tool version, rate card, templates, formats, branding).
-* `Manifest`: `<out>/.clinic-budget-manifest.json`, one `Record` per output folder (slug):
+* `Manifest`: `<out>/.clinic-budget-manifest.sqlite`, one `Record` per output folder (slug):
   the workbook hash and fingerprint its documents were made from, the files, the headline
-  figures for the portfolio page, and the last outcome.
+  figures for the portfolio page, and the last outcome. An SQLite database, so that a batch
+  looks records up and writes them one at a time and its memory does not grow with the
+  number of workbooks; a killed batch leaves it as of its last commit.
 * `OutputLock(out)`: an exclusive `fcntl.flock` on `<out>/.clinic-budget.lock`. A batch holds
   it for its whole run, the watcher for each round of work, so the manifest and the index are
   only ever changed by one process at a time. The kernel drops the lock when its holder dies.
@@ -19,9 +21,10 @@ import hashlib
 import json
 import os
 import secrets
+import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -30,10 +33,17 @@ from typing import Any
 from generator import __version__
 from generator.errors import OutputError
 
-MANIFEST_NAME = ".clinic-budget-manifest.json"
+MANIFEST_NAME = ".clinic-budget-manifest.sqlite"
+LEGACY_MANIFEST_NAME = ".clinic-budget-manifest.json"  # clinic-budget 1.x; read once, then removed
+SQLITE_SIDE_FILES = ("-journal", "-wal", "-shm")
+# DELETE journal (one file beside the database while a transaction commits; works on network
+# folders, unlike WAL), FULL sync (a commit every SAVE_EVERY seconds, so its fsyncs cost nothing
+# measurable), and a page cache of 256 KiB so memory does not follow the number of records.
+MANIFEST_PRAGMAS = ("journal_mode = DELETE", "synchronous = FULL", "cache_size = -256",
+                    "temp.cache_size = -256", "temp_store = FILE")
 LOCK_NAME = ".clinic-budget.lock"
 ERRORS_DIR = "_errors"
-MANIFEST_SCHEMA = 1
+MANIFEST_SCHEMA = 2  # PRAGMA user_version of the database (1 was the JSON manifest)
 TEMPLATED_FORMATS = frozenset({"md", "html", "pdf"})  # xlsx and json are written from the plan
 STALE_TEMP_SECONDS = 60.0  # a staging folder this old belongs to a process that died
 
@@ -183,53 +193,176 @@ def now_iso() -> str:
 # ------------------------------------------------------------------ the manifest file
 
 
+SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS records (slug TEXT PRIMARY KEY, record TEXT NOT NULL) WITHOUT ROWID;
+CREATE TEMP TABLE IF NOT EXISTS sources (name BLOB PRIMARY KEY, slug TEXT NOT NULL) WITHOUT ROWID;
+"""
+PAGE = 256  # sources fetched at a time
+
+
+def _name_key(name: str) -> bytes:
+    """A file name as a BLOB whose byte order is Python's `str` order (undecodable bytes too)."""
+    return name.encode("utf-8", "surrogatepass")
+
+
+def _name_of(key: bytes) -> str:
+    return bytes(key).decode("utf-8", "surrogatepass")
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """Open (creating with the documents' permissions) and check the manifest database."""
+    if not path.exists():  # 0666 less the umask, like every other output, not SQLite's 0644
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o666))
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        for pragma in MANIFEST_PRAGMAS:
+            conn.execute(f"PRAGMA {pragma}")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'records'").fetchone()[0]
+        if version != MANIFEST_SCHEMA and (version or tables):
+            raise sqlite3.DatabaseError(f"schema version {version}, expected {MANIFEST_SCHEMA}")
+        conn.executescript(SCHEMA_SQL)
+        conn.execute(f"PRAGMA user_version = {MANIFEST_SCHEMA}")
+        check = conn.execute("PRAGMA quick_check(1)").fetchone()
+        if not check or check[0] != "ok":
+            raise sqlite3.DatabaseError(f"damaged: {check[0] if check else 'no answer'}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 @dataclass
 class Manifest:
-    """The records of one output folder. Load, update, save: only under `OutputLock`."""
+    """The records of one output folder, in `<out>/.clinic-budget-manifest.sqlite` (one row per
+    slug, looked up as needed: nothing is held in memory). Open, update, save (commit), close:
+    only under `OutputLock`.
+
+    The folder's workbooks are listed into a temporary table (`add_sources`), so the batch's
+    jobs, its collisions and the portfolio's rows are all queries in file-name order.
+    """
 
     path: Path
-    records: dict[str, Record] = field(default_factory=dict)
-    damaged: bool = False  # the file existed but could not be read; everything is regenerated
+    conn: sqlite3.Connection
+    damaged: bool = False  # the file existed but could not be read; it was started afresh
+    migrated: int = 0  # records read from an old JSON manifest
+    source_count: int = 0  # workbooks listed by `add_sources`
 
     @classmethod
     def load(cls, out: Path) -> Manifest:
+        """Open the output folder's manifest; a damaged one is replaced by an empty one (every
+        workbook is then regenerated), and an old JSON manifest is read into it once and removed."""
         path = out / MANIFEST_NAME
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return cls(path)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            return cls(path, damaged=True)
+            out.mkdir(parents=True, exist_ok=True)
+            try:
+                manifest = cls(path, _connect(path))
+            except sqlite3.DatabaseError:
+                _remove_database(path)
+                manifest = cls(path, _connect(path), damaged=True)
+        except (OSError, sqlite3.Error) as exc:
+            raise OutputError(f"{path}: cannot open the manifest: {getattr(exc, 'strerror', None) or exc}") from None
+        manifest.migrated = manifest._migrate(out / LEGACY_MANIFEST_NAME)
+        manifest.conn.execute("BEGIN")
+        return manifest
+
+    def _migrate(self, legacy: Path) -> int:
+        """Read the JSON manifest of clinic-budget 1.x into this one, then remove it."""
         try:
-            if data.get("schema_version") != MANIFEST_SCHEMA:
-                return cls(path, damaged=True)
-            records = {slug: Record.from_json(r) for slug, r in data["workbooks"].items()}
-        except (AttributeError, KeyError, TypeError, ValueError):
-            return cls(path, damaged=True)
-        return cls(path, records)
+            data = json.loads(legacy.read_text(encoding="utf-8"))
+            records = [Record.from_json(r) for r in data["workbooks"].values()] \
+                if data.get("schema_version") == 1 else []
+        except FileNotFoundError:
+            return 0
+        except (OSError, UnicodeDecodeError, AttributeError, KeyError, TypeError, ValueError):
+            records = []  # unreadable: its workbooks are regenerated, as with a damaged manifest
+        with self.conn:
+            self.conn.execute("BEGIN")
+            self.conn.executemany("INSERT OR REPLACE INTO records VALUES (?, ?)",
+                                  ((r.slug, _dump(r)) for r in records))
+        with contextlib.suppress(FileNotFoundError):
+            legacy.unlink()
+        return len(records)
 
     def get(self, slug: str) -> Record | None:
-        return self.records.get(slug)
+        row = self.conn.execute("SELECT record FROM records WHERE slug = ?", (slug,)).fetchone()
+        return _load(row[0]) if row else None
 
     def put(self, record: Record) -> None:
-        self.records[record.slug] = record
+        self.conn.execute("INSERT OR REPLACE INTO records VALUES (?, ?)", (record.slug, _dump(record)))
 
     def note_failure(self, slug: str, source: str, errors: tuple[str, ...]) -> None:
         """A failed attempt: keep what is known about the earlier documents."""
-        old = self.records.get(slug) or Record(slug, source)
+        old = self.get(slug) or Record(slug, source)
         self.put(replace(old, source=source, status="failed", errors=errors, checked_at=now_iso()))
 
-    def save(self) -> None:
-        write_text_atomically(self.path, self._lines())
+    def __len__(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM records").fetchone()[0])
 
-    def _lines(self) -> Iterator[str]:
-        """The manifest's JSON, one record at a time (no second copy of the whole file)."""
-        head = {"schema_version": MANIFEST_SCHEMA, "generator": {"name": "clinic-budget", "version": __version__}}
-        yield json.dumps(head, indent=1)[:-2] + ',\n "workbooks": {'
-        for n, slug in enumerate(sorted(self.records)):
-            record = json.dumps(self.records[slug].to_json(), indent=1, ensure_ascii=False)
-            yield ("," if n else "") + f"\n  {json.dumps(slug)}: " + record.replace("\n", "\n  ")
-        yield "\n }\n}\n"
+    def save(self) -> None:
+        """Commit what was put so far (a killed run keeps everything up to its last save)."""
+        try:
+            self.conn.execute("COMMIT")
+            self.conn.execute("BEGIN")
+        except sqlite3.Error as exc:
+            raise OutputError(f"{self.path}: cannot write: {exc}") from None
+
+    def close(self) -> None:
+        """Close without committing what was put since the last `save`."""
+        self.conn.close()
+
+    # ---------------------------------------------------------------- the folder's workbooks
+
+    def add_sources(self, sources: Iterable[tuple[str, str]]) -> int:
+        """List the input folder's workbooks, (file name, slug), consumed as they come; returns
+        how many there are."""
+        self.conn.execute("DELETE FROM temp.sources")
+        self.conn.executemany("INSERT OR IGNORE INTO temp.sources VALUES (?, ?)",
+                              ((_name_key(name), slug) for name, slug in sources))
+        self.source_count = int(self.conn.execute("SELECT count(*) FROM temp.sources").fetchone()[0])
+        return self.source_count
+
+    def sources(self) -> Iterator[tuple[str, str]]:
+        """(file name, slug) of every listed workbook, by name, a page at a time (writes to the
+        records may come between two pages)."""
+        after = b""
+        while True:
+            page = self.conn.execute("SELECT name, slug FROM temp.sources WHERE name > ? ORDER BY name LIMIT ?",
+                                     (after, PAGE)).fetchall()
+            for name, slug in page:
+                yield _name_of(name), slug
+            if len(page) < PAGE:
+                return
+            after = page[-1][0]
+
+    def clashes(self) -> dict[str, str]:
+        """Workbooks whose slug an earlier (by name) workbook already has: name -> that name."""
+        rows = self.conn.execute(
+            "SELECT name, first FROM (SELECT name, first_value(name) OVER (PARTITION BY slug ORDER BY name) "
+            "AS first FROM temp.sources) WHERE name != first ORDER BY name")
+        return {_name_of(name): _name_of(first) for name, first in rows}
+
+    def listing(self) -> Iterator[tuple[str, str, Record | None]]:
+        """(file name, slug, record or None) of every listed workbook, by name, streamed."""
+        rows = self.conn.execute("SELECT s.name, s.slug, r.record FROM temp.sources AS s "
+                                 "LEFT JOIN records AS r ON r.slug = s.slug ORDER BY s.name")
+        for name, slug, record in rows:
+            yield _name_of(name), slug, (_load(record) if record is not None else None)
+
+
+def _dump(record: Record) -> str:
+    return json.dumps(record.to_json(), ensure_ascii=False, separators=(",", ":"))
+
+
+def _load(text: str) -> Record:
+    return Record.from_json(json.loads(text))
+
+
+def _remove_database(path: Path) -> None:
+    """Remove a damaged manifest and whatever journal SQLite left beside it."""
+    for name in (path.name, *(path.name + s for s in SQLITE_SIDE_FILES)):
+        with contextlib.suppress(FileNotFoundError):
+            (path.parent / name).unlink()
 
 
 # ------------------------------------------------------------------ files and locks
@@ -325,7 +458,8 @@ def _remove_old_hidden(folder: Path, cutoff: float) -> int:
     with contextlib.suppress(FileNotFoundError):
         for entry in os.scandir(folder):
             name = entry.name
-            if not name.startswith(".") or name in (MANIFEST_NAME, LOCK_NAME) or name.count(".") < 2:
+            if not name.startswith(".") or name.startswith(MANIFEST_NAME) or name == LOCK_NAME \
+                    or name.count(".") < 2:
                 continue
             is_staging = entry.is_dir(follow_symlinks=False)
             if not (is_staging or name.endswith(".tmp")):

@@ -31,14 +31,14 @@ from generator.batch import (
     Waiting,
     WorkerPool,
     collision_outcome,
-    collisions_of,
     describe,
     discover,
     is_workbook_name,
+    open_ledger,
     slug_for,
 )
 from generator.errors import UsageError
-from generator.manifest import Manifest, OutputLock, fingerprint, sha256_file
+from generator.manifest import OutputLock, fingerprint, sha256_file
 from generator.portfolio import write_index
 
 if TYPE_CHECKING:
@@ -194,16 +194,15 @@ def _round(paths: list[Path], input_dir: Path, settings: pipeline.Settings, pool
             yield item
     if lock is None:
         return
+    ledger: Ledger | None = None
     try:
-        sources = discover(input_dir)
-        ledger = Ledger(settings.out, Manifest.load(settings.out))
-        clashes = collisions_of(sources)
-        fp = fingerprint(settings)
+        ledger = open_ledger(settings.out, input_dir)
+        clashes, fp = ledger.clashes, fingerprint(settings)
         jobs = [Job(p, slug_for(p), settings, fp, ledger.manifest.get(slug_for(p)))
-                for p in paths if p not in clashes]
+                for p in paths if p.name not in clashes]
         for p in paths:
-            if p in clashes:
-                yield ledger.apply(collision_outcome(p, clashes[p], settings.out))
+            if p.name in clashes:
+                yield ledger.apply(collision_outcome(p, clashes[p.name], settings.out))
         for outcome in pool.run(jobs):
             if outcome.unstable:
                 settler.touch(outcome.source)  # still being written: look again once it settles
@@ -213,8 +212,10 @@ def _round(paths: list[Path], input_dir: Path, settings: pipeline.Settings, pool
             if stop.is_set():
                 break
         ledger.save()
-        write_index(settings.out, lambda: ledger.rows(sources), settings.templates)
+        write_index(settings.out, ledger.rows, settings.templates)
     finally:
+        if ledger is not None:
+            ledger.close()
         lock.release()
 
 

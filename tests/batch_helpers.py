@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +16,7 @@ from tests.helpers import clinic_workbook
 
 SUMMARY = re.compile(r"^(\d+) workbooks?: (\d+) generated, (\d+) unchanged, (\d+) failed in \d+\.\d s$",
                      re.MULTILINE)
-MANIFEST = ".clinic-budget-manifest.json"
+MANIFEST = ".clinic-budget-manifest.sqlite"
 TYPES = ("Family practice", "Urgent care", "Specialty clinic", "Multi-specialty")
 
 
@@ -54,8 +56,7 @@ def summary(text: str) -> tuple[int, int, int, int]:
 def check_outputs(out: Path, expected: tuple[str, ...] = ("budget.json",)) -> list[str]:
     """Every output folder has the `expected` documents, each complete and readable; returns
     the slugs."""
-    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-    assert manifest["schema_version"] == 1
+    assert manifest_version(out) == 2
     slugs = []
     for entry in sorted(out.iterdir()):
         if entry.name.startswith("."):
@@ -73,6 +74,17 @@ def check_outputs(out: Path, expected: tuple[str, ...] = ("budget.json",)) -> li
             check_document(doc)
         slugs.append(entry.name)
     return slugs
+
+
+def manifest_version(out: Path) -> int:
+    with contextlib.closing(sqlite3.connect(f"{(out / MANIFEST).as_uri()}?mode=ro", uri=True)) as db:
+        return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def manifest_records(out: Path) -> dict[str, dict[str, object]]:
+    """The output folder's manifest records, slug -> the record's fields (read-only)."""
+    with contextlib.closing(sqlite3.connect(f"{(out / MANIFEST).as_uri()}?mode=ro", uri=True)) as db:
+        return {slug: json.loads(record) for slug, record in db.execute("SELECT slug, record FROM records")}
 
 
 def check_document(doc: Path) -> None:

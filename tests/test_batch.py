@@ -6,17 +6,22 @@ Only JSON (and a little Markdown) is requested: the other formats are tested wit
 from __future__ import annotations
 
 import csv
+import inspect
 import json
 import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import textwrap
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
+from generator.batch import Ledger
+from generator.manifest import LEGACY_MANIFEST_NAME, Headline, Manifest, Record
 from tests.batch_helpers import (
     MANIFEST,
     bad_workbooks,
@@ -24,6 +29,7 @@ from tests.batch_helpers import (
     clinic_rows,
     good_workbook,
     ignored_files,
+    manifest_records,
     summary,
     wait_for,
 )
@@ -204,8 +210,7 @@ def test_two_batches_on_one_output_folder(drop: tuple[Path, dict[str, str]], tmp
     assert counts == [(50, 0, GOOD, 3), (50, GOOD, 0, 3)]  # the second waited, then found it all done
     assert any("waiting for another clinic-budget run" in stderr for _, stderr in results)
     assert len(check_outputs(tmp_path / "output")) == GOOD
-    manifest = json.loads((tmp_path / "output" / MANIFEST).read_text())
-    assert len(manifest["workbooks"]) == 50
+    assert len(manifest_records(tmp_path / "output")) == 50
 
 
 def descendants(pid: int) -> set[int]:
@@ -327,3 +332,90 @@ def test_portfolio_marks_stale_figures_fits_the_window_and_has_document_permissi
     widths = page_overflow(out / "index.html")
     if widths is not None:
         assert widths[0] <= widths[1], f"index.html scrolls sideways at 1200 px: {widths}"
+
+
+# ------------------------------------------------------------------ the manifest, in-process
+
+
+def test_a_damaged_manifest_is_started_afresh(tmp_path: Path) -> None:
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for n in range(3):
+        good_workbook(inputs / f"c{n}.xlsx", n)
+    out = tmp_path / "output"
+    out.mkdir()
+    (out / MANIFEST).write_bytes(b"not a database, " * 512)
+    (out / (MANIFEST + "-journal")).write_bytes(b"nor is this a journal")
+    r = run_cli("batch", "--formats", "json", cwd=tmp_path)
+    assert r.returncode == 0 and summary(r.stdout) == (3, 3, 0, 0), r.stderr
+    assert sorted(manifest_records(out)) == ["c0", "c1", "c2"]
+    assert not (out / (MANIFEST + "-journal")).exists()
+    r = run_cli("batch", "--formats", "json", cwd=tmp_path)
+    assert summary(r.stdout) == (3, 0, 3, 0)
+    with sqlite3.connect(out / MANIFEST) as db:  # a database of another schema counts as damaged too
+        db.execute("PRAGMA user_version = 99")
+    damaged = Manifest.load(out)
+    assert damaged.damaged and len(damaged) == 0
+    damaged.close()
+
+
+def test_an_old_json_manifest_is_read_once_and_removed(tmp_path: Path) -> None:
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for n in range(3):
+        good_workbook(inputs / f"c{n}.xlsx", n)
+    assert run_cli("batch", "--formats", "json", cwd=tmp_path).returncode == 0
+    out = tmp_path / "output"
+    records = manifest_records(out)
+    (out / MANIFEST).unlink()
+    legacy = {"schema_version": 1, "generator": {"name": "clinic-budget", "version": "1"}, "workbooks": records}
+    (out / LEGACY_MANIFEST_NAME).write_text(json.dumps(legacy), encoding="utf-8")
+    r = run_cli("batch", "--formats", "json", cwd=tmp_path)
+    assert summary(r.stdout) == (3, 0, 3, 0), r.stderr  # nothing redone
+    assert not (out / LEGACY_MANIFEST_NAME).exists() and sorted(manifest_records(out)) == ["c0", "c1", "c2"]
+
+
+def stored(slug: str, size: int = 0) -> Record:
+    headline = Headline(f"Clinic {slug}", 3, 1, 2, 3, "small", 4, "cloud", None)
+    return Record(slug, f"inputs/{slug}.xlsx", "ab" * 32, "cd" * 32, ("budget.json",), "now", headline,
+                  "generated", ("x" * size,) if size else (), "now")
+
+
+def test_sources_are_listed_in_name_order_a_page_at_a_time(tmp_path: Path) -> None:
+    names = [f"w{n:04d}.xlsx" for n in range(700)] + ["Zeta.xlsx", "zeta.xlsm", "élan.xlsx", "b\udcff.xlsx"]
+    manifest = Manifest.load(tmp_path)
+    try:
+        slugs = ((name, name.lower().split(".")[0].encode("ascii", "replace").decode()) for name in reversed(names))
+        assert manifest.add_sources(slugs) == len(names)
+        listed = []
+        for name, slug in manifest.sources():  # records written between two pages do not disturb it
+            listed.append(name)
+            manifest.put(stored(slug))
+            manifest.save()
+        assert listed == sorted(names)
+        assert manifest.clashes() == {"zeta.xlsm": "Zeta.xlsx"}
+    finally:
+        manifest.close()
+
+
+def test_portfolio_rows_are_streamed_from_the_manifest(tmp_path: Path) -> None:
+    count = 3000
+    manifest = Manifest.load(tmp_path)
+    try:
+        manifest.add_sources((f"clinic-{n:04d}.xlsx", f"clinic-{n:04d}") for n in range(count))
+        for n in range(count):
+            manifest.put(stored(f"clinic-{n:04d}", size=2000))  # about 6 MB of records
+        manifest.save()
+        ledger = Ledger(tmp_path, manifest)
+        rows = ledger.rows()
+        assert inspect.isgenerator(rows)
+        tracemalloc.start()
+        try:
+            seen = sum(1 for row in rows if row.status == "generated")
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert seen == count
+        assert peak < 512 * 1024, f"{peak} bytes held while listing {count} rows"
+    finally:
+        manifest.close()

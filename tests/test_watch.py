@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from generator.watch import Settler
-from tests.batch_helpers import MANIFEST, check_outputs, clinic_rows, good_workbook, summary, wait_for
+from tests.batch_helpers import check_outputs, clinic_rows, good_workbook, manifest_records, summary, wait_for
 from tests.helpers import cli, clinic_workbook, run_cli
 
 SETTLE = "0.8"
@@ -163,7 +163,7 @@ def test_watcher_and_batch_share_an_output_folder(tmp_path: Path) -> None:
     wait_for(lambda: sum(1 for x in w.lines if x.startswith(("ok ", "skip "))) >= 12, what="the watcher")
     assert w.stop() == 0
     assert len(check_outputs(tmp_path / "output")) == 12
-    assert len(json.loads((tmp_path / "output" / MANIFEST).read_text())["workbooks"]) == 12
+    assert len(manifest_records(tmp_path / "output")) == 12
 
 
 def test_missing_folder(tmp_path: Path) -> None:
