@@ -369,7 +369,7 @@ def _remove_database(path: Path) -> None:
 
 
 def _create_temporary(path: Path) -> tuple[int, str]:
-    """A new hidden `.<name>.XXXXXXXX.tmp` beside `path`, opened for writing with mode 0666
+    """A new hidden `.<name>.<random>.tmp` beside `path`, opened for writing with mode 0666
     less the umask."""
     for _ in range(100):
         tmp = os.path.join(path.parent, f".{path.name}.{secrets.token_hex(4)}.tmp")
@@ -442,8 +442,8 @@ class OutputLock:
 def remove_stale_temporaries(out: Path, older_than: float = STALE_TEMP_SECONDS) -> int:
     """Remove staging folders and temporary files left by a process that was killed.
 
-    Only hidden names made by `write_atomically` (`.<slug>.XXXXXXXX/`) or by
-    `write_text_atomically` (`.<name>.XXXXXXXX.tmp`), older than `older_than` seconds.
+    Only hidden names made by `write_atomically` (`.<slug>.<random>/`) or by
+    `write_text_atomically` (`.<name>.<random>.tmp`), older than `older_than` seconds.
     """
     removed, cutoff = 0, time.time() - older_than
     for folder in (out, out / ERRORS_DIR):
