@@ -60,6 +60,9 @@ def _add_generation_options(p: argparse.ArgumentParser, out_default: str = "outp
     p.add_argument("--firm", default=None, help="firm name shown on the documents")
     p.add_argument("--logo", default=None, help="logo image (PNG, JPEG or SVG) for the documents")
     p.add_argument("--color", default=None, help="accent colour, e.g. '#1f5f8b'")
+    p.add_argument("--pdf-engine", default="auto", choices=("auto", "chromium", "weasyprint"),
+                   help="what prints budget.pdf: Chromium (fast, when installed) or WeasyPrint "
+                        "(the pdf extra); default auto, Chromium first")
 
 
 Command = Callable[[str, str], argparse.ArgumentParser]
@@ -186,6 +189,7 @@ def _generation_settings(args: argparse.Namespace):  # type: ignore[no-untyped-d
         firm=args.firm,
         logo=Path(args.logo) if args.logo else None,
         color=args.color,
+        pdf_engine=args.pdf_engine,
     )
 
 

@@ -250,8 +250,20 @@ def _environment(templates: Path | None, kind: str) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(usd=f_usd, rate=f_rate, pct=f_pct, num=f_num, range=f_range, md=md_escape)
+    env.filters.update(usd=f_usd, rate=f_rate, pct=f_pct, num=f_num, range=f_range, md=md_escape,
+                       css_string=css_string)
     return env
+
+
+def css_string(value: object) -> Markup:
+    """`value` as a quoted CSS string, safe inside a <style> element: quotes, backslashes and
+    control characters are escaped, and so are < and > (a name cannot close the element)."""
+    def escape(ch: str) -> str:
+        if ch in '"\\<>' or ord(ch) < 0x20 or ord(ch) == 0x7F:
+            return f"\\{ord(ch):x} "
+        return ch
+
+    return Markup('"' + "".join(map(escape, str(value))) + '"')
 
 
 def template_frame(exc: BaseException) -> tuple[str, int] | None:
@@ -313,7 +325,9 @@ def render_html(markdown_text: str, plan: Plan, settings: Any, for_print: bool =
 
     body = CHART_MARK.sub(chart, body)
     env = environment(settings, "html")
-    css = _render(env, STYLESHEET, {"accent": accent_color, "firm": settings.branding.firm})
+    css = _render(env, STYLESHEET, {"accent": accent_color, "firm": settings.branding.firm,
+                                    "running_head": settings.branding.firm or "Custom EHR budget",
+                                    "running_clinic": f"{plan.intake.base.clinic.name} · {plan.generated:%B %-d, %Y}"})
     values = {**context(plan, settings), "body": Markup(body), "css": Markup(css),
               "accent": accent_color, "logo": logo_uri(settings.branding.logo), "for_print": for_print}
     return _render(env, MAIN_HTML, values)

@@ -153,10 +153,26 @@ def test_asking_for_pdf_without_the_engine_is_a_one_line_usage_error(
     from generator import cli, pipeline
 
     monkeypatch.setattr(pipeline, "pdf_available", lambda: False)
+    monkeypatch.setenv("CLINIC_BUDGET_CHROMIUM", "0")  # and no browser either
     book = clinic_workbook(tmp_path / "ridgeview.xlsx")
     assert cli.main(["run", str(book), "--out", str(tmp_path / "out"), "--formats", "pdf"]) == 2
     assert capsys.readouterr().err == "error: PDF needs the optional engine: pip install 'clinic-budget[pdf]'\n"
     assert pipeline.Settings.from_options(out=tmp_path).formats == ("md", "html", "xlsx", "json")
+    assert not (tmp_path / "out").exists()
+
+
+def test_asking_for_chromium_without_it_is_a_one_line_usage_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from generator import cli
+
+    monkeypatch.setenv("CLINIC_BUDGET_CHROMIUM", str(tmp_path / "no-such-browser"))
+    book = clinic_workbook(tmp_path / "ridgeview.xlsx")
+    args = ["run", str(book), "--out", str(tmp_path / "out"), "--formats", "pdf", "--pdf-engine", "chromium"]
+    assert cli.main(args) == 2
+    assert capsys.readouterr().err == (
+        f"error: --pdf-engine chromium: {tmp_path / 'no-such-browser'} (from CLINIC_BUDGET_CHROMIUM) "
+        "is not Chromium 131 or newer\n")
+    assert not (tmp_path / "out").exists()
 
 
 def test_an_assumptions_override_wins_over_module_figures_that_repeat_the_rate_card(tmp_path: Path) -> None:

@@ -1,7 +1,9 @@
-"""budget.pdf: the HTML document printed by WeasyPrint (the optional extra `pdf`).
+"""budget.pdf: the HTML document printed by Chromium or WeasyPrint (`Settings.pdf_engine`).
 
-The engine fetches nothing but data: URIs and the product's own template files; metadata
-(dates, identifier) is fixed from the plan, so the same input gives the same bytes.
+WeasyPrint is the optional extra `pdf`; Chromium, when the machine has it, is about six times
+faster (writers/chromium.py). Either engine fetches nothing but data: URIs and the product's own
+template files; metadata (dates, identifier) is fixed from the plan, so the same input gives the
+same bytes.
 """
 
 from __future__ import annotations
@@ -68,11 +70,30 @@ def html_to_pdf(html: str, identifier: bytes) -> bytes:
     return bytes(data)
 
 
+def engine_label(engine: str) -> str:
+    """The engine and its version ("weasyprint 70.0", "chromium 156.0.8078.108"): a new version
+    may lay pages out differently, so the batch manifest counts it."""
+    if engine == "chromium":
+        from generator.writers import chromium
+
+        found = chromium.find()
+        return found.label if found is not None else "chromium (missing)"
+    try:
+        import weasyprint
+    except (ImportError, OSError):
+        return "weasyprint (missing)"
+    return f"weasyprint {weasyprint.__version__}"
+
+
 def render(plan: Plan, settings: Any, html: str | None = None) -> bytes:
     """The PDF for `plan`; pass the HTML when it is already rendered."""
     if html is None:
         from generator import render as documents
 
         html = documents.render_html(documents.render_markdown(plan, settings), plan, settings)
+    if getattr(settings, "pdf_engine", "weasyprint") == "chromium":
+        from generator.writers import chromium
+
+        return chromium.html_to_pdf(html, chromium.require(), plan.generated.strftime("%Y%m%d000000"))
     identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32].encode("ascii")
     return html_to_pdf(html, identifier)
