@@ -87,6 +87,12 @@ def shipped_templates() -> Traversable | None:
         return None
 
 
+def pdf_engine_label(settings: Any) -> str:
+    from generator.writers.pdf import engine_label
+
+    return engine_label(getattr(settings, "pdf_engine", "weasyprint"))
+
+
 def fingerprint(settings: Any) -> str:
     """Everything except the workbook that decides the outputs' bytes (`settings` is a
     pipeline.Settings; typed loosely so this module does not import the pipeline).
@@ -107,6 +113,7 @@ def fingerprint(settings: Any) -> str:
         "firm": brand.firm,
         "color": brand.color,
         "logo": sha256_file(brand.logo) if brand.logo is not None else None,
+        "pdf_engine": pdf_engine_label(settings) if "pdf" in settings.formats else None,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()
 

@@ -1,0 +1,171 @@
+"""budget.pdf printed by Chromium: the same figures as budget.json, the same bytes twice, nothing
+fetched, no script run, a dead browser replaced, and no browser left behind by a batch."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import re
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from generator import render
+from generator.writers import chromium
+from tests.conftest import CASES, HOSTILE, settings
+from tests.helpers import cli
+from tests.test_documents import allowed_figures, key_figures, money, pdf_text
+
+FOUND = chromium.find()
+pytestmark = pytest.mark.skipif(FOUND is None, reason="Chromium 131+ not installed (Debian: chromium)")
+
+
+def chromium_settings():  # type: ignore[no-untyped-def]
+    return replace(settings(formats=("pdf",)), pdf_engine="chromium")
+
+
+def print_html(html: str) -> bytes:
+    assert FOUND is not None
+    return chromium.html_to_pdf(html, FOUND, "20260302000000")
+
+
+def test_chromium_pdf_figures_match_json_and_bytes_repeat() -> None:
+    from generator.writers import pdf
+
+    plan = CASES["ortho-risk"]()
+    data = pdf.render(plan, chromium_settings())
+    assert data.startswith(b"%PDF")
+    assert data == pdf.render(plan, chromium_settings())
+    text = pdf_text(data)
+    allowed = allowed_figures(plan)
+    assert [f for f in money(text) if f not in allowed] == []
+    for figure in key_figures(plan):
+        assert f"${figure:,}" in text
+    assert "Page 1 of" in text
+    assert f"{plan.intake.base.clinic.name} ·" in text.split("Page 1 of")[1]  # the running head
+
+
+def test_the_print_dates_are_the_report_date_and_keep_their_length() -> None:
+    plan = CASES["family"]()
+    data = print_html("<p>dated</p>")
+    dates = re.findall(rb"/(?:CreationDate|ModDate) \((D:[^)]*)\)", data)
+    assert dates and all(d.startswith(b"D:20260302000000") for d in dates)
+    from generator.writers import pdf
+
+    stamped = pdf.render(plan, chromium_settings())
+    expected = plan.generated.strftime("D:%Y%m%d000000").encode()
+    assert all(d.startswith(expected) for d in re.findall(rb"/CreationDate \((D:[^)]*)\)", stamped))
+    import io
+
+    from pypdf import PdfReader
+
+    assert len(PdfReader(io.BytesIO(stamped)).pages) > 3  # cross-reference offsets still right
+
+
+@pytest.fixture
+def web_server() -> Iterator[tuple[int, list[str]]]:
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/css")
+            self.end_headers()
+            self.wfile.write(b"p { display: none }")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1], hits
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_chromium_fetches_nothing_and_runs_no_script(web_server: tuple[int, list[str]], tmp_path: Path) -> None:
+    port, hits = web_server
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP SECRET", encoding="utf-8")
+    html = (f'<html><head><link rel="stylesheet" href="http://127.0.0.1:{port}/evil.css"></head><body>'
+            f'<p>visible text</p><img src="http://127.0.0.1:{port}/pixel.png">'
+            f'<iframe src="file://{secret}"></iframe><iframe src="http://127.0.0.1:{port}/frame"></iframe>'
+            '<script>document.write("SCRIPT RAN")</script></body></html>')
+    text = pdf_text(print_html(html))
+    assert hits == []
+    assert "visible text" in text  # the remote stylesheet that hides it was not applied
+    assert "SCRIPT RAN" not in text and "TOP SECRET" not in text
+
+
+def test_running_heads_are_inert_text_in_both_engines() -> None:
+    from generator.writers import pdf
+
+    plan = CASES["hostile"]()
+    for engine in ("chromium", "weasyprint"):
+        text = pdf_text(pdf.render(plan, replace(chromium_settings(), pdf_engine=engine)))
+        page_two = text.split("Page 1 of")[1]
+        assert f"{HOSTILE} ·" in page_two, engine  # the running head, literally
+
+
+def test_css_string_escapes_what_could_end_the_string_or_the_style_element() -> None:
+    assert render.css_string('Ann\'s "Clinic" \\ </style>\n') == (
+        '"Ann\'s \\22 Clinic\\22  \\5c  \\3c /style\\3e \\a "')
+
+
+def test_a_browser_that_died_is_replaced() -> None:
+    print_html("<p>first</p>")
+    browser = chromium._browser
+    assert browser is not None
+    browser._process.kill()
+    browser._process.wait()
+    assert "second" in pdf_text(print_html("<p>second</p>"))
+    assert chromium._browser is not browser
+
+
+def test_a_browser_that_stops_answering_fails_that_pdf_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    print_html("<p>warm</p>")
+    browser = chromium._browser
+    assert browser is not None
+    os.kill(browser._process.pid, 19)  # SIGSTOP: alive but silent
+    monkeypatch.setattr(chromium, "PRINT_TIMEOUT", 1.0)
+    with pytest.raises(chromium.BrowserError, match="did not answer within 1 s"):
+        print_html("<p>stuck</p>")
+    assert chromium._browser is None and browser._process.poll() is not None
+    assert "after" in pdf_text(print_html("<p>after</p>"))
+
+
+def browsers_of(profile_prefix: str = "clinic-budget-chromium-") -> list[str]:
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    return [line for line in ps.splitlines() if profile_prefix in line and "ps -eo" not in line]
+
+
+def test_a_batch_prints_with_chromium_and_leaves_no_browser_behind(tmp_path: Path) -> None:
+    from tests.helpers import clinic_workbook
+
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for name in ("alpha", "beta", "gamma"):
+        clinic_workbook(inputs / f"{name}.xlsx")
+    out = tmp_path / "out"
+    before, profiles = browsers_of(), set(Path(tempfile.gettempdir()).glob("clinic-budget-chromium-*"))
+    run = subprocess.run([*cli(), "batch", str(inputs), "--out", str(out), "--formats", "pdf", "--workers", "2",
+                          "--pdf-engine", "chromium"], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    for name in ("alpha", "beta", "gamma"):
+        assert (out / name / "budget.pdf").read_bytes().startswith(b"%PDF")
+    assert browsers_of() == before
+    assert set(Path(tempfile.gettempdir()).glob("clinic-budget-chromium-*")) == profiles
+
+    # The engine is part of what decides the bytes: switching it regenerates the PDFs.
+    again = subprocess.run([*cli(), "batch", str(inputs), "--out", str(out), "--formats", "pdf", "--workers", "2",
+                            "--pdf-engine", "weasyprint"], capture_output=True, text=True, check=False)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip().splitlines()[-1].startswith("3 workbooks: 3 generated, 0 unchanged")
