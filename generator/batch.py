@@ -223,6 +223,18 @@ def _worker_init(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=orphaned, name="parent-watch", daemon=True).start()
+    _warm_up_reader()
+
+
+def _warm_up_reader() -> None:
+    """Make this worker's forked readers start warm (sandbox.warm_up); a speed-up only."""
+    from generator import sandbox
+
+    if sandbox.enabled():
+        try:
+            sandbox.warm_up()
+        except Exception:  # noqa: BLE001,S110 - without it reads are slower, not wrong
+            pass
 
 
 # What every worker needs, imported in the fork server before it forks the workers (PDF's
@@ -262,7 +274,15 @@ class WorkerPool:
 
     def run(self, jobs: Iterable[Job]) -> Iterator[Outcome]:
         if self.workers == 1:
-            yield from map(process_workbook, jobs)
+            warm = False
+            for job in jobs:
+                outcome = quick_check(job)
+                if outcome is None:
+                    if not warm:  # only once there is a workbook to read
+                        _warm_up_reader()
+                        warm = True
+                    outcome = process_workbook(job)
+                yield outcome
             return
         pending: deque[Job] = deque()
         source = iter(jobs)
