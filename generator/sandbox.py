@@ -56,7 +56,7 @@ def enabled() -> bool:
 def read_untrusted(path: Path) -> Intake:
     """`read_intake(path)`, in a bounded child process unless the sandbox is off."""
     if enabled():
-        return read_intake_bounded(path)
+        return read_intake_served(path)
     from generator.intake import read_intake
 
     return read_intake(Path(path))
@@ -110,6 +110,171 @@ def read_intake_bounded(path: Path, *, memory_mb: int = MEMORY_MB, seconds: floa
     return _outcome(path.name, payload, status, memory_mb)
 
 
+# ---------------------------------------------------------------- a reader that stays
+
+SERVE_READS = 500  # a reader process is replaced after this many workbooks...
+SERVE_GROWTH = 64 * MB  # ...or once it holds this much more memory than when it started
+_HEADER = 8  # bytes of length before each message on the reader's pipes
+
+
+class _Server:
+    """A child forked once that reads workbook after workbook, with the same limits as a child
+    forked per read: the fork, and the first-run work of every child, are paid once.
+
+    Its memory limit is set when it starts; its CPU backstop is moved forward before each read.
+    A read that runs out of memory is tried again in a child of its own (a reader that has read
+    other workbooks may have less room left); one that runs out of time, or kills the reader,
+    ends it, and the next read starts a new one.
+    """
+
+    def __init__(self, memory_mb: int) -> None:
+        requests_in, self.requests = os.pipe()
+        self.replies, replies_out = os.pipe()
+        self.owner = os.getpid()
+        self.pid = os.fork()
+        if self.pid == 0:  # pragma: no cover - the reader; checked through the parent
+            os.close(self.requests)
+            os.close(self.replies)
+            _serve(requests_in, replies_out, memory_mb)
+        os.close(requests_in)
+        os.close(replies_out)
+        self.reads = 0
+        self.start_size = _size_of(self.pid)
+
+    def read(self, path: Path, seconds: float) -> tuple[bytes, bool]:
+        """The reader's answer for `path` (b"" if it died first), and whether time ran out."""
+        message = pickle.dumps((str(path), seconds))
+        try:
+            _write_all(self.requests, len(message).to_bytes(_HEADER, "big") + message)
+        except OSError:
+            return b"", False
+        deadline = time.monotonic() + seconds
+        header, timed_out = _read_exactly(self.replies, _HEADER, deadline)
+        if len(header) < _HEADER or timed_out:
+            return b"", timed_out
+        payload, timed_out = _read_exactly(self.replies, int.from_bytes(header, "big"), deadline)
+        self.reads += 1
+        return payload, timed_out
+
+    def worn(self) -> bool:
+        return self.reads >= SERVE_READS or _size_of(self.pid) - self.start_size > SERVE_GROWTH
+
+    def close(self, kill: bool = True) -> int:
+        """End the reader (closing its pipe lets it finish by itself); its wait status."""
+        for fd in (self.requests, self.replies):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if kill:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            return os.waitpid(self.pid, 0)[1]
+        except ChildProcessError:
+            return 0
+
+
+_server: _Server | None = None
+
+
+def read_intake_served(path: Path, *, memory_mb: int = MEMORY_MB, seconds: float = SECONDS) -> Intake:
+    """`read_intake(path)` in this process's reader child (started on first use)."""
+    global _server
+    path = Path(path)
+    if _server is not None and _server.owner != os.getpid():
+        _server = None  # inherited through a fork: that reader belongs to the parent
+    if _server is None:
+        _server = _Server(memory_mb)
+        _close_at_exit()
+    server = _server
+    payload, timed_out = server.read(path, seconds)
+    if timed_out or not payload:
+        _server = None
+        status = server.close(kill=True)
+        if timed_out:
+            raise IntakeError.single(path.name, TIMEOUT.format(seconds=seconds))
+        return _outcome(path.name, b"", status, memory_mb)
+    if pickle.loads(payload)[0] == "memory":  # room left by earlier reads, or the workbook's own?
+        _server = None
+        server.close(kill=True)
+        return read_intake_bounded(path, memory_mb=memory_mb, seconds=seconds)
+    if server.worn():
+        _server = None
+        server.close(kill=False)
+    return _outcome(path.name, payload, 0, memory_mb)
+
+
+def _close_at_exit() -> None:
+    import atexit
+    from multiprocessing import util
+
+    def close() -> None:
+        global _server
+        if _server is not None and _server.owner == os.getpid():
+            _server.close(kill=False)
+        _server = None
+
+    atexit.register(close)
+    util.Finalize(None, close, exitpriority=10)  # pool workers skip atexit
+
+
+def _size_of(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_exactly(fd: int, count: int, deadline: float | None) -> tuple[bytes, bool]:
+    """`count` bytes from `fd` (fewer at end of file), and whether `deadline` passed first."""
+    chunks: list[bytes] = []
+    left = count
+    while left:
+        if deadline is not None:
+            wait = deadline - time.monotonic()
+            if wait <= 0 or not select.select([fd], [], [], wait)[0]:
+                return b"".join(chunks), True
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks), False
+
+
+def _serve(requests: int, replies: int, memory_mb: int) -> NoReturn:  # pragma: no cover - a child
+    import gc
+
+    from generator.intake import read_intake
+
+    gc.freeze()  # the parent's objects are never scanned (nor copied) by this process's collections
+    code = 0
+    try:
+        _limit_memory(memory_mb)
+        while True:
+            header, _ = _read_exactly(requests, _HEADER, None)
+            if len(header) < _HEADER:
+                break  # the parent closed the pipe (or died): done
+            name, seconds = pickle.loads(_read_exactly(requests, int.from_bytes(header, "big"), None)[0])
+            _limit_cpu(seconds)
+            data = pickle.dumps(_message(Path(name), read_intake), protocol=pickle.HIGHEST_PROTOCOL)
+            _write_all(replies, len(data).to_bytes(_HEADER, "big") + data)
+    except BaseException:  # noqa: BLE001 - a reader that stops answering tells the parent enough
+        code = 70
+    finally:
+        os._exit(code)
+
+
 # ---------------------------------------------------------------- the child
 
 
@@ -127,12 +292,24 @@ def _resident_bytes() -> tuple[int, int]:
 def _limit(memory_mb: int, seconds: float) -> None:
     """Cap the address space so the child's resident memory stays within `memory_mb` (what it
     shares with its parent counts), and its CPU time as a backstop should the parent die."""
+    _limit_memory(memory_mb)
+    cpu = int(seconds) + 5
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+
+
+def _limit_memory(memory_mb: int) -> None:
     size, resident = _resident_bytes()
     if size:
         allowed = size + max(memory_mb * MB - resident, _FLOOR)
         resource.setrlimit(resource.RLIMIT_AS, (allowed, allowed))
-    cpu = int(seconds) + 5
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+
+
+def _limit_cpu(seconds: float) -> None:
+    """Move the reader's CPU backstop to `seconds` + 5 from now (the soft limit only; SIGXCPU)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = int(usage.ru_utime + usage.ru_stime + seconds) + 5
+    resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
 
 
 def _message(path: Path, reader: Reader) -> tuple[str, object]:

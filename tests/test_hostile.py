@@ -17,6 +17,7 @@ import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -263,6 +264,96 @@ def test_the_sandbox_can_be_turned_off(monkeypatch: pytest.MonkeyPatch, tmp_path
     monkeypatch.setenv(sandbox.ENV, "0")
     monkeypatch.setattr(os, "fork", lambda: pytest.fail("forked with the sandbox off"))
     assert sandbox.read_untrusted(path).base.clinic.physicians == 3
+
+
+@pytest.fixture
+def fresh_reader() -> Iterator[None]:
+    """No reader process from an earlier test; none left behind by this one."""
+    _end_reader()
+    yield
+    _end_reader()
+
+
+def _end_reader() -> None:
+    if sandbox._server is not None and sandbox._server.owner == os.getpid():
+        sandbox._server.close()
+    sandbox._server = None
+
+
+def test_the_served_reader_reads_workbook_after_workbook_in_one_process(
+        tmp_path: Path, fresh_reader: None) -> None:
+    first = clinic_workbook(tmp_path / "ridgeview.xlsx")
+    second = clinic_workbook(tmp_path / "summit.xlsx", Assumptions=[["Key", "Value", "Source"],
+                                                                    ["rate.us", 150, "quote"]])
+    assert sandbox.read_intake_served(first) == read_intake(first)
+    assert sandbox._server is not None
+    pid = sandbox._server.pid
+    assert sandbox.read_intake_served(second) == read_intake(second)
+    with pytest.raises(IntakeError) as info:
+        sandbox.read_intake_served(clinic_workbook(tmp_path / "bad.xlsx", [["Clinic name", "B"],
+                                                                          ["Physicians", "three"]]))
+    assert info.value.lines() == lines(tmp_path / "bad.xlsx")
+    assert sandbox._server.pid == pid and sandbox._server.reads == 3
+
+
+def test_a_served_reader_that_dies_is_reported_and_replaced(tmp_path: Path, fresh_reader: None) -> None:
+    path = clinic_workbook(tmp_path / "ridgeview.xlsx")
+    sandbox.read_intake_served(path)
+    assert sandbox._server is not None
+    dead = sandbox._server.pid
+    os.kill(dead, signal.SIGKILL)
+    with pytest.raises(IntakeError) as info:
+        sandbox.read_intake_served(path)
+    assert info.value.lines() == ["ridgeview.xlsx: stopped the reader (SIGKILL), most likely at the 600 MB "
+                                  "memory limit; it may be damaged or hostile"]
+    assert sandbox.read_intake_served(path).base.clinic.physicians == 3
+    assert sandbox._server is not None and sandbox._server.pid != dead
+
+
+def test_a_served_read_that_runs_too_long_ends_that_reader(
+        tmp_path: Path, fresh_reader: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import generator.intake
+
+    monkeypatch.setattr(generator.intake, "read_intake", _sleep)  # the reader forks with it
+    started = time.monotonic()
+    with pytest.raises(IntakeError) as info:
+        sandbox.read_intake_served(tmp_path / "slow.xlsx", seconds=0.5)
+    assert time.monotonic() - started < 5
+    assert info.value.lines() == ["slow.xlsx: took more than 0.5 seconds to read; it may be damaged or hostile"]
+    assert sandbox._server is None
+
+
+def test_a_served_read_out_of_memory_is_tried_again_alone_before_it_is_refused(
+        tmp_path: Path, fresh_reader: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import generator.intake
+
+    tried: list[str] = []
+    bounded = sandbox.read_intake_bounded
+
+    def alone(path: Path, **kw: Any) -> Intake:
+        tried.append(Path(path).name)
+        return bounded(path, **kw)
+
+    monkeypatch.setattr(generator.intake, "read_intake", _hog)
+    monkeypatch.setattr(sandbox, "read_intake_bounded", alone)
+    with pytest.raises(IntakeError) as info:
+        sandbox.read_intake_served(tmp_path / "big.xlsx", memory_mb=200)
+    assert info.value.lines() == ["big.xlsx: needed more than 200 MB to read; it may be damaged or hostile"]
+    assert tried == ["big.xlsx"] and sandbox._server is None
+
+
+def test_a_worn_reader_is_replaced(tmp_path: Path, fresh_reader: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sandbox, "SERVE_READS", 2)
+    path = clinic_workbook(tmp_path / "ridgeview.xlsx")
+    sandbox.read_intake_served(path)
+    assert sandbox._server is not None
+    first = sandbox._server.pid
+    sandbox.read_intake_served(path)  # the second read wears it out
+    assert sandbox._server is None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(first, os.WNOHANG)  # ended and reaped
+    sandbox.read_intake_served(path)
+    assert sandbox._server is not None and sandbox._server.pid != first
 
 
 def test_the_sandbox_costs_a_few_milliseconds(tmp_path: Path) -> None:

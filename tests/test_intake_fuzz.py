@@ -145,7 +145,8 @@ def _structured(path: Path, clinic_rows: list[list[object]], shape: dict, module
     return True
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(shape=structure, extra=rows, modules=rows)
 def test_any_structure_gives_an_intake_or_an_intake_error(shape: dict, extra: list[list[object]],
                                                           modules: list[list[object]]) -> None:
