@@ -38,7 +38,7 @@ LEGACY_MANIFEST_NAME = ".clinic-budget-manifest.json"  # clinic-budget 1.x; read
 SQLITE_SIDE_FILES = ("-journal", "-wal", "-shm")
 # DELETE journal (one file beside the database while a transaction commits; works on network
 # folders, unlike WAL), FULL sync (a commit every SAVE_EVERY seconds, so its fsyncs cost nothing
-# measurable), and a page cache of 256 KiB so memory does not follow the number of records.
+# measurable), and a page cache of 32 KiB so memory does not follow the number of records.
 MANIFEST_PRAGMAS = ("journal_mode = DELETE", "synchronous = FULL", "cache_size = -32",
                     "temp.cache_size = -32", "temp_store = FILE")
 LOCK_NAME = ".clinic-budget.lock"
