@@ -134,7 +134,13 @@ class Browser:
         self._buffer = b""
         self._next_id = 0
         self._session = ""
-        deadline = time.monotonic() + START_TIMEOUT
+        try:
+            self._open_page(time.monotonic() + START_TIMEOUT)
+        except BrowserError:
+            self.close()  # a browser that cannot set up its page is not kept running
+            raise
+
+    def _open_page(self, deadline: float) -> None:
         target = self.call("Target.createTarget", {"url": "about:blank"}, deadline=deadline)["targetId"]
         self._session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True},
                                   deadline=deadline)["sessionId"]
