@@ -19,6 +19,7 @@ import os
 import re
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,7 @@ ENV = "CLINIC_BUDGET_CHROMIUM"  # a browser binary, or "0" to never use one
 MIN_MAJOR = 131  # @page margin boxes (running heads, "Page 1 of 9") arrived in Chromium 131
 START_TIMEOUT = 30.0
 PRINT_TIMEOUT = 60.0
+CLOSE_GRACE = 3.0  # seconds Chromium gets to shut down by itself
 FLAGS = ("--headless", "--remote-debugging-pipe", "--no-first-run", "--no-default-browser-check",
          "--disable-gpu", "--disable-extensions", "--disable-background-networking", "--disable-sync",
          "--disable-component-update", "--disable-default-apps", "--mute-audio", "--hide-scrollbars",
@@ -214,10 +216,11 @@ class Browser:
         return self._process.poll() is None
 
     def close(self) -> None:
-        process = getattr(self, "_process", None)
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait()
+        """End the browser and remove its profile folder.
+
+        Closing the pipe lets Chromium shut down with its helper processes (renderer, zygote);
+        whatever is left after a grace period is killed as a group, since a helper still running
+        could write into the profile folder while it is being removed."""
         for fd in (getattr(self, "_send", -1), getattr(self, "_receive", -1)):
             if fd >= 0:
                 try:
@@ -225,6 +228,17 @@ class Browser:
                 except OSError:
                     pass
         self._send = self._receive = -1
+        process = getattr(self, "_process", None)
+        if process is not None:
+            try:
+                process.wait(timeout=CLOSE_GRACE)
+            except subprocess.TimeoutExpired:
+                pass
+            try:
+                os.killpg(process.pid, signal.SIGKILL)  # its own session: the browser and helpers
+            except (ProcessLookupError, PermissionError):
+                pass
+            process.wait()
         shutil.rmtree(self._profile, ignore_errors=True)
 
 
