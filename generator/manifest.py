@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import secrets
@@ -325,8 +326,13 @@ class Manifest:
         """List the input folder's workbooks, (file name, slug), consumed as they come; returns
         how many there are."""
         self.conn.execute("DELETE FROM temp.sources")
-        self.conn.executemany("INSERT OR IGNORE INTO temp.sources VALUES (?, ?)",
-                              ((_name_key(name), slug) for name, slug in sources))
+        pending = iter(sources)
+        while chunk := list(itertools.islice(pending, PAGE)):
+            self.conn.executemany("INSERT OR IGNORE INTO temp.sources VALUES (?, ?)",
+                                  ((_name_key(name), slug) for name, slug in chunk))
+            # A commit lets the page cache write these pages out: pages changed by an open
+            # transaction stay in memory (90 KiB more at 2,000 workbooks than at 20).
+            self.save()
         self.source_count = int(self.conn.execute("SELECT count(*) FROM temp.sources").fetchone()[0])
         return self.source_count
 
