@@ -19,6 +19,7 @@ import os
 import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -129,8 +130,10 @@ def peak_memory(root: Path, count: int) -> tuple[int, int, float]:
     Measured from a separate process, so that RUSAGE_CHILDREN covers this batch alone; the batch
     process's own high-water mark (VmHWM) is polled from /proc while it runs.
     """
-    inputs = make_inputs(root / f"mem-{count}", count)
-    out = root / f"mem-out-{count}"
+    inputs = root / f"mem-{count}"
+    if not inputs.exists():
+        make_inputs(inputs, count)
+    out = Path(tempfile.mkdtemp(prefix=f"mem-out-{count}-", dir=root))  # a first run every time
     args = [*cli(), "batch", str(inputs), "--out", str(out), "--formats", "json", "--workers", "2"]
     probe = subprocess.run([sys.executable, "-c", MEASURE, *args], capture_output=True, text=True, check=True)
     code, parent, children, seconds = probe.stdout.split()
@@ -144,6 +147,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
     parser.add_argument("--all-formats-count", type=int, default=40,
                         help="workbooks for the every-format runs (PDF takes seconds each; default 40)")
+    parser.add_argument("--memory-repeats", type=int, default=5,
+                        help="runs per workbook count for the memory figures, reported as median and range (default 5)")
     parser.add_argument("--parts", default="throughput,latency,memory",
                         help="comma list of throughput, latency, memory (default: all)")
     args = parser.parse_args()
@@ -165,11 +170,20 @@ def main() -> None:
             print(f"\nwatch drop-to-output latency (settle 0.5 s): min {min(figures):.2f} s, "
                   f"median {sorted(figures)[len(figures) // 2]:.2f} s, max {max(figures):.2f} s")
         if "memory" in parts:
-            print("\n| workbooks | batch process peak RSS | largest process peak RSS | wall time |")
+            # Peak RSS varies by a few hundred KiB from run to run (which thread allocates when),
+            # so each count runs several times, interleaved, and the median is the figure.
+            print("\n| workbooks | batch process peak RSS, median (range) | largest process peak RSS, median "
+                  "| wall time |")
             print("|---|---|---|---|")
-            for n in (20, big):
-                parent, child, seconds = peak_memory(root, n)
-                print(f"| {n} | {parent / 1024:.1f} MiB | {child / 1024:.1f} MiB | {seconds:.1f} s |", flush=True)
+            runs: dict[int, list[tuple[int, int, float]]] = {20: [], big: []}
+            for _ in range(args.memory_repeats):
+                for n in runs:
+                    runs[n].append(peak_memory(root, n))
+            for n, figures in runs.items():
+                parents = sorted(f[0] for f in figures)
+                print(f"| {n} | {statistics.median(parents) / 1024:.1f} MiB ({parents[0] / 1024:.1f}-"
+                      f"{parents[-1] / 1024:.1f}) | {statistics.median(f[1] for f in figures) / 1024:.1f} MiB | "
+                      f"{statistics.median(f[2] for f in figures):.1f} s |", flush=True)
         print(f"\nthis process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MiB")
 
 

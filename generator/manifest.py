@@ -206,7 +206,7 @@ CREATE TABLE IF NOT EXISTS records (slug TEXT PRIMARY KEY, record TEXT NOT NULL)
 CREATE TEMP TABLE IF NOT EXISTS sources (name BLOB PRIMARY KEY, slug TEXT NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS temp.sources_by_slug ON sources (slug, name);
 """
-PAGE = 256  # sources fetched at a time
+PAGE = 32  # sources fetched at a time
 
 
 def _name_key(name: str) -> bytes:
