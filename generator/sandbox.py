@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from generator.errors import IntakeError
+from generator.lifecycle import at_exit
 from generator.model import Intake
 
 MEMORY_MB = 600
@@ -188,7 +189,7 @@ def read_intake_served(path: Path, *, memory_mb: int = MEMORY_MB, seconds: float
         _server = None  # inherited through a fork: that reader belongs to the parent
     if _server is None:
         _server = _Server(memory_mb)
-        _close_at_exit()
+        at_exit(_close_server)
     server = _server
     payload, timed_out = server.read(path, seconds)
     if timed_out or not payload:
@@ -207,18 +208,11 @@ def read_intake_served(path: Path, *, memory_mb: int = MEMORY_MB, seconds: float
     return _outcome(path.name, payload, 0, memory_mb)
 
 
-def _close_at_exit() -> None:
-    import atexit
-    from multiprocessing import util
-
-    def close() -> None:
-        global _server
-        if _server is not None and _server.owner == os.getpid():
-            _server.close(kill=False)
-        _server = None
-
-    atexit.register(close)
-    util.Finalize(None, close, exitpriority=10)  # pool workers skip atexit
+def _close_server() -> None:
+    global _server
+    if _server is not None and _server.owner == os.getpid():
+        _server.close(kill=False)
+    _server = None
 
 
 def _size_of(pid: int) -> int:

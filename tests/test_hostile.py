@@ -372,3 +372,11 @@ def test_the_sandbox_costs_a_few_milliseconds(tmp_path: Path) -> None:
     sys.stdout.write(f"\nsandbox overhead per workbook: {overhead:.1f} ms "
                      f"(in process {statistics.median(plain) * 1000:.1f} ms)\n")
     assert overhead < 250  # generous: a measurement, not a benchmark
+
+
+def test_clean_up_runs_once_when_the_process_ends_however_often_it_was_asked_for() -> None:
+    code = ("from generator.lifecycle import at_exit\n"
+            "def bye():\n    print('bye')\n"
+            "for _ in range(3):\n    at_exit(bye)\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout == "bye\n"

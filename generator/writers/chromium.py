@@ -251,12 +251,10 @@ def _shared(found: Found) -> Browser:
     if _browser is not None and (not _browser.alive() or _browser.found != found):
         close_shared()
     if _browser is None:
-        import atexit
-        from multiprocessing import util
+        from generator.lifecycle import at_exit
 
         _browser = Browser(found)
-        atexit.register(close_shared)
-        util.Finalize(None, close_shared, exitpriority=10)  # pool workers skip atexit
+        at_exit(close_shared)
     return _browser
 
 
