@@ -17,5 +17,11 @@ def at_exit(func: Callable[[], None]) -> None:
     if key in _registered:
         return
     _registered.add(key)
-    atexit.register(func)
-    util.Finalize(None, func, exitpriority=10)  # multiprocessing's workers run these, not atexit
+
+    def once() -> None:  # a main process runs both hooks; a pool worker only the second
+        if key in _registered:
+            _registered.discard(key)
+            func()
+
+    atexit.register(once)
+    util.Finalize(None, once, exitpriority=10)
