@@ -419,3 +419,37 @@ def test_portfolio_rows_are_streamed_from_the_manifest(tmp_path: Path) -> None:
         assert peak < 512 * 1024, f"{peak} bytes held while listing {count} rows"
     finally:
         manifest.close()
+
+
+def _sqlite_memory_used() -> int | None:
+    """Bytes SQLite holds in this process (the library the sqlite3 module uses), or None."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("sqlite3")
+    if name is None:
+        return None
+    used = ctypes.CDLL(name).sqlite3_memory_used
+    used.restype = ctypes.c_int64
+    return int(used())
+
+
+def test_listing_many_workbooks_keeps_sqlite_memory_flat(tmp_path: Path) -> None:
+    """The temporary list lives in a file with a 32 KiB page cache: 20,000 names must not sit in
+    memory (they did when temp_store was set after the cache size: 1.8 MiB)."""
+    from generator.manifest import Manifest
+
+    if _sqlite_memory_used() is None:
+        pytest.skip("libsqlite3 not found by ctypes")
+    manifest = Manifest.load(tmp_path)
+    try:
+        manifest.add_sources((f"clinic-{i:05d}.xlsx", f"clinic-{i:05d}") for i in range(20))
+        small = _sqlite_memory_used()
+        assert manifest.add_sources((f"clinic-{i:05d}.xlsx", f"clinic-{i:05d}") for i in range(20_000)) == 20_000
+        assert sum(1 for _ in manifest.listing()) == 20_000
+        assert manifest.clashes() == {}
+        large = _sqlite_memory_used()
+    finally:
+        manifest.close()
+    assert small is not None and large is not None
+    assert large - small < 200 * 1024
