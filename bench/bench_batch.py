@@ -181,8 +181,8 @@ def main() -> None:
                     runs[n].append(peak_memory(root, n))
             for n, figures in runs.items():
                 parents = sorted(f[0] for f in figures)
-                print(f"| {n} | {statistics.median(parents) / 1024:.1f} MiB ({parents[0] / 1024:.1f}-"
-                      f"{parents[-1] / 1024:.1f}) | {statistics.median(f[1] for f in figures) / 1024:.1f} MiB | "
+                print(f"| {n} | {statistics.median(parents) / 1024:.2f} MiB ({parents[0] / 1024:.2f}-"
+                      f"{parents[-1] / 1024:.2f}) | {statistics.median(f[1] for f in figures) / 1024:.2f} MiB | "
                       f"{statistics.median(f[2] for f in figures):.1f} s |", flush=True)
         print(f"\nthis process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MiB")
 
