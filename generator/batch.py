@@ -8,6 +8,12 @@
   flight are retried one at a time in a fresh process, so only the culprit is marked failed.
 * `run_batch`: the whole batch, as a stream of events; `run_batch_command` prints them.
 
+Paths of single workbooks and their output folders are plain strings in jobs, outcomes and the
+portfolio, never `pathlib.Path` objects in the batch process: pathlib interns every component
+of a path, so each workbook's name and slug went through CPython's interned-string table, whose
+resizes (a ~1 MiB block each, left resident by the allocator) made the batch's memory grow with
+the number of workbooks.
+
 Locking: a batch holds the output folder's lock (manifest.OutputLock) for its whole run, so a
 second batch on the same folder waits and then finds everything up to date; the watcher takes
 the lock for each round of work.
@@ -56,7 +62,7 @@ def is_workbook_name(name: str) -> bool:
     """An Excel workbook, not Excel's `~$` owner file, a temporary or a hidden file."""
     if name.startswith(("~$", ".")) or name.endswith(("~", ".tmp")):
         return False
-    return Path(name).suffix.lower() in WORKBOOK_SUFFIXES
+    return os.path.splitext(name)[1].lower() in WORKBOOK_SUFFIXES
 
 
 @contextlib.contextmanager
@@ -90,10 +96,11 @@ def discover(folder: Path) -> list[Path]:
     return [folder / name for name in sorted(scan(folder))]
 
 
-def slug_for(path: Path) -> str:
+def slug_for(name: str) -> str:
+    """The output folder's name for the workbook file `name`."""
     from generator.intake import slugify
 
-    return slugify(path.name)
+    return slugify(name)
 
 
 # ------------------------------------------------------------------ one workbook
@@ -101,20 +108,24 @@ def slug_for(path: Path) -> str:
 
 @dataclass(frozen=True)
 class Job:
-    source: Path
+    source: str  # the workbook's path (a string: see the module's docstring)
     slug: str
     settings: pipeline.Settings
     fingerprint: str
     previous: Record | None = None
     force: bool = False
 
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.source)
+
 
 @dataclass(frozen=True)
 class Outcome:
-    source: Path
+    source: str  # the workbook's path
     slug: str
     status: str  # generated | unchanged | failed
-    folder: Path
+    folder: str  # its output folder
     record: Record | None = None  # the manifest record, when the documents are current
     errors: tuple[str, ...] = ()
     problems: tuple[Problem, ...] = ()
@@ -122,7 +133,7 @@ class Outcome:
     unstable: bool = False  # the workbook changed while it was being read
     slug_taken: bool = False  # another workbook in the folder has the same slug
     seconds: float = 0.0
-    report: Path | None = field(default=None, compare=False)  # the error report, once written
+    report: str | None = field(default=None, compare=False)  # the error report, once written
     cause: str = "workbook"  # what to fix: workbook | templates | output | setup | internal
     template: str | None = None  # the template at fault, when cause is "templates"
 
@@ -132,23 +143,23 @@ class Outcome:
 
 
 def _failure(job: Job, errors: list[str], problems: tuple[Problem, ...] = (), **kw: object) -> Outcome:
-    return Outcome(job.source, job.slug, "failed", job.settings.out / job.slug,
+    return Outcome(job.source, job.slug, "failed", os.path.join(job.settings.out, job.slug),
                    errors=tuple(errors) or ("unknown error",), problems=problems, **kw)  # type: ignore[arg-type]
 
 
 def _generate(job: Job, digest: str) -> Outcome:
     try:
-        result = pipeline.generate(job.source, job.settings)
+        result = pipeline.generate(Path(job.source), job.settings)
     except IntakeError as exc:
         return _failure(job, exc.lines(), exc.problems)
     except TemplateError as exc:
-        return _failure(job, [f"{job.source.name}: {line}" for line in exc.lines()], cause="templates",
+        return _failure(job, [f"{job.name}: {line}" for line in exc.lines()], cause="templates",
                         template=exc.template)
     except BudgetError as exc:
-        return _failure(job, [f"{job.source.name}: {line}" for line in exc.lines()],
+        return _failure(job, [f"{job.name}: {line}" for line in exc.lines()],
                         cause="output" if isinstance(exc, OutputError) else "setup")
     except Exception as exc:  # noqa: BLE001 - one workbook's crash must not stop the others
-        return _failure(job, [f"{job.source.name}: internal error ({type(exc).__name__}: {exc}); "
+        return _failure(job, [f"{job.name}: internal error ({type(exc).__name__}: {exc}); "
                               "please report it together with the workbook"], cause="internal")
     from generator.writers import budget_json
 
@@ -157,19 +168,19 @@ def _generate(job: Job, digest: str) -> Outcome:
     except (KeyError, IndexError, TypeError, ValueError):
         headline = None
     stamp = now_iso()
-    record = Record(job.slug, str(job.source), digest, job.fingerprint, result.files, stamp, headline,
+    record = Record(job.slug, job.source, digest, job.fingerprint, result.files, stamp, headline,
                     "generated", (), stamp)
-    return Outcome(job.source, job.slug, "generated", result.folder, record, warnings=result.warnings)
+    return Outcome(job.source, job.slug, "generated", str(result.folder), record, warnings=result.warnings)
 
 
 def unchanged(job: Job, digest: str) -> Outcome | None:
     """The "unchanged" outcome when the job's documents are current, else None."""
-    folder = job.settings.out / job.slug
+    folder = os.path.join(job.settings.out, job.slug)
     expected = [pipeline.FORMAT_FILES[f] for f in job.settings.formats]
     prev = job.previous
     if job.force or prev is None or not prev.is_current(digest, job.fingerprint, folder, expected):
         return None
-    record = replace(prev, source=str(job.source), status="unchanged", errors=(), checked_at=now_iso())
+    record = replace(prev, source=job.source, status="unchanged", errors=(), checked_at=now_iso())
     return Outcome(job.source, job.slug, "unchanged", folder, record)
 
 
@@ -187,7 +198,7 @@ def process_workbook(job: Job) -> Outcome:
     try:
         digest = sha256_file(job.source)
     except OSError as exc:
-        return _failure(job, [f"{job.source.name}: cannot read the file: {exc.strerror or exc}"])
+        return _failure(job, [f"{job.name}: cannot read the file: {exc.strerror or exc}"])
     skipped = unchanged(job, digest)
     if skipped is not None:
         return replace(skipped, seconds=time.monotonic() - started)
@@ -197,7 +208,7 @@ def process_workbook(job: Job) -> Outcome:
     except OSError:
         unstable = True
     if unstable and outcome.failed:
-        outcome = _failure(job, [f"{job.source.name}: {UNSTABLE}"], unstable=True)
+        outcome = _failure(job, [f"{job.name}: {UNSTABLE}"], unstable=True)
     return replace(outcome, unstable=unstable, seconds=time.monotonic() - started)
 
 
@@ -342,7 +353,7 @@ class WorkerPool:
             try:
                 return solo.submit(process_workbook, job).result()
             except BrokenProcessPool:
-                return _failure(job, [f"{job.source.name}: {CRASHED}"])
+                return _failure(job, [f"{job.name}: {CRASHED}"])
 
 
 # ------------------------------------------------------------------ the batch
@@ -407,7 +418,7 @@ class Ledger:
                                       outcome.problems, how_to_fix(outcome.cause, outcome.template)
                                       ) if report else None
             outcome = replace(outcome, report=page)
-            self.manifest.note_failure(outcome.slug, str(outcome.source), outcome.errors)
+            self.manifest.note_failure(outcome.slug, outcome.source, outcome.errors)
         if time.monotonic() - self.last_save > SAVE_EVERY:
             self.save()
         return outcome
@@ -427,7 +438,7 @@ class Ledger:
             if name in self.clashes:
                 yield Row(name, slug, "failed", None, (collision_message(name, slug, self.clashes[name]),), (), None)
             elif record is not None:
-                yield build_row(Path(name), record, self.out)
+                yield build_row(name, record, self.out)
 
     def close(self) -> None:
         """Close the manifest (what was not saved is dropped, as if the process had died)."""
@@ -439,7 +450,7 @@ def open_ledger(out: Path, folder: Path) -> Ledger:
     the output lock)."""
     manifest = Manifest.load(out)
     try:
-        manifest.add_sources((name, slug_for(Path(name))) for name in scan(folder))
+        manifest.add_sources((name, slug_for(name)) for name in scan(folder))
         return Ledger(out, manifest, manifest.clashes())
     except BaseException:
         manifest.close()
@@ -449,7 +460,7 @@ def open_ledger(out: Path, folder: Path) -> Ledger:
 def _jobs(folder: Path, settings: pipeline.Settings, fp: str, ledger: Ledger, force: bool) -> Iterator[Job]:
     for name, slug in ledger.manifest.sources():
         if name not in ledger.clashes:
-            yield Job(folder / name, slug, settings, fp, ledger.manifest.get(slug), force)
+            yield Job(os.path.join(folder, name), slug, settings, fp, ledger.manifest.get(slug), force)
 
 
 def collision_message(name: str, slug: str, other: str) -> str:
@@ -457,9 +468,10 @@ def collision_message(name: str, slug: str, other: str) -> str:
             "rename one of the two workbooks")
 
 
-def collision_outcome(source: Path, other: str, out: Path) -> Outcome:
-    slug = slug_for(source)
-    return Outcome(source, slug, "failed", out / slug, errors=(collision_message(source.name, slug, other),),
+def collision_outcome(source: str, other: str, out: Path) -> Outcome:
+    name = os.path.basename(source)
+    slug = slug_for(name)
+    return Outcome(source, slug, "failed", os.path.join(out, slug), errors=(collision_message(name, slug, other),),
                    slug_taken=True)
 
 
@@ -480,7 +492,7 @@ def run_batch(input_dir: Path, settings: pipeline.Settings, workers: int | None 
         total = ledger.manifest.source_count
         yield Started(total)
         for name, other in ledger.clashes.items():
-            yield ledger.apply(collision_outcome(input_dir / name, other, settings.out))
+            yield ledger.apply(collision_outcome(os.path.join(input_dir, name), other, settings.out))
         fp = fingerprint(settings)
         for outcome in pool.run(_jobs(input_dir, settings, fp, ledger, force)):
             yield ledger.apply(outcome)

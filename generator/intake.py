@@ -8,6 +8,7 @@ percentage typed as `5`) do not stop the run; they travel in `Intake.warnings`.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -56,8 +57,9 @@ INVALID: Any = _Invalid()
 
 def slugify(name: str) -> str:
     """`Ridgeview Family.xlsx` -> `ridgeview-family`: the file name without its extension,
-    lower-cased, accents dropped, every run of other than letters and digits made one `-`."""
-    stem = Path(name).stem
+    lower-cased, accents dropped, every run of other than letters and digits made one `-`.
+    (No `Path` here: a batch slugifies every workbook's name, and pathlib would intern each.)"""
+    stem = os.path.splitext(os.path.basename(name))[0]
     ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
     return re.sub(r"[^a-z0-9]+", "-", ascii_stem.lower()).strip("-") or "workbook"
 

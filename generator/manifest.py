@@ -54,7 +54,7 @@ STALE_TEMP_SECONDS = 60.0  # a staging folder this old belongs to a process that
 # ------------------------------------------------------------------ hashing
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(path: str | Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 16), b""):
@@ -167,13 +167,13 @@ class Record:
     errors: tuple[str, ...] = ()  # of the last attempt, when it failed
     checked_at: str = ""
 
-    def is_current(self, workbook_sha256: str, fp: str, folder: Path, files: Iterable[str]) -> bool:
+    def is_current(self, workbook_sha256: str, fp: str, folder: str | Path, files: Iterable[str]) -> bool:
         """True when the documents in `folder` were made from exactly these inputs and are all there."""
         return (
             bool(self.workbook_sha256)
             and self.workbook_sha256 == workbook_sha256
             and self.fingerprint == fp
-            and all((folder / name).is_file() for name in files)
+            and all(os.path.isfile(os.path.join(folder, name)) for name in files)
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -383,11 +383,12 @@ def _remove_database(path: Path) -> None:
 # ------------------------------------------------------------------ files and locks
 
 
-def _create_temporary(path: Path) -> tuple[int, str]:
+def _create_temporary(path: str | Path) -> tuple[int, str]:
     """A new hidden `.<name>.<random>.tmp` beside `path`, opened for writing with mode 0666
     less the umask."""
+    folder, name = os.path.split(path)
     for _ in range(100):
-        tmp = os.path.join(path.parent, f".{path.name}.{secrets.token_hex(4)}.tmp")
+        tmp = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666), tmp
         except FileExistsError:
@@ -397,11 +398,15 @@ def _create_temporary(path: Path) -> tuple[int, str]:
     raise OutputError(f"{path}: cannot create a temporary file beside it")
 
 
-def write_text_atomically(path: Path, text: str | Iterable[str]) -> None:
+def write_text_atomically(path: str | Path, text: str | Iterable[str]) -> None:
     """Write `path` (a string, or pieces of one streamed as they come) through a hidden
     temporary file in the same folder, fsync, and a rename. The file gets the permissions of
-    every other output (0666 less the umask, as `open` gives the documents), not mkstemp's 0600."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    every other output (0666 less the umask, as `open` gives the documents), not mkstemp's 0600.
+    `path` may be a string (the batch keeps per-workbook paths as strings)."""
+    try:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
     fd, tmp = _create_temporary(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,11 +70,18 @@ class Row:
         return self.headline.clinic if self.headline else ""
 
 
-def build_row(source: Path, record: Record, out: Path) -> Row:
-    folder = out / record.slug
-    documents = tuple(f"{record.slug}/{name}" for name in DOCUMENT_ORDER if (folder / name).is_file())
+def _documents(out: str | Path, slug: str) -> tuple[str, ...]:
+    """Links (relative to the output folder) to the documents in `out/slug`, best first.
+    String paths, not `Path`s: pathlib would intern every slug (see generator.batch)."""
+    folder = os.path.join(out, slug)
+    return tuple(f"{slug}/{name}" for name in DOCUMENT_ORDER if os.path.isfile(os.path.join(folder, name)))
+
+
+def build_row(name: str, record: Record, out: Path) -> Row:
+    """The portfolio row of the workbook file `name`, from its manifest record."""
     report = f"{ERRORS_DIR}/{record.slug}.html" if record.status == "failed" else None
-    return Row(source.name, record.slug, record.status, record.headline, record.errors, documents, report)
+    return Row(name, record.slug, record.status, record.headline, record.errors, _documents(out, record.slug),
+               report)
 
 
 # ------------------------------------------------------------------ index.html and index.csv
@@ -152,7 +160,7 @@ def _problem_lines(number: int, problem: Problem) -> list[str]:
     return lines
 
 
-def report_text(source: Path, errors: Sequence[str], problems: Sequence[Problem], kept: bool,
+def report_text(source: str | Path, errors: Sequence[str], problems: Sequence[Problem], kept: bool,
                 how: str = HOW_TO_FIX) -> str:
     lines = [f"clinic-budget could not make a budget from {source}", f"checked {now_iso()}", "",
              "What is wrong:"]
@@ -195,32 +203,32 @@ def code_spans(text: str) -> Markup:
                            for i, p in enumerate(parts))
 
 
-def report_html(source: Path, errors: Sequence[str], problems: Sequence[Problem], kept: bool,
+def report_html(source: str | Path, errors: Sequence[str], problems: Sequence[Problem], kept: bool,
                 documents: Sequence[str], how: str = HOW_TO_FIX) -> str:
     import jinja2
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["code"] = code_spans
     return env.from_string(REPORT_HTML).render(
-        source=source.name, checked=now_iso(), problems=problems, errors=errors, how=how,
+        source=os.path.basename(source), checked=now_iso(), problems=problems, errors=errors, how=how,
         kept=KEPT if kept else "", documents=documents,
     )
 
 
-def write_error_report(out: Path, slug: str, source: Path, errors: Sequence[str],
-                       problems: Sequence[Problem], how: str = HOW_TO_FIX) -> Path:
+def write_error_report(out: Path, slug: str, source: str | Path, errors: Sequence[str],
+                       problems: Sequence[Problem], how: str = HOW_TO_FIX) -> str:
     """`_errors/<slug>.txt` and `.html`; returns the HTML report's path. `how` is the advice
     for the failure's cause (how_to_fix)."""
-    folder = out / slug
-    documents = [f"{slug}/{n}" for n in DOCUMENT_ORDER if (folder / n).is_file()]
+    documents = _documents(out, slug)
     kept = bool(documents)
-    write_text_atomically(out / ERRORS_DIR / f"{slug}.txt", report_text(source, errors, problems, kept, how))
-    page = out / ERRORS_DIR / f"{slug}.html"
-    write_text_atomically(page, report_html(source, errors, problems, kept, documents, how))
-    return page
+    stem = os.path.join(out, ERRORS_DIR, slug)
+    write_text_atomically(f"{stem}.txt", report_text(source, errors, problems, kept, how))
+    write_text_atomically(f"{stem}.html", report_html(source, errors, problems, kept, documents, how))
+    return f"{stem}.html"
 
 
 def clear_error_report(out: Path, slug: str) -> None:
+    stem = os.path.join(out, ERRORS_DIR, slug)
     for suffix in (".html", ".txt"):
         with contextlib.suppress(FileNotFoundError):
-            (out / ERRORS_DIR / f"{slug}{suffix}").unlink()
+            os.unlink(f"{stem}{suffix}")

@@ -198,14 +198,14 @@ def _round(paths: list[Path], input_dir: Path, settings: pipeline.Settings, pool
     try:
         ledger = open_ledger(settings.out, input_dir)
         clashes, fp = ledger.clashes, fingerprint(settings)
-        jobs = [Job(p, slug_for(p), settings, fp, ledger.manifest.get(slug_for(p)))
+        jobs = [Job(str(p), slug_for(p.name), settings, fp, ledger.manifest.get(slug_for(p.name)))
                 for p in paths if p.name not in clashes]
         for p in paths:
             if p.name in clashes:
-                yield ledger.apply(collision_outcome(p, clashes[p.name], settings.out))
+                yield ledger.apply(collision_outcome(str(p), clashes[p.name], settings.out))
         for outcome in pool.run(jobs):
             if outcome.unstable:
-                settler.touch(outcome.source)  # still being written: look again once it settles
+                settler.touch(Path(outcome.source))  # still being written: look again once it settles
                 if outcome.failed:
                     continue
             yield ledger.apply(outcome)
