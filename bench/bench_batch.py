@@ -9,7 +9,7 @@ Runs the installed `clinic-budget` as a subprocess, as cron or a person would:
   40 workbooks by default (`--all-formats-count 200` for the full 200: PDF takes seconds each);
 * latency: a workbook dropped into a watched folder until its budget.json appears;
 * memory: peak RSS of the batch process (the parent: it must not grow with the workbook count)
-  and of its largest worker, for 20 and 2,000 workbooks.
+  and of its largest worker, for 20 and 2,000 workbooks (`--memory-counts 20,2000,20000` for more).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -110,25 +110,30 @@ MEASURE = """
 import resource, subprocess, sys, time
 start = time.perf_counter()
 proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-parent = 0
+parent = anon = 0
 while proc.poll() is None:
     try:
         for line in open(f"/proc/{proc.pid}/status"):
             if line.startswith("VmHWM:"):
                 parent = max(parent, int(line.split()[1]))
+            elif line.startswith("RssAnon:"):
+                anon = max(anon, int(line.split()[1]))
     except OSError:
         pass
     time.sleep(0.05)
 children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(proc.returncode, parent, children, time.perf_counter() - start)
+print(proc.returncode, parent, children, time.perf_counter() - start, anon)
 """
 
 
-def peak_memory(root: Path, count: int) -> tuple[int, int, float]:
-    """(peak RSS of the batch process, peak RSS of it or any descendant, in KiB; seconds).
+def peak_memory(root: Path, count: int) -> tuple[int, int, float, int]:
+    """(peak RSS of the batch process, peak RSS of it or any descendant, in KiB; seconds; the
+    largest anonymous memory of the batch process seen, in KiB).
 
     Measured from a separate process, so that RUSAGE_CHILDREN covers this batch alone; the batch
-    process's own high-water mark (VmHWM) is polled from /proc while it runs.
+    process's own high-water mark (VmHWM) is polled from /proc while it runs, and so is its
+    anonymous memory (RssAnon, sampled every 50 ms: the heap, without the pages of program and
+    library files that VmHWM also counts).
     """
     inputs = root / f"mem-{count}"
     if not inputs.exists():
@@ -136,10 +141,16 @@ def peak_memory(root: Path, count: int) -> tuple[int, int, float]:
     out = Path(tempfile.mkdtemp(prefix=f"mem-out-{count}-", dir=root))  # a first run every time
     args = [*cli(), "batch", str(inputs), "--out", str(out), "--formats", "json", "--workers", "2"]
     probe = subprocess.run([sys.executable, "-c", MEASURE, *args], capture_output=True, text=True, check=True)
-    code, parent, children, seconds = probe.stdout.split()
+    code, parent, children, seconds, anon = probe.stdout.split()
     if code not in ("0",):
         raise SystemExit(f"batch of {count} exited {code}")
-    return int(parent), int(children), float(seconds)
+    return int(parent), int(children), float(seconds), int(anon)
+
+
+def _spread(kib: Iterable[int]) -> str:
+    """Median (min-max) of figures in KiB, in MiB."""
+    values = sorted(kib)
+    return f"{statistics.median(values) / 1024:.2f} MiB ({values[0] / 1024:.2f}-{values[-1] / 1024:.2f})"
 
 
 def main() -> None:
@@ -151,6 +162,9 @@ def main() -> None:
                         help="runs per workbook count for the memory figures, reported as median and range (default 5)")
     parser.add_argument("--parts", default="throughput,latency,memory",
                         help="comma list of throughput, latency, memory (default: all)")
+    parser.add_argument("--memory-counts", default=None,
+                        help="comma list of workbook counts for the memory figures (default 20 and 2,000; "
+                             "20,000 takes about 6 minutes a run)")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     count, big = (40, 200) if args.quick else (200, 2000)
@@ -172,17 +186,17 @@ def main() -> None:
         if "memory" in parts:
             # Peak RSS varies by a few hundred KiB from run to run (which thread allocates when),
             # so each count runs several times, interleaved, and the median is the figure.
-            print("\n| workbooks | batch process peak RSS, median (range) | largest process peak RSS, median "
-                  "| wall time |")
-            print("|---|---|---|---|")
-            runs: dict[int, list[tuple[int, int, float]]] = {20: [], big: []}
+            counts = [int(c) for c in args.memory_counts.split(",")] if args.memory_counts else [20, big]
+            print("\n| workbooks | batch process peak RSS, median (range) | its anonymous memory, largest "
+                  "sampled, median (range) | largest process peak RSS, median | wall time |")
+            print("|---|---|---|---|---|")
+            runs: dict[int, list[tuple[int, int, float, int]]] = {n: [] for n in counts}
             for _ in range(args.memory_repeats):
                 for n in runs:
                     runs[n].append(peak_memory(root, n))
             for n, figures in runs.items():
-                parents = sorted(f[0] for f in figures)
-                print(f"| {n} | {statistics.median(parents) / 1024:.2f} MiB ({parents[0] / 1024:.2f}-"
-                      f"{parents[-1] / 1024:.2f}) | {statistics.median(f[1] for f in figures) / 1024:.2f} MiB | "
+                print(f"| {n} | {_spread(f[0] for f in figures)} | {_spread(f[3] for f in figures)} | "
+                      f"{statistics.median(f[1] for f in figures) / 1024:.2f} MiB | "
                       f"{statistics.median(f[2] for f in figures):.1f} s |", flush=True)
         print(f"\nthis process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MiB")
 

@@ -494,3 +494,17 @@ def test_the_batch_process_interns_no_workbook_names(tmp_path: Path, monkeypatch
     assert (settings.out / "_errors" / "zebra-clinic-2.html").is_file()
     assert "Zebra Clinic 2.xlsx" in (settings.out / "index.html").read_text(encoding="utf-8")
     assert interned == []
+
+
+def test_text_is_written_atomically_to_a_string_path_and_a_missing_folder_is_made(tmp_path: Path) -> None:
+    from generator.errors import OutputError
+    from generator.manifest import write_text_atomically
+
+    target = tmp_path / "made" / "index.csv"
+    write_text_atomically(str(target), iter(["a,", "b\n"]))
+    assert target.read_text(encoding="utf-8") == "a,b\n"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["index.csv"]  # no temporary left
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    with pytest.raises(OutputError) as info:
+        write_text_atomically(str(tmp_path / "file" / "sub" / "index.csv"), "a")
+    assert info.value.lines() == [f"{tmp_path}/file/sub/index.csv: cannot write: Not a directory"]

@@ -1,0 +1,83 @@
+"""Where a workbook's time goes, stage by stage, in one warm process (as in a batch worker).
+
+    python bench/bench_stages.py                 # 24 workbooks, 3 rounds
+    python bench/bench_stages.py --count 8 --rounds 1
+
+For docs/performance.md ("Speed against the floor"): each stage is called directly on the bench
+workbooks, and the figure is the median per workbook over every round. The three ways of
+reading a workbook are side by side: in this process (`CLINIC_BUDGET_SANDBOX=0`), in a one-shot
+bounded child (a fork per workbook) and through the warm reader process a batch worker keeps;
+the difference is what the sandbox costs per workbook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_batch import make_inputs  # noqa: E402
+
+
+def timed(figures: dict[str, list[float]], stage: str, call: Callable[..., Any], *args: Any) -> Any:
+    """`call(*args)`, its wall time added to `figures[stage]`."""
+    started = time.perf_counter()
+    result = call(*args)
+    figures.setdefault(stage, []).append(time.perf_counter() - started)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=24, help="workbooks (default 24)")
+    parser.add_argument("--rounds", type=int, default=3, help="passes over the workbooks (default 3)")
+    args = parser.parse_args()
+
+    from generator import pipeline, planner, render, risk, sandbox
+    from generator.intake import read_intake, slugify
+    from generator.writers import budget_json, xlsx
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        books = sorted(make_inputs(root / "inputs", args.count).glob("*.xlsx"))
+        settings = pipeline.Settings.from_options(root / "out", ("md", "html", "xlsx", "json"))
+        sandbox.warm_up()  # as a batch worker does
+        for book in books[:3]:  # warm caches (templates, the reader process)
+            pipeline.generate(book, settings)
+        figures: dict[str, list[float]] = {}
+        for _ in range(args.rounds):
+            for book in books:
+                intake = timed(figures, "read, in process", read_intake, book)
+                timed(figures, "read, one-shot bounded child", sandbox.read_intake_bounded, book)
+                timed(figures, "read, warm reader process (batch default)", sandbox.read_intake_served, book)
+                plan = timed(figures, "plan", planner.plan_intake, intake)
+                plan = timed(figures, "risk (10,000 draws)", risk.apply, plan)
+                md = timed(figures, "Markdown (templates)", render.render_markdown, plan, settings)
+                html = timed(figures, "HTML (Python-Markdown, charts, page)", render.render_html, md, plan, settings)
+                files = {"budget.md": md.encode(), "budget.html": html.encode(),
+                         "budget.xlsx": timed(figures, "XLSX", xlsx.render, plan, settings),
+                         "budget.json": timed(figures, "JSON", budget_json.render, plan)}
+                timed(figures, "writing the files", pipeline.write_atomically, settings.out / slugify(book.name),
+                      files)
+        print(f"{len(books)} workbooks x {args.rounds} rounds, medians per workbook\n")
+        print("| stage | ms |")
+        print("|---|---:|")
+        for stage, seconds in figures.items():
+            print(f"| {stage} | {statistics.median(seconds) * 1000:.1f} |")
+        plain = statistics.median(figures["read, in process"])
+        for mode in ("read, one-shot bounded child", "read, warm reader process (batch default)"):
+            extra = (statistics.median(figures[mode]) - plain) * 1000
+            print(f"\nsandbox cost, {mode.split(', ', 1)[1]}: {extra:+.1f} ms per workbook", end="")
+        print()
+
+
+if __name__ == "__main__":
+    main()
