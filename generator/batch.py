@@ -47,6 +47,7 @@ from generator.manifest import (
     now_iso,
     remove_stale_temporaries,
     sha256_file,
+    subpath,
 )
 from generator.portfolio import Row, build_row, clear_error_report, how_to_fix, write_error_report, write_index
 
@@ -143,7 +144,7 @@ class Outcome:
 
 
 def _failure(job: Job, errors: list[str], problems: tuple[Problem, ...] = (), **kw: object) -> Outcome:
-    return Outcome(job.source, job.slug, "failed", os.path.join(job.settings.out, job.slug),
+    return Outcome(job.source, job.slug, "failed", subpath(job.settings.out, job.slug),
                    errors=tuple(errors) or ("unknown error",), problems=problems, **kw)  # type: ignore[arg-type]
 
 
@@ -175,7 +176,7 @@ def _generate(job: Job, digest: str) -> Outcome:
 
 def unchanged(job: Job, digest: str) -> Outcome | None:
     """The "unchanged" outcome when the job's documents are current, else None."""
-    folder = os.path.join(job.settings.out, job.slug)
+    folder = subpath(job.settings.out, job.slug)
     expected = [pipeline.FORMAT_FILES[f] for f in job.settings.formats]
     prev = job.previous
     if job.force or prev is None or not prev.is_current(digest, job.fingerprint, folder, expected):
@@ -460,7 +461,7 @@ def open_ledger(out: Path, folder: Path) -> Ledger:
 def _jobs(folder: Path, settings: pipeline.Settings, fp: str, ledger: Ledger, force: bool) -> Iterator[Job]:
     for name, slug in ledger.manifest.sources():
         if name not in ledger.clashes:
-            yield Job(os.path.join(folder, name), slug, settings, fp, ledger.manifest.get(slug), force)
+            yield Job(subpath(folder, name), slug, settings, fp, ledger.manifest.get(slug), force)
 
 
 def collision_message(name: str, slug: str, other: str) -> str:
@@ -471,7 +472,7 @@ def collision_message(name: str, slug: str, other: str) -> str:
 def collision_outcome(source: str, other: str, out: Path) -> Outcome:
     name = os.path.basename(source)
     slug = slug_for(name)
-    return Outcome(source, slug, "failed", os.path.join(out, slug), errors=(collision_message(name, slug, other),),
+    return Outcome(source, slug, "failed", subpath(out, slug), errors=(collision_message(name, slug, other),),
                    slug_taken=True)
 
 
@@ -492,7 +493,7 @@ def run_batch(input_dir: Path, settings: pipeline.Settings, workers: int | None 
         total = ledger.manifest.source_count
         yield Started(total)
         for name, other in ledger.clashes.items():
-            yield ledger.apply(collision_outcome(os.path.join(input_dir, name), other, settings.out))
+            yield ledger.apply(collision_outcome(subpath(input_dir, name), other, settings.out))
         fp = fingerprint(settings)
         for outcome in pool.run(_jobs(input_dir, settings, fp, ledger, force)):
             yield ledger.apply(outcome)

@@ -55,11 +55,19 @@ class _Invalid:
 INVALID: Any = _Invalid()
 
 
+def _stem(name: str) -> str:
+    """`Path(name).stem`, the same string for every name, computed without making a `Path`."""
+    parts = [p for p in name.replace(os.altsep or os.sep, os.sep).split(os.sep) if p and p != "."]
+    last = parts[-1] if parts else ""
+    dot = last.rfind(".")
+    return last[:dot] if 0 < dot < len(last) - 1 else last
+
+
 def slugify(name: str) -> str:
     """`Ridgeview Family.xlsx` -> `ridgeview-family`: the file name without its extension,
     lower-cased, accents dropped, every run of other than letters and digits made one `-`.
     (No `Path` here: a batch slugifies every workbook's name, and pathlib would intern each.)"""
-    stem = os.path.splitext(os.path.basename(name))[0]
+    stem = _stem(name)
     ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
     return re.sub(r"[^a-z0-9]+", "-", ascii_stem.lower()).strip("-") or "workbook"
 

@@ -51,6 +51,17 @@ TEMPLATED_FORMATS = frozenset({"md", "html", "pdf"})  # xlsx and json are writte
 STALE_TEMP_SECONDS = 60.0  # a staging folder this old belongs to a process that died
 
 
+# ------------------------------------------------------------------ paths
+
+
+def subpath(folder: str | Path, *names: str) -> str:
+    """`str(Path(folder, *names))` for a folder as pathlib leaves it (`.` included), without
+    making a `Path`: pathlib interns every name it parses, which a batch must not do for each
+    workbook (see generator.batch)."""
+    base = os.fspath(folder)
+    return os.path.join(*names) if base in ("", ".") else os.path.join(base, *names)
+
+
 # ------------------------------------------------------------------ hashing
 
 
@@ -173,7 +184,7 @@ class Record:
             bool(self.workbook_sha256)
             and self.workbook_sha256 == workbook_sha256
             and self.fingerprint == fp
-            and all(os.path.isfile(os.path.join(folder, name)) for name in files)
+            and all(os.path.isfile(subpath(folder, name)) for name in files)
         )
 
     def to_json(self) -> dict[str, Any]:

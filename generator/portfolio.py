@@ -18,7 +18,7 @@ from pathlib import Path
 from markupsafe import Markup, escape
 
 from generator.errors import Problem
-from generator.manifest import ERRORS_DIR, Headline, Record, now_iso, write_text_atomically
+from generator.manifest import ERRORS_DIR, Headline, Record, now_iso, subpath, write_text_atomically
 
 INDEX_TEMPLATE = "index.html.j2"
 DOCUMENT_ORDER = ("budget.html", "budget.pdf", "budget.md", "budget.xlsx", "budget.json")
@@ -73,8 +73,8 @@ class Row:
 def _documents(out: str | Path, slug: str) -> tuple[str, ...]:
     """Links (relative to the output folder) to the documents in `out/slug`, best first.
     String paths, not `Path`s: pathlib would intern every slug (see generator.batch)."""
-    folder = os.path.join(out, slug)
-    return tuple(f"{slug}/{name}" for name in DOCUMENT_ORDER if os.path.isfile(os.path.join(folder, name)))
+    folder = subpath(out, slug)
+    return tuple(f"{slug}/{name}" for name in DOCUMENT_ORDER if os.path.isfile(subpath(folder, name)))
 
 
 def build_row(name: str, record: Record, out: Path) -> Row:
@@ -221,14 +221,14 @@ def write_error_report(out: Path, slug: str, source: str | Path, errors: Sequenc
     for the failure's cause (how_to_fix)."""
     documents = _documents(out, slug)
     kept = bool(documents)
-    stem = os.path.join(out, ERRORS_DIR, slug)
+    stem = subpath(out, ERRORS_DIR, slug)
     write_text_atomically(f"{stem}.txt", report_text(source, errors, problems, kept, how))
     write_text_atomically(f"{stem}.html", report_html(source, errors, problems, kept, documents, how))
     return f"{stem}.html"
 
 
 def clear_error_report(out: Path, slug: str) -> None:
-    stem = os.path.join(out, ERRORS_DIR, slug)
+    stem = subpath(out, ERRORS_DIR, slug)
     for suffix in (".html", ".txt"):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(f"{stem}{suffix}")

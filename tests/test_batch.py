@@ -509,3 +509,23 @@ def test_text_is_written_atomically_to_a_string_path_and_a_missing_folder_is_mad
     with pytest.raises(OutputError) as info:
         write_text_atomically(str(tmp_path / "file" / "sub" / "index.csv"), "a")
     assert info.value.lines() == [f"{tmp_path}/file/sub/index.csv: cannot write: Not a directory"]
+
+
+def test_paths_are_printed_as_given_with_the_current_folder_as_input(tmp_path: Path) -> None:
+    """Per-workbook paths are strings joined without pathlib (see generator.batch); the input
+    folder `.` must still give `one.xlsx`, not `./one.xlsx`, as `Path('.') / name` did."""
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    good_workbook(inputs / "one.xlsx", 1)
+    (inputs / "two.xlsx").write_bytes(b"")
+    r = run_cli("batch", ".", "--out", "../out", "--formats", "json", cwd=inputs)
+    assert r.returncode == 1
+    assert r.stdout.splitlines()[0] == "ok   one.xlsx -> ../out/one"
+    assert r.stderr.splitlines()[0].startswith("FAIL two.xlsx: two.xlsx: ")
+    report = (tmp_path / "out" / "_errors" / "two.txt").read_text(encoding="utf-8")
+    assert report.startswith("clinic-budget could not make a budget from two.xlsx\n")
+    record = Manifest.load(tmp_path / "out")
+    try:
+        assert record.get("one").source == "one.xlsx"  # type: ignore[union-attr]
+    finally:
+        record.close()

@@ -6,6 +6,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from generator.errors import IntakeError
@@ -110,6 +112,21 @@ def test_data_migration_is_off_by_default_when_there_are_no_current_records(tmp_
 ])
 def test_slugify(name: str, slug: str) -> None:
     assert slugify(name) == slug
+
+
+@given(st.lists(st.sampled_from(["/", ".", "..", "a", "B", "é", " ", "-", "xlsx", "x.y"]), max_size=8).map("".join)
+       | st.text(max_size=20))
+def test_slugify_takes_the_stem_pathlib_does(name: str) -> None:
+    """slugify avoids `Path` (pathlib interns names, see generator.batch) but must give every
+    name the folder it always had: output folders must not move between versions."""
+    import re
+    import unicodedata
+    from pathlib import PurePosixPath
+
+    if "\0" in name:
+        return
+    stem = unicodedata.normalize("NFKD", PurePosixPath(name).stem).encode("ascii", "ignore").decode("ascii")
+    assert slugify(name) == (re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-") or "workbook")
 
 
 def test_every_problem_in_a_workbook_is_reported_together(tmp_path: Path) -> None:
