@@ -113,6 +113,7 @@ def _generation_commands(command: Command) -> None:
     _add_generation_options(p)
     p.add_argument("--poll", action="store_true", help="poll instead of native events (network folders)")
     p.add_argument("--settle", type=float, default=0.5, help="seconds a file must stay unchanged (default 0.5)")
+    p.add_argument("--workers", type=int, default=None, help="parallel processes (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="print only failures")
 
 

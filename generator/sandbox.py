@@ -93,6 +93,7 @@ def read_intake_bounded(path: Path, *, memory_mb: int = MEMORY_MB, seconds: floa
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child; its outcome is checked through the parent
         os.close(rfd)
+        _let_go_of_inherited_files(keep=(wfd,))
         _child(path, read, memory_mb, seconds, wfd)
     os.close(wfd)
     status: int | None = None
@@ -136,6 +137,7 @@ class _Server:
         if self.pid == 0:  # pragma: no cover - the reader; checked through the parent
             os.close(self.requests)
             os.close(self.replies)
+            _let_go_of_inherited_files(keep=(requests_in, replies_out))
             _serve(requests_in, replies_out, memory_mb)
         os.close(requests_in)
         os.close(replies_out)
@@ -270,6 +272,31 @@ def _serve(requests: int, replies: int, memory_mb: int) -> NoReturn:  # pragma: 
 
 
 # ---------------------------------------------------------------- the child
+
+
+def _let_go_of_inherited_files(keep: tuple[int, ...]) -> None:  # pragma: no cover - in the child
+    """Point every file descriptor the child inherited (besides 0-2 and `keep`) at /dev/null.
+
+    A forked child holds its parent's open files. One may be the output folder's lock: an
+    `flock` belongs to the open file, not to the process, so a reader that outlives the round of
+    work that forked it (the watcher's, or a one-worker batch's) kept the folder locked after
+    its parent let go, and the next round waited for ever. Others are the parent's pipes (to a
+    browser, to the pool), which must see their end of file when the parent closes them.
+    Each descriptor is replaced, not closed, so that no number is freed for reuse: a file object
+    of the parent's finalised in the child would otherwise close whatever the child opened next.
+    """
+    try:
+        inherited = [int(fd) for fd in os.listdir("/proc/self/fd")]
+    except OSError:
+        return  # no /proc: keep them (the lock is then held until the reader is replaced)
+    null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+    for fd in inherited:
+        if fd > 2 and fd != null and fd not in keep:
+            try:
+                os.dup2(null, fd, inheritable=False)  # (the one listdir used becomes /dev/null too)
+            except OSError:
+                pass
+    os.close(null)
 
 
 def _resident_bytes() -> tuple[int, int]:

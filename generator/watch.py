@@ -253,6 +253,8 @@ def run_watch_command(args: argparse.Namespace, settings: pipeline.Settings,
     """`clinic-budget watch`: print the events of `watch` until SIGINT or SIGTERM; exit 0."""
     if args.settle < 0:
         raise UsageError("--settle must be 0 or more seconds")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be 1 or more")
     input_dir = Path(args.input_dir)
     if not input_dir.is_dir():
         raise UsageError(f"{input_dir}: no such folder")
@@ -270,7 +272,7 @@ def run_watch_command(args: argparse.Namespace, settings: pipeline.Settings,
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        for event in watch(input_dir, settings, stop, args.settle, args.poll, getattr(args, "workers", None)):
+        for event in watch(input_dir, settings, stop, args.settle, args.poll, args.workers):
             _report(event, args.quiet, flushed(out), flushed(err))
     finally:
         for s, handler in previous.items():

@@ -361,3 +361,22 @@ def test_clean_up_runs_once_when_the_process_ends_however_often_it_was_asked_for
             "for _ in range(3):\n    at_exit(bye)\n")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout == "bye\n"
+
+
+def test_a_reader_does_not_keep_its_parents_lock(tmp_path: Path, fresh_reader: None) -> None:
+    """The reader is forked while the batch or watcher holds the output folder's lock (an
+    `flock`, which a forked copy of the file keeps); once the parent lets go, the folder must be
+    free although the reader lives on."""
+    from generator.manifest import OutputLock
+
+    path = clinic_workbook(tmp_path / "ridgeview.xlsx")
+    held = OutputLock(tmp_path / "out")
+    assert held.acquire(blocking=False)
+    assert sandbox.read_intake_served(path).base.clinic.name  # forks the reader now
+    held.release()
+    assert sandbox._server is not None and os.waitpid(sandbox._server.pid, os.WNOHANG) == (0, 0)  # alive
+    other = OutputLock(tmp_path / "out")
+    try:
+        assert other.acquire(blocking=False)
+    finally:
+        other.release()

@@ -169,6 +169,9 @@ def test_watcher_and_batch_share_an_output_folder(tmp_path: Path) -> None:
 def test_missing_folder(tmp_path: Path) -> None:
     r = run_cli("watch", "nowhere", cwd=tmp_path)
     assert r.returncode == 2 and r.stderr.strip() == "error: nowhere: no such folder"
+    (tmp_path / "inputs").mkdir()
+    r = run_cli("watch", "--workers", "0", cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.strip() == "error: --workers must be 1 or more"
 
 
 # ------------------------------------------------------------------ the settling rule, in-process
@@ -215,3 +218,21 @@ def test_a_rewrite_that_keeps_size_and_time_is_still_caught(tmp_path: Path, cloc
     assert settler.ready() == []
     clock[0] = 2.0
     assert settler.ready() == [path]
+
+
+def test_a_one_worker_watcher_lets_go_of_the_output_folder(tmp_path: Path) -> None:
+    """With one worker the watcher reads in its own reader process, forked while the watcher
+    holds the output folder's lock; that reader must not keep the lock once the round is over
+    (it did: the next round, and any batch on the folder, waited for ever)."""
+    inputs, scratch = tmp_path / "inputs", tmp_path / "scratch"
+    inputs.mkdir()
+    scratch.mkdir()
+    w = Watcher(tmp_path, "--workers", "1")
+    for n, name in enumerate(("first", "second")):
+        staged = clinic_workbook(scratch / f"{name}.xlsx", clinic_rows(f"{name.title()} Clinic", 2 + n))
+        os.replace(staged, inputs / staged.name)
+        w.wait_line(lambda x, name=name: x == f"ok   inputs/{name}.xlsx -> output/{name}")  # type: ignore[misc]
+    r = run_cli("batch", "--formats", "json", "--quiet", cwd=tmp_path, timeout=60)
+    assert (r.returncode, r.stderr) == (0, "")
+    assert w.stop() == 0
+    assert not any(x.startswith("waiting for another") for x in w.lines), w.lines
