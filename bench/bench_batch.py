@@ -126,7 +126,7 @@ print(proc.returncode, parent, children, time.perf_counter() - start, anon)
 """
 
 
-def peak_memory(root: Path, count: int) -> tuple[int, int, float, int]:
+def peak_memory(root: Path, count: int, workers: int = 2) -> tuple[int, int, float, int]:
     """(peak RSS of the batch process, peak RSS of it or any descendant, in KiB; seconds; the
     largest anonymous memory of the batch process seen, in KiB).
 
@@ -139,7 +139,7 @@ def peak_memory(root: Path, count: int) -> tuple[int, int, float, int]:
     if not inputs.exists():
         make_inputs(inputs, count)
     out = Path(tempfile.mkdtemp(prefix=f"mem-out-{count}-", dir=root))  # a first run every time
-    args = [*cli(), "batch", str(inputs), "--out", str(out), "--formats", "json", "--workers", "2"]
+    args = [*cli(), "batch", str(inputs), "--out", str(out), "--formats", "json", "--workers", str(workers)]
     probe = subprocess.run([sys.executable, "-c", MEASURE, *args], capture_output=True, text=True, check=True)
     code, parent, children, seconds, anon = probe.stdout.split()
     if code not in ("0",):
@@ -165,6 +165,8 @@ def main() -> None:
     parser.add_argument("--memory-counts", default=None,
                         help="comma list of workbook counts for the memory figures (default 20 and 2,000; "
                              "20,000 takes about 6 minutes a run)")
+    parser.add_argument("--memory-workers", type=int, default=2,
+                        help="--workers of the memory runs (default 2; with 1 the batch process generates too)")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     count, big = (40, 200) if args.quick else (200, 2000)
@@ -187,13 +189,14 @@ def main() -> None:
             # Peak RSS varies by a few hundred KiB from run to run (which thread allocates when),
             # so each count runs several times, interleaved, and the median is the figure.
             counts = [int(c) for c in args.memory_counts.split(",")] if args.memory_counts else [20, big]
+            print(f"\n{args.memory_workers} worker(s)")
             print("\n| workbooks | batch process peak RSS, median (range) | its anonymous memory, largest "
                   "sampled, median (range) | largest process peak RSS, median | wall time |")
             print("|---|---|---|---|---|")
             runs: dict[int, list[tuple[int, int, float, int]]] = {n: [] for n in counts}
             for _ in range(args.memory_repeats):
                 for n in runs:
-                    runs[n].append(peak_memory(root, n))
+                    runs[n].append(peak_memory(root, n, args.memory_workers))
             for n, figures in runs.items():
                 print(f"| {n} | {_spread(f[0] for f in figures)} | {_spread(f[3] for f in figures)} | "
                       f"{statistics.median(f[1] for f in figures) / 1024:.2f} MiB | "

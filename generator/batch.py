@@ -150,7 +150,7 @@ def _failure(job: Job, errors: list[str], problems: tuple[Problem, ...] = (), **
 
 def _generate(job: Job, digest: str) -> Outcome:
     try:
-        result = pipeline.generate(Path(job.source), job.settings)
+        result = pipeline.generate(job.source, job.settings)
     except IntakeError as exc:
         return _failure(job, exc.lines(), exc.problems)
     except TemplateError as exc:
@@ -171,7 +171,7 @@ def _generate(job: Job, digest: str) -> Outcome:
     stamp = now_iso()
     record = Record(job.slug, job.source, digest, job.fingerprint, result.files, stamp, headline,
                     "generated", (), stamp)
-    return Outcome(job.source, job.slug, "generated", str(result.folder), record, warnings=result.warnings)
+    return Outcome(job.source, job.slug, "generated", result.folder, record, warnings=result.warnings)
 
 
 def unchanged(job: Job, digest: str) -> Outcome | None:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -125,15 +126,15 @@ def available_formats() -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Result:
-    source: Path
+    source: str | Path  # as given to `generate`
     slug: str
-    folder: Path
+    folder: str  # the output folder (a string: see `generate`)
     files: tuple[str, ...]
     warnings: tuple[str, ...]
     plan: Plan
 
 
-def build_plan(path: Path, today: dt.date | None = None) -> Plan:
+def build_plan(path: str | Path, today: dt.date | None = None) -> Plan:
     """Read, validate and plan one workbook (no files written)."""
     from generator import risk
     from generator.planner import plan_intake
@@ -173,39 +174,47 @@ def render(plan: Plan, settings: Settings) -> dict[str, bytes]:
     return {FORMAT_FILES[f]: out[FORMAT_FILES[f]] for f in FORMAT_FILES if FORMAT_FILES[f] in out}
 
 
-def write_atomically(folder: Path, files: dict[str, bytes]) -> None:
+def write_atomically(folder: str | Path, files: dict[str, bytes]) -> None:
     """Write every file to a temporary folder beside `folder`, then move each into place with an
     atomic rename: a reader never sees a half-written file, and a failure before the moves
-    leaves the earlier outputs untouched."""
-    parent = folder.parent
+    leaves the earlier outputs untouched. (String paths: see `generate`.)"""
+    parent, base = os.path.split(os.fspath(folder))
+    parent = parent or "."
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=parent))
+        os.makedirs(parent, exist_ok=True)
+        staging = tempfile.mkdtemp(prefix=f".{base}.", dir=parent)
     except OSError as exc:
         raise OutputError(f"{parent}: cannot write the output folder: {exc.strerror or exc}") from None
     try:
         for name, data in files.items():
-            with open(staging / name, "wb") as fh:
+            with open(os.path.join(staging, name), "wb") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
-        folder.mkdir(exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(folder)
         for name in files:
-            os.replace(staging / name, folder / name)
+            os.replace(os.path.join(staging, name), os.path.join(folder, name))
     except OSError as exc:
         raise OutputError(f"{folder}: cannot write outputs: {exc.strerror or exc}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def generate(path: Path, settings: Settings, plan_hook: Callable[[Plan], None] | None = None) -> Result:
-    """One workbook to its documents in `<out>/<slug>/`."""
+def generate(path: str | Path, settings: Settings, plan_hook: Callable[[Plan], None] | None = None) -> Result:
+    """One workbook to its documents in `<out>/<slug>/`.
+
+    No `Path` is made from the workbook's name or slug: pathlib interns every name it parses,
+    and a process that generates workbook after workbook (a one-worker batch) saw its memory grow
+    with the interned-string table (see generator.batch)."""
     from generator.intake import slugify
+    from generator.manifest import subpath
 
     plan = build_plan(path)
     if plan_hook is not None:
         plan_hook(plan)
     files = render(plan, settings)
-    folder = settings.out / slugify(path.name)
+    slug = slugify(os.path.basename(path))
+    folder = subpath(settings.out, slug)
     write_atomically(folder, files)
-    return Result(path, folder.name, folder, tuple(files), plan.intake.warnings, plan)
+    return Result(path, slug, folder, tuple(files), plan.intake.warnings, plan)

@@ -54,7 +54,7 @@ def enabled() -> bool:
     return hasattr(os, "fork") and not off
 
 
-def read_untrusted(path: Path) -> Intake:
+def read_untrusted(path: str | Path) -> Intake:
     """`read_intake(path)`, in a bounded child process unless the sandbox is off."""
     if enabled():
         return read_intake_served(path)
@@ -144,7 +144,7 @@ class _Server:
         self.reads = 0
         self.start_size = _size_of(self.pid)
 
-    def read(self, path: Path, seconds: float) -> tuple[bytes, bool]:
+    def read(self, path: str | Path, seconds: float) -> tuple[bytes, bool]:
         """The reader's answer for `path` (b"" if it died first), and whether time ran out."""
         message = pickle.dumps((str(path), seconds))
         try:
@@ -183,10 +183,11 @@ class _Server:
 _server: _Server | None = None
 
 
-def read_intake_served(path: Path, *, memory_mb: int = MEMORY_MB, seconds: float = SECONDS) -> Intake:
-    """`read_intake(path)` in this process's reader child (started on first use)."""
+def read_intake_served(path: str | Path, *, memory_mb: int = MEMORY_MB, seconds: float = SECONDS) -> Intake:
+    """`read_intake(path)` in this process's reader child (started on first use). `path` stays
+    as given: no `Path` (which interns its names) per workbook in a long-lived process."""
     global _server
-    path = Path(path)
+    name = os.path.basename(path)
     if _server is not None and _server.owner != os.getpid():
         _server = None  # inherited through a fork: that reader belongs to the parent
     if _server is None:
@@ -198,16 +199,16 @@ def read_intake_served(path: Path, *, memory_mb: int = MEMORY_MB, seconds: float
         _server = None
         status = server.close(kill=True)
         if timed_out:
-            raise IntakeError.single(path.name, TIMEOUT.format(seconds=seconds))
-        return _outcome(path.name, b"", status, memory_mb)
+            raise IntakeError.single(name, TIMEOUT.format(seconds=seconds))
+        return _outcome(name, b"", status, memory_mb)
     if pickle.loads(payload)[0] == "memory":  # room left by earlier reads, or the workbook's own?
         _server = None
         server.close(kill=True)
-        return read_intake_bounded(path, memory_mb=memory_mb, seconds=seconds)
+        return read_intake_bounded(Path(path), memory_mb=memory_mb, seconds=seconds)
     if server.worn():
         _server = None
         server.close(kill=False)
-    return _outcome(path.name, payload, 0, memory_mb)
+    return _outcome(name, payload, 0, memory_mb)
 
 
 def _close_server() -> None:
