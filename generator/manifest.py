@@ -414,8 +414,13 @@ def write_text_atomically(path: str | Path, text: str | Iterable[str]) -> None:
     temporary file in the same folder, fsync, and a rename. The file gets the permissions of
     every other output (0666 less the umask, as `open` gives the documents), not mkstemp's 0600.
     `path` may be a string (the batch keeps per-workbook paths as strings)."""
+    folder = os.path.dirname(path) or "."
     try:
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        os.makedirs(folder, exist_ok=True)
+    except FileExistsError:
+        raise OutputError(f"{path}: cannot write: {folder} is a file, not a folder") from None
+    except NotADirectoryError:
+        raise OutputError(f"{path}: cannot write: part of {folder} is a file, not a folder") from None
     except OSError as exc:
         raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
     fd, tmp = _create_temporary(path)
@@ -486,7 +491,7 @@ def _remove_old_hidden(folder: Path, cutoff: float) -> int:
     import shutil
 
     removed = 0
-    with contextlib.suppress(FileNotFoundError):
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
         for entry in os.scandir(folder):
             name = entry.name
             if not name.startswith(".") or name.startswith(MANIFEST_NAME) or name == LOCK_NAME \

@@ -511,7 +511,21 @@ def test_text_is_written_atomically_to_a_string_path_and_a_missing_folder_is_mad
     (tmp_path / "file").write_text("x", encoding="utf-8")
     with pytest.raises(OutputError) as info:
         write_text_atomically(str(tmp_path / "file" / "sub" / "index.csv"), "a")
-    assert info.value.lines() == [f"{tmp_path}/file/sub/index.csv: cannot write: Not a directory"]
+    assert info.value.lines() == [f"{tmp_path}/file/sub/index.csv: cannot write: part of {tmp_path}/file/sub "
+                                  "is a file, not a folder"]
+
+
+def test_a_file_where_the_error_reports_go_is_reported_without_a_traceback(tmp_path: Path) -> None:
+    inputs, out = tmp_path / "inputs", tmp_path / "output"
+    inputs.mkdir()
+    out.mkdir()
+    (inputs / "broken.xlsx").write_bytes(b"x")
+    (out / "_errors").write_text("not a folder", encoding="utf-8")
+    r = run_cli("batch", "--formats", "json", cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr.splitlines()[-1] == ("error: output/_errors/broken.txt: cannot write: output/_errors "
+                                         "is a file, not a folder")
+    assert "Traceback" not in r.stderr
 
 
 def test_paths_are_printed_as_given_with_the_current_folder_as_input(tmp_path: Path) -> None:
