@@ -7,9 +7,10 @@ Heavy imports (openpyxl, jinja2, numpy, weasyprint) happen inside the commands s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from generator import __version__
@@ -25,6 +26,33 @@ EPILOG = {
     "new": "example: clinic-budget new ridgeview.xlsx --example family-practice",
     "assumptions": "example: clinic-budget assumptions --format csv > ratecard.csv",
 }
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (cron's timeout, `systemctl stop`, `kill`): unwind like Ctrl-C, so that
+    workers, reader processes, browsers and their temporary folders are cleaned up."""
+
+
+@contextlib.contextmanager
+def _terminate_like_interrupt(enabled: bool) -> Iterator[None]:
+    """While a command runs, turn SIGTERM into `Terminated` (only in the main thread, and only
+    where nobody has set a handler of their own)."""
+    import signal
+    import threading
+
+    if not enabled or threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+
+    def on_term(signum: int, frame: object) -> None:
+        raise Terminated
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _out(text: str = "") -> None:
@@ -139,7 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     handler: Callable[[argparse.Namespace], int] = COMMANDS[args.command]
     try:
-        return handler(args)
+        with _terminate_like_interrupt(args.command != "watch"):  # the watcher stops on SIGTERM itself
+            return handler(args)
     except BudgetError as exc:
         for line in exc.lines():
             _err(f"error: {line}")
@@ -149,6 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
+    except Terminated:
+        _err("terminated")
+        return 143
     except BrokenPipeError:  # `clinic-budget assumptions | head`: the reader left; not an error
         import os
 

@@ -260,6 +260,27 @@ def test_killed_batch_then_restarted(drop: tuple[Path, dict[str, str]], tmp_path
     assert summary(r.stdout) == (50, 0, GOOD, 3)
 
 
+def test_sigterm_stops_a_batch_like_ctrl_c(drop: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    """cron's timeout, `systemctl stop` and `kill` send SIGTERM: the batch must unwind as on Ctrl-C
+    (workers, readers and browsers ended, the lock released, no multiprocessing warnings), not
+    die where it stands (which left leaked semaphores and browser profiles behind)."""
+    copy_drop(drop, tmp_path)
+    out = tmp_path / "output"
+    args = [*cli(), "batch", "inputs", "--formats", "json,xlsx", "--workers", "2"]
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: out.is_dir() and sum(1 for p in out.glob("clinic-*/budget.json")) >= 5,
+             what="the first outputs")
+    family = descendants(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and stderr.splitlines()[-1] == "terminated", stderr
+    assert all(line.startswith("FAIL inputs/") for line in stderr.splitlines()[:-1]), stderr  # no warnings
+    # the fork server and the resource tracker leave once they see the batch gone
+    wait_for(lambda: not any(alive(pid) for pid in family), timeout=10, what="the batch's processes to exit")
+    r = run_cli("batch", "inputs", "--formats", "json,xlsx", cwd=tmp_path, timeout=120)  # the lock is free
+    assert r.returncode == 1 and summary(r.stdout)[0] == 50
+
+
 def test_two_workbooks_with_one_slug(tmp_path: Path) -> None:
     inputs = tmp_path / "inputs"
     inputs.mkdir()
