@@ -14,6 +14,7 @@ import argparse
 import os
 import queue
 import signal
+import stat
 import sys
 import threading
 import time
@@ -35,6 +36,7 @@ from generator.batch import (
     discover,
     is_workbook_name,
     open_ledger,
+    scan,
     slug_for,
 )
 from generator.errors import UsageError
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from watchdog.observers.api import BaseObserver
 
 TICK = 0.1  # seconds between looks at the files waiting to settle
+CHECK_FOLDER = 1.0  # seconds between looks at whether the watched folder is still the same one
 
 
 @dataclass(frozen=True)
@@ -55,11 +58,27 @@ class Watching:
 
 
 @dataclass(frozen=True)
+class FolderGone:
+    """The watched folder was removed or renamed away; watching resumes when it is back."""
+
+    input_dir: Path
+
+
+@dataclass(frozen=True)
 class Stopped:
     pass
 
 
-WatchEvent = Watching | Waiting | Outcome | Stopped
+WatchEvent = Watching | Waiting | Outcome | FolderGone | Stopped
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """Which folder `folder` names now (device, inode), or None when there is none."""
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
 
 
 # ------------------------------------------------------------------ settling
@@ -221,17 +240,40 @@ def _round(paths: list[Path], input_dir: Path, settings: pipeline.Settings, pool
 
 def watch(input_dir: Path, settings: pipeline.Settings, stop: threading.Event, settle: float = 0.5,
           poll: bool = False, workers: int | None = None) -> Iterator[WatchEvent]:
-    """Generate each workbook in `input_dir` once it has settled, until `stop` is set."""
+    """Generate each workbook in `input_dir` once it has settled, until `stop` is set.
+
+    A folder removed and made again (or replaced by another of the same name) is not the one the
+    file-system events were asked for: every CHECK_FOLDER seconds the folder's identity is
+    compared, and watching starts afresh on the new one."""
     inbox: queue.SimpleQueue[Path] = queue.SimpleQueue()
-    observer = _observer(input_dir, poll, inbox)
+    first = _observer(input_dir, poll, inbox)
     settler = Settler(settle)
     pool = WorkerPool(workers)
-    observer.start()  # before listing the folder, so that no file falls between the two
+    first.start()  # before listing the folder, so that no file falls between the two
+    observer: BaseObserver | None = first
     try:
+        identity, next_check = _identity(input_dir), time.monotonic() + CHECK_FOLDER
         for path in discover(input_dir):
             settler.touch(path)
         yield Watching(input_dir, settings.out, poll)
         while not stop.is_set():
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + CHECK_FOLDER
+                now = _identity(input_dir)
+                if now != identity:
+                    if observer is not None:
+                        observer.stop()
+                        observer.join(timeout=5)
+                    observer = _started_observer(input_dir, poll, inbox) if now is not None else None
+                    if observer is None:
+                        if identity is not None:
+                            yield FolderGone(input_dir)
+                        identity = None
+                        continue
+                    identity = now
+                    for name in scan_quietly(input_dir):
+                        settler.touch(input_dir / name)
+                    yield Watching(input_dir, settings.out, poll)
             while not inbox.empty():
                 settler.touch(inbox.get())
             ready = settler.ready() if len(settler) else []
@@ -239,10 +281,29 @@ def watch(input_dir: Path, settings: pipeline.Settings, stop: threading.Event, s
                 yield from _round(ready, input_dir, settings, pool, settler, stop)
             stop.wait(TICK)
     finally:
-        observer.stop()
-        observer.join(timeout=5)
+        if observer is not None:
+            observer.stop()
+            observer.join(timeout=5)
         pool.close()
     yield Stopped()
+
+
+def _started_observer(folder: Path, poll: bool, inbox: queue.SimpleQueue[Path]) -> BaseObserver | None:
+    """A running observer of `folder`, or None when the folder has gone (again) meanwhile."""
+    try:
+        observer = _observer(folder, poll, inbox)
+        observer.start()
+    except OSError:
+        return None
+    return observer
+
+
+def scan_quietly(folder: Path) -> list[str]:
+    """The workbooks in `folder`, or none when it has gone meanwhile."""
+    try:
+        return sorted(scan(folder))
+    except UsageError:
+        return []
 
 
 # ------------------------------------------------------------------ the command
@@ -288,6 +349,8 @@ def _report(event: WatchEvent, quiet: bool, out: Callable[[str], None], err: Cal
             out(describe(event))
     elif isinstance(event, Stopped):
         out("stopped")
+    elif isinstance(event, FolderGone):
+        err(f"{event.input_dir}: the folder is gone; watching again when it is back")
     elif quiet:
         return
     elif isinstance(event, Watching):

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -236,3 +237,20 @@ def test_a_one_worker_watcher_lets_go_of_the_output_folder(tmp_path: Path) -> No
     assert (r.returncode, r.stderr) == (0, "")
     assert w.stop() == 0
     assert not any(x.startswith("waiting for another") for x in w.lines), w.lines
+
+
+def test_a_folder_removed_and_made_again_is_watched_again(tmp_path: Path) -> None:
+    """File-system events were asked for the folder that was there at start; a folder made
+    again under the same name must be watched too (it was not: drops went unnoticed)."""
+    inputs, scratch = tmp_path / "inputs", tmp_path / "scratch"
+    inputs.mkdir()
+    scratch.mkdir()
+    w = Watcher(tmp_path)
+    shutil.rmtree(inputs)
+    w.wait_line(lambda x: x == "inputs: the folder is gone; watching again when it is back")
+    inputs.mkdir()
+    w.wait_line(lambda x: sum(1 for line in w.lines if line.startswith("watching inputs")) == 2)
+    staged = clinic_workbook(scratch / "back.xlsx", clinic_rows("Back Clinic", 3))
+    os.replace(staged, inputs / staged.name)
+    w.wait_line(lambda x: x == "ok   inputs/back.xlsx -> output/back")
+    assert w.stop() == 0
