@@ -11,6 +11,7 @@ against the manifest, as a batch would. Each round of work holds the output fold
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import queue
 import signal
@@ -36,7 +37,6 @@ from generator.batch import (
     discover,
     is_workbook_name,
     open_ledger,
-    scan,
     slug_for,
 )
 from generator.errors import UsageError
@@ -271,8 +271,9 @@ def watch(input_dir: Path, settings: pipeline.Settings, stop: threading.Event, s
                         identity = None
                         continue
                     identity = now
-                    for name in scan_quietly(input_dir):
-                        settler.touch(input_dir / name)
+                    with contextlib.suppress(UsageError):  # gone again meanwhile: the next look says so
+                        for path in discover(input_dir):
+                            settler.touch(path)
                     yield Watching(input_dir, settings.out, poll)
             while not inbox.empty():
                 settler.touch(inbox.get())
@@ -296,14 +297,6 @@ def _started_observer(folder: Path, poll: bool, inbox: queue.SimpleQueue[Path]) 
     except OSError:
         return None
     return observer
-
-
-def scan_quietly(folder: Path) -> list[str]:
-    """The workbooks in `folder`, or none when it has gone meanwhile."""
-    try:
-        return sorted(scan(folder))
-    except UsageError:
-        return []
 
 
 # ------------------------------------------------------------------ the command
