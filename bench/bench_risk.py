@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from generator import planner, risk, sensitivity  # noqa: E402
+from generator import sensitivity  # noqa: E402
 from generator.model import (  # noqa: E402
     KNOWN_MODULES,
     Category,
@@ -32,6 +32,8 @@ from generator.model import (  # noqa: E402
     Scenario,
     ScenarioPlan,
 )
+from generator.plan import pricing as planner
+from generator.plan import risk
 from generator.ratecard import default_card  # noqa: E402
 
 

@@ -41,9 +41,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="passes over the workbooks (default 3)")
     args = parser.parse_args()
 
-    from generator import pipeline, planner, render, risk, sandbox
-    from generator.intake import read_intake, slugify
-    from generator.writers import budget_json, xlsx
+    from generator.intake import sandbox
+    from generator.intake.reader import read_intake, slugify
+    from generator.plan import pricing as planner
+    from generator.plan import risk
+    from generator.render import budget_json, xlsx
+    from generator.render import document as render
+    from generator.run import generate as pipeline
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

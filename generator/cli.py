@@ -193,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from generator.errors import IntakeError
-    from generator.sandbox import read_untrusted
+    from generator.intake.sandbox import read_untrusted
 
     status = 0
     for name in args.files:
@@ -212,7 +212,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _generation_settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from generator.pipeline import Settings
+    from generator.run.generate import Settings
 
     return Settings.from_options(
         out=Path(args.out),
@@ -228,7 +228,7 @@ def _generation_settings(args: argparse.Namespace):  # type: ignore[no-untyped-d
 
 def cmd_run(args: argparse.Namespace) -> int:
     from generator.errors import IntakeError
-    from generator.pipeline import generate
+    from generator.run.generate import generate
 
     settings = _generation_settings(args)
     failed = 0
@@ -249,20 +249,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from generator.batch import run_batch_command
+    from generator.run.batch import run_batch_command
 
     return run_batch_command(args, _generation_settings(args), _out, _err)
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    from generator.watch import run_watch_command
+    from generator.run.watch import run_watch_command
 
     return run_watch_command(args, _generation_settings(args), _out, _err)
 
 
 def cmd_new(args: argparse.Namespace) -> int:
     from generator.errors import UsageError
-    from generator.examples import EXAMPLES, write_blank, write_example
+    from generator.intake.blank import EXAMPLES, write_blank, write_example
 
     if args.list:
         for name, example in EXAMPLES.items():

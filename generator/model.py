@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from generator.ratecard import RateCard
 
 if TYPE_CHECKING:
-    from generator.risk import RiskResult
+    from generator.plan.risk import RiskResult
 
 
 class Choice(StrEnum):
@@ -333,7 +333,7 @@ class ScenarioPlan:
     ownership: Ownership
     certified_saving: int
     warnings: tuple[Warning, ...]
-    risk: RiskResult | None = None  # filled by the risk stage (generator.risk)
+    risk: RiskResult | None = None  # filled by the risk stage (generator.plan.risk)
 
 
 @dataclass(frozen=True)

@@ -149,7 +149,7 @@ def parse_card(text: str, origin: str = "ratecard.toml") -> RateCard:
 @cache
 def default_card() -> RateCard:
     """The shipped rate card (read once per process)."""
-    text = resources.files("generator").joinpath("ratecard.toml").read_text(encoding="utf-8")
+    text = resources.files("generator").joinpath("data", "ratecard.toml").read_text(encoding="utf-8")
     return parse_card(text)
 
 
@@ -157,5 +157,5 @@ def card_digest() -> str:
     """A content hash of the shipped rate card, for the batch manifest."""
     import hashlib
 
-    data = resources.files("generator").joinpath("ratecard.toml").read_bytes()
+    data = resources.files("generator").joinpath("data", "ratecard.toml").read_bytes()
     return hashlib.sha256(data).hexdigest()

@@ -33,9 +33,9 @@ from generator.model import (
     Subscription,
     Team,
 )
-from generator.pipeline import Branding, Settings
-from generator.planner import plan_intake
+from generator.plan.pricing import plan_intake
 from generator.ratecard import default_card
+from generator.run.generate import Branding, Settings
 
 GOLDEN = Path(__file__).parent / "golden"
 HOSTILE = "<script>alert(1)</script>"
@@ -111,7 +111,7 @@ class FakeSwitching:
 
 @dataclass(frozen=True)
 class FakeRisk:
-    """Stands in for generator.risk.RiskResult with every attribute the documents read."""
+    """Stands in for generator.plan.risk.RiskResult with every attribute the documents read."""
 
     p10: int
     p50: int

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.batch import Ledger
-from generator.manifest import LEGACY_MANIFEST_NAME, Headline, Manifest, Record
+from generator.run.batch import Ledger
+from generator.run.manifest import LEGACY_MANIFEST_NAME, Headline, Manifest, Record
 from tests.batch_helpers import (
     MANIFEST,
     bad_workbooks,
@@ -167,7 +167,7 @@ def test_exit_codes_and_quiet(tmp_path: Path) -> None:
 CRASH = """
 import os
 import re
-import generator.pipeline as pipeline
+import generator.run.generate as pipeline
 
 _generate = pipeline.generate
 
@@ -459,7 +459,7 @@ def _sqlite_memory_used() -> int | None:
 def test_listing_many_workbooks_keeps_sqlite_memory_flat(tmp_path: Path) -> None:
     """The temporary list lives in a file with a 32 KiB page cache: 20,000 names must not sit in
     memory (they did when temp_store was set after the cache size: 1.8 MiB)."""
-    from generator.manifest import Manifest
+    from generator.run.manifest import Manifest
 
     if _sqlite_memory_used() is None:
         pytest.skip("libsqlite3 not found by ctypes")
@@ -488,8 +488,8 @@ def test_the_batch_process_interns_no_workbook_names(tmp_path: Path, monkeypatch
     the documents itself (the served read, the output folder, the staging folder)."""
     import sys
 
-    from generator import pipeline
-    from generator.batch import run_batch
+    from generator.run import generate as pipeline
+    from generator.run.batch import run_batch
 
     inputs = tmp_path / "inputs"
     inputs.mkdir()
@@ -523,7 +523,7 @@ def test_the_batch_process_interns_no_workbook_names(tmp_path: Path, monkeypatch
 
 def test_text_is_written_atomically_to_a_string_path_and_a_missing_folder_is_made(tmp_path: Path) -> None:
     from generator.errors import OutputError
-    from generator.manifest import write_text_atomically
+    from generator.run.manifest import write_text_atomically
 
     target = tmp_path / "made" / "index.csv"
     write_text_atomically(str(target), iter(["a,", "b\n"]))
@@ -550,7 +550,7 @@ def test_a_file_where_the_error_reports_go_is_reported_without_a_traceback(tmp_p
 
 
 def test_paths_are_printed_as_given_with_the_current_folder_as_input(tmp_path: Path) -> None:
-    """Per-workbook paths are strings joined without pathlib (see generator.batch); the input
+    """Per-workbook paths are strings joined without pathlib (see generator.run.batch); the input
     folder `.` must still give `one.xlsx`, not `./one.xlsx`, as `Path('.') / name` did."""
     inputs = tmp_path / "inputs"
     inputs.mkdir()

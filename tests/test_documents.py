@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from generator import render
 from generator.errors import TemplateError
 from generator.model import Plan
-from generator.pipeline import Branding
-from generator.writers.budget_json import budget_dict
+from generator.render import document as render
+from generator.render.budget_json import budget_dict
+from generator.run.generate import Branding
 from tests.conftest import CASES, HOSTILE, settings
 
 MONEY = re.compile(r"-?\$[\d,]+(?:\.\d+)?")
@@ -215,7 +215,7 @@ def pdf_figures_match_json(plan: Plan, data: bytes) -> str:
 
 
 def test_pdf_figures_match_json_and_bytes_repeat() -> None:
-    from generator.writers import pdf
+    from generator.render import pdf
 
     plan = CASES["ortho-risk"]()
     data = pdf.render(plan, settings())
@@ -224,7 +224,7 @@ def test_pdf_figures_match_json_and_bytes_repeat() -> None:
 
 
 def test_pdf_fetches_nothing_remote() -> None:
-    from generator.writers import pdf
+    from generator.render import pdf
 
     assert pdf.allowed("data:image/png;base64,AAAA")
     for url in ("http://example.com/x.png", "https://example.com/a.css", "file:///etc/passwd", "ftp://x/y"):
@@ -234,7 +234,7 @@ def test_pdf_fetches_nothing_remote() -> None:
 
 
 def test_hostile_pdf_renders_text() -> None:
-    from generator.writers import pdf
+    from generator.render import pdf
 
     assert "<script>alert(1)</script>" in pdf_text(pdf.render(CASES["hostile"](), settings()))
 
@@ -266,9 +266,9 @@ EXAMPLES = sorted((Path(__file__).parent.parent / "inputs").glob("*.xlsx"))
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_workbooks_end_to_end(path: Path) -> None:
     """Read, plan, risk, render: every money figure of every document is in budget.json."""
-    pytest.importorskip("generator.intake")
-    from generator.pipeline import build_plan
-    from generator.pipeline import render as render_all
+    pytest.importorskip("generator.intake.reader")
+    from generator.run.generate import build_plan
+    from generator.run.generate import render as render_all
 
     plan = build_plan(path)
     files = render_all(plan, settings(formats=("md", "html", "pdf", "json")))

@@ -13,8 +13,8 @@ import json
 import pytest
 from openpyxl import load_workbook
 
-from generator import render
-from generator.writers import xlsx
+from generator.render import document as render
+from generator.render import xlsx
 from tests.conftest import CASES, GOLDEN, settings
 
 GOLDEN_CASES = ("family", "ortho-risk", "scenarios", "hostile")
@@ -34,7 +34,7 @@ def outputs(name: str) -> dict[str, str]:
     html = render.render_html(md, plan, s)
     out = {"budget.md": md, "budget.html": html, "budget.xlsx.json": xlsx_cells(xlsx.render(plan, s))}
     try:
-        from generator.writers import pdf
+        from generator.render import pdf
         from tests.test_documents import pdf_text
 
         out["budget.pdf.txt"] = pdf_text(pdf.render(plan, s, html)) + "\n"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from generator import render, risk
-from generator.pipeline import Branding
+from generator.plan import risk
+from generator.render import document as render
+from generator.run.generate import Branding
 from tests.conftest import CASES, family_clinic, family_scenario, make_plan, ortho_scenario, settings
 from tests.test_documents import documents, html_text
 
@@ -125,7 +126,7 @@ def test_ranges_from_the_templates_use_an_en_dash() -> None:
 
 
 def test_s_curve_has_cost_ticks_on_its_x_axis() -> None:
-    from generator import charts
+    from generator.render import charts
 
     plan = risk.apply(make_plan(ortho_scenario(), source="summit.xlsx"))
     r = plan.scenarios[0].risk

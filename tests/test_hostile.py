@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from generator import sandbox
 from generator.errors import IntakeError
-from generator.intake import read_intake, slugify
+from generator.intake import sandbox
+from generator.intake.reader import read_intake, slugify
 from generator.model import Intake
 from tests import hostile_corpus
 from tests.helpers import BASE_CLINIC, cli, clinic_workbook
@@ -311,9 +311,9 @@ def test_a_served_reader_that_dies_is_reported_and_replaced(tmp_path: Path, fres
 
 def test_a_served_read_that_runs_too_long_ends_that_reader(
         tmp_path: Path, fresh_reader: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    import generator.intake
+    import generator.intake.reader
 
-    monkeypatch.setattr(generator.intake, "read_intake", _sleep)  # the reader forks with it
+    monkeypatch.setattr(generator.intake.reader, "read_intake", _sleep)  # the reader forks with it
     started = time.monotonic()
     with pytest.raises(IntakeError) as info:
         sandbox.read_intake_served(tmp_path / "slow.xlsx", seconds=0.5)
@@ -324,7 +324,7 @@ def test_a_served_read_that_runs_too_long_ends_that_reader(
 
 def test_a_served_read_out_of_memory_is_tried_again_alone_before_it_is_refused(
         tmp_path: Path, fresh_reader: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    import generator.intake
+    import generator.intake.reader
 
     tried: list[str] = []
     bounded = sandbox.read_intake_bounded
@@ -333,7 +333,7 @@ def test_a_served_read_out_of_memory_is_tried_again_alone_before_it_is_refused(
         tried.append(Path(path).name)
         return bounded(path, **kw)
 
-    monkeypatch.setattr(generator.intake, "read_intake", _hog)
+    monkeypatch.setattr(generator.intake.reader, "read_intake", _hog)
     monkeypatch.setattr(sandbox, "read_intake_bounded", alone)
     with pytest.raises(IntakeError) as info:
         sandbox.read_intake_served(tmp_path / "big.xlsx", memory_mb=200)
@@ -367,7 +367,7 @@ def test_a_reader_does_not_keep_its_parents_lock(tmp_path: Path, fresh_reader: N
     """The reader is forked while the batch or watcher holds the output folder's lock (an
     `flock`, which a forked copy of the file keeps); once the parent lets go, the folder must be
     free although the reader lives on."""
-    from generator.manifest import OutputLock
+    from generator.run.manifest import OutputLock
 
     path = clinic_workbook(tmp_path / "ridgeview.xlsx")
     held = OutputLock(tmp_path / "out")

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from generator.errors import IntakeError
-from generator.intake import read_intake, slugify
+from generator.intake.reader import read_intake, slugify
 from generator.model import (
     KNOWN_MODULES,
     Category,
@@ -117,7 +117,7 @@ def test_slugify(name: str, slug: str) -> None:
 @given(st.lists(st.sampled_from(["/", ".", "..", "a", "B", "é", " ", "-", "xlsx", "x.y"]), max_size=8).map("".join)
        | st.text(max_size=20))
 def test_slugify_takes_the_stem_pathlib_does(name: str) -> None:
-    """slugify avoids `Path` (pathlib interns names, see generator.batch) but must give every
+    """slugify avoids `Path` (pathlib interns names, see generator.run.batch) but must give every
     name the folder it always had: output folders must not move between versions."""
     import re
     import unicodedata
@@ -752,7 +752,7 @@ def test_base_clinic_helper_rows_are_valid(tmp_path: Path) -> None:
 
 
 def test_parsers_show_what_was_found_as_written() -> None:
-    from generator import fields
+    from generator.intake import fields
 
     with pytest.raises(fields.FieldError, match=r"^expected a percentage such as 5% or 0.05, got 150%$"):
         fields.percent(1.5, "0%")
@@ -771,7 +771,7 @@ def test_parsers_show_what_was_found_as_written() -> None:
 
 
 def test_parsers_accept_the_spec_forms() -> None:
-    from generator import fields
+    from generator.intake import fields
 
     assert fields.phase("Phase 2") == 2 and fields.phase(1.0) == 1
     assert fields.percent("5 %") == 0.05 and fields.percent(0.05) == 0.05 and fields.percent(5) == 0.05

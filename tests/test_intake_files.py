@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from generator.errors import IntakeError
-from generator.intake import read_intake
-from generator.workbook import open_workbook
+from generator.intake.reader import read_intake
+from generator.intake.workbook import open_workbook
 from tests.helpers import clinic_workbook, run_cli
 
 OLE2 = bytes.fromhex("D0CF11E0A1B11AE1")
@@ -238,7 +238,7 @@ def test_the_reader_refuses_to_run_without_defusedxml() -> None:
     import sys
 
     result = subprocess.run(
-        [sys.executable, "-c", "import generator.workbook"], capture_output=True, text=True,
+        [sys.executable, "-c", "import generator.intake.workbook"], capture_output=True, text=True,
         env={**os.environ, "OPENPYXL_DEFUSEDXML": "False"}, timeout=60,
     )
     assert result.returncode != 0

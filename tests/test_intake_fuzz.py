@@ -11,15 +11,15 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from generator.errors import IntakeError
-from generator.intake import read_intake
-from generator.model import KNOWN_MODULES, Intake
-from generator.schema import (
+from generator.intake.reader import read_intake
+from generator.intake.schema import (
     ASSUMPTION_COLUMNS,
     CLINIC_FIELDS,
     INTEGRATION_COLUMNS,
     MODULE_COLUMNS,
     SUBSCRIPTION_COLUMNS,
 )
+from generator.model import KNOWN_MODULES, Intake
 
 SHEET_NAMES = ["Clinic", "clinic ", "Modules", "Integrations", "Subscriptions", "Scenarios", "Assumptions",
                "Instructions", "Notes", "CLINIC"]

@@ -12,8 +12,8 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from generator import schema
-from generator.examples import EXAMPLES, dropdown_choices, main
+from generator.intake import schema
+from generator.intake.blank import EXAMPLES, dropdown_choices, main
 from generator.model import KNOWN_MODULES, MODULES_BY_NAME
 from generator.ratecard import default_card
 from tests.helpers import run_cli
@@ -21,8 +21,8 @@ from tests.helpers import run_cli
 INPUTS = Path(__file__).resolve().parent.parent / "inputs"
 SHEETS = ["Instructions", "Clinic", "Modules", "Integrations", "Subscriptions", "Scenarios",
           "Assumptions"]
-HAS_READER = importlib.util.find_spec("generator.intake") is not None
-needs_reader = pytest.mark.skipif(not HAS_READER, reason="generator.intake is not written yet")
+HAS_READER = importlib.util.find_spec("generator.intake.reader") is not None
+needs_reader = pytest.mark.skipif(not HAS_READER, reason="generator.intake.reader is not written yet")
 
 
 @pytest.fixture(scope="module")
@@ -287,14 +287,14 @@ def test_orthopedic_is_the_guide_s_worked_example() -> None:
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_shipped_inputs_match_what_new_writes(tmp_path: Path, name: str) -> None:
-    """Regenerate with: python -m generator.examples"""
+    """Regenerate with: python -m generator.intake.blank"""
     fresh = tmp_path / f"{name}.xlsx"
     assert run_cli("new", fresh, "--example", name).returncode == 0
     shipped, written = load_workbook(INPUTS / f"{name}.xlsx"), load_workbook(fresh)
     assert shipped.sheetnames == written.sheetnames
     for sheet in written.sheetnames:
         assert values(shipped[sheet]) == values(written[sheet]), (
-            f"inputs/{name}.xlsx › {sheet} is stale; run: python -m generator.examples")
+            f"inputs/{name}.xlsx › {sheet} is stale; run: python -m generator.intake.blank")
 
 
 def test_python_m_examples_writes_every_example(tmp_path: Path) -> None:
@@ -323,7 +323,7 @@ def test_shipped_inputs_validate(name: str) -> None:
 
 @needs_reader
 def test_examples_read_back_as_written() -> None:
-    from generator.intake import read_intake
+    from generator.intake.reader import read_intake
 
     intake = read_intake(INPUTS / "orthopedic.xlsx")
     clinic = intake.base.clinic

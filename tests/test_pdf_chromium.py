@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from generator import render
-from generator.writers import chromium
+from generator.render import chromium
+from generator.render import document as render
 from tests.conftest import CASES, HOSTILE, settings
 from tests.helpers import cli
 from tests.test_documents import pdf_figures_match_json, pdf_text
@@ -35,7 +35,7 @@ def print_html(html: str) -> bytes:
 
 
 def test_chromium_pdf_figures_match_json_and_bytes_repeat() -> None:
-    from generator.writers import pdf
+    from generator.render import pdf
 
     plan = CASES["ortho-risk"]()
     data = pdf.render(plan, chromium_settings())
@@ -50,7 +50,7 @@ def test_the_print_dates_are_the_report_date_and_keep_their_length() -> None:
     data = print_html("<p>dated</p>")
     dates = re.findall(rb"/(?:CreationDate|ModDate) \((D:[^)]*)\)", data)
     assert dates and all(d.startswith(b"D:20260302000000") for d in dates)
-    from generator.writers import pdf
+    from generator.render import pdf
 
     stamped = pdf.render(plan, chromium_settings())
     expected = plan.generated.strftime("D:%Y%m%d000000").encode()
@@ -101,7 +101,7 @@ def test_chromium_fetches_nothing_and_runs_no_script(web_server: tuple[int, list
 
 
 def test_running_heads_are_inert_text_in_both_engines() -> None:
-    from generator.writers import pdf
+    from generator.render import pdf
 
     plan = CASES["hostile"]()
     for engine in ("chromium", "weasyprint"):

@@ -11,8 +11,8 @@ from dataclasses import replace
 import pytest
 
 from generator.model import Category, Complexity, Hosting, Level, Range, Subscription, Team
-from generator.ownership import off_the_shelf
-from generator.planner import plan_scenario, run_costs, tier
+from generator.plan.ownership import off_the_shelf
+from generator.plan.pricing import plan_scenario, run_costs, tier
 from generator.ratecard import default_card
 from tests.scenarios import integration, modules, scenario
 

@@ -19,7 +19,7 @@ from generator.model import (
     Team,
 )
 from generator.money import apportion
-from generator.planner import plan_scenario
+from generator.plan.pricing import plan_scenario
 from tests.scenarios import modules, scenario
 
 complexities = st.sampled_from([None, *Complexity])

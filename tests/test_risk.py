@@ -15,7 +15,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator import ownership, planner, risk, sensitivity
 from generator.model import (
     KNOWN_MODULES,
     Category,
@@ -33,6 +32,8 @@ from generator.model import (
     Subscription,
     Team,
 )
+from generator.plan import ownership, risk, sensitivity
+from generator.plan import pricing as planner
 from generator.ratecard import OURS, RateCard, default_card
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,7 +92,7 @@ def test_different_input_gives_different_seed() -> None:
 
 
 def test_seed_does_not_depend_on_the_process_hash_salt() -> None:
-    code = ("from tests.test_risk import TYPICAL; from generator.risk import seed_for; "
+    code = ("from tests.test_risk import TYPICAL; from generator.plan.risk import seed_for; "
             "print(seed_for(TYPICAL))")
     seeds = {subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
                             env={**os.environ, "PYTHONHASHSEED": salt}).stdout.strip() for salt in ("1", "2")}
@@ -400,8 +401,8 @@ def test_cost_model_keeps_a_workbooks_own_subscription_terms() -> None:
 
 def test_correlated_component_draws_widen_the_band_but_keep_the_bounds() -> None:
     """Independent draws understate the spread; the rate card's risk.correlation widens it."""
-    from generator.risk import seed_for, simulate
-    from generator.sensitivity import cost_model
+    from generator.plan.risk import seed_for, simulate
+    from generator.plan.sensitivity import cost_model
 
     plan = planner.plan_scenario(make(physicians=5))
     model = cost_model(plan)

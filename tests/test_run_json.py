@@ -150,7 +150,8 @@ def test_help_lists_every_command() -> None:
 
 def test_asking_for_pdf_without_the_engine_is_a_one_line_usage_error(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from generator import cli, pipeline
+    from generator import cli
+    from generator.run import generate as pipeline
 
     monkeypatch.setattr(pipeline, "pdf_available", lambda: False)
     monkeypatch.setenv("CLINIC_BUDGET_CHROMIUM", "0")  # and no browser either

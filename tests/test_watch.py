@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.watch import Settler
+from generator.run.watch import Settler
 from tests.batch_helpers import check_outputs, clinic_rows, good_workbook, manifest_records, summary, wait_for
 from tests.helpers import cli, clinic_workbook, run_cli
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from generator.intake.schema import reference_markdown
 from generator.ratecard import default_card
-from generator.schema import reference_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- intake-reference:start -->", "<!-- intake-reference:end -->"

@@ -15,9 +15,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from generator import ownership, planner
 from generator.model import INTEGRATION_KEYS, Category, Hosting, Level, LineItem, Scenario, ScenarioPlan, Team
 from generator.money import dollars, usd
+from generator.plan import ownership
+from generator.plan import pricing as planner
 from generator.ratecard import Entry, RateCard
 
 Array = npt.NDArray[np.float64]

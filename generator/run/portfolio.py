@@ -18,7 +18,7 @@ from pathlib import Path
 from markupsafe import Markup, escape
 
 from generator.errors import Problem
-from generator.manifest import ERRORS_DIR, Headline, Record, now_iso, subpath, write_text_atomically
+from generator.run.manifest import ERRORS_DIR, Headline, Record, now_iso, subpath, write_text_atomically
 
 INDEX_TEMPLATE = "index.html.j2"
 DOCUMENT_ORDER = ("budget.html", "budget.pdf", "budget.md", "budget.xlsx", "budget.json")
@@ -72,7 +72,7 @@ class Row:
 
 def _documents(out: str | Path, slug: str) -> tuple[str, ...]:
     """Links (relative to the output folder) to the documents in `out/slug`, best first.
-    String paths, not `Path`s: pathlib would intern every slug (see generator.batch)."""
+    String paths, not `Path`s: pathlib would intern every slug (see generator.run.batch)."""
     folder = subpath(out, slug)
     return tuple(f"{slug}/{name}" for name in DOCUMENT_ORDER if os.path.isfile(subpath(folder, name)))
 
@@ -90,7 +90,7 @@ def build_row(name: str, record: Record, out: Path) -> Row:
 def _environment(templates: Path | None):  # type: ignore[no-untyped-def]
     import jinja2
 
-    from generator.manifest import shipped_templates
+    from generator.run.manifest import shipped_templates
 
     folders = [str(templates)] if templates is not None else []
     shipped = shipped_templates()

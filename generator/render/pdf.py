@@ -20,7 +20,7 @@ def _own_asset(url: str) -> bool:
     """A file: URL inside the shipped templates folder."""
     from pathlib import Path
 
-    from generator.render import shipped_templates
+    from generator.render.document import shipped_templates
 
     parsed = urlparse(url)
     if parsed.scheme != "file":
@@ -74,7 +74,7 @@ def engine_label(engine: str) -> str:
     """The engine and its version ("weasyprint 70.0", "chromium 156.0.8078.108"): a new version
     may lay pages out differently, so the batch manifest counts it."""
     if engine == "chromium":
-        from generator.writers import chromium
+        from generator.render import chromium
 
         found = chromium.find()
         return found.label if found is not None else "chromium (missing)"
@@ -88,11 +88,11 @@ def engine_label(engine: str) -> str:
 def render(plan: Plan, settings: Any, html: str | None = None) -> bytes:
     """The PDF for `plan`; pass the HTML when it is already rendered."""
     if html is None:
-        from generator import render as documents
+        from generator.render import document as documents
 
         html = documents.render_html(documents.render_markdown(plan, settings), plan, settings)
     if getattr(settings, "pdf_engine", "weasyprint") == "chromium":
-        from generator.writers import chromium
+        from generator.render import chromium
 
         return chromium.html_to_pdf(html, chromium.require(), plan.generated.strftime("%Y%m%d000000"))
     identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32].encode("ascii")

@@ -35,9 +35,9 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from generator import pipeline
 from generator.errors import BudgetError, IntakeError, OutputError, Problem, TemplateError, UsageError
-from generator.manifest import (
+from generator.run import generate as pipeline
+from generator.run.manifest import (
     ERRORS_DIR,
     Headline,
     Manifest,
@@ -49,7 +49,7 @@ from generator.manifest import (
     sha256_file,
     subpath,
 )
-from generator.portfolio import Row, build_row, clear_error_report, how_to_fix, write_error_report, write_index
+from generator.run.portfolio import Row, build_row, clear_error_report, how_to_fix, write_error_report, write_index
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 SAVE_EVERY = 2.0  # seconds between manifest saves during a long batch
@@ -99,7 +99,7 @@ def discover(folder: Path) -> list[Path]:
 
 def slug_for(name: str) -> str:
     """The output folder's name for the workbook file `name`."""
-    from generator.intake import slugify
+    from generator.intake.reader import slugify
 
     return slugify(name)
 
@@ -162,7 +162,7 @@ def _generate(job: Job, digest: str) -> Outcome:
     except Exception as exc:  # noqa: BLE001 - one workbook's crash must not stop the others
         return _failure(job, [f"{job.name}: internal error ({type(exc).__name__}: {exc}); "
                               "please report it together with the workbook"], cause="internal")
-    from generator.writers import budget_json
+    from generator.render import budget_json
 
     try:
         headline: Headline | None = Headline.from_budget(budget_json.budget_dict(result.plan))
@@ -241,7 +241,7 @@ def _worker_init(parent: int) -> None:
 
 def _warm_up_reader() -> None:
     """Make this worker's forked readers start warm (sandbox.warm_up); a speed-up only."""
-    from generator import sandbox
+    from generator.intake import sandbox
 
     if sandbox.enabled():
         try:
@@ -252,9 +252,10 @@ def _warm_up_reader() -> None:
 
 # What every worker needs, imported in the fork server before it forks the workers (PDF's
 # engine is left to the workers that are asked for it).
-PRELOAD = ["generator.batch", "generator.intake", "generator.sandbox", "generator.planner", "generator.risk",
-           "generator.render", "generator.charts", "generator.writers.xlsx", "generator.writers.budget_json",
-           "markdown", "markdown.extensions.tables", "markdown.extensions.toc", "markdown.extensions.attr_list"]
+PRELOAD = ["generator.run.batch", "generator.intake.reader", "generator.intake.sandbox", "generator.plan.pricing",
+           "generator.plan.risk", "generator.render.document", "generator.render.charts", "generator.render.xlsx",
+           "generator.render.budget_json", "markdown", "markdown.extensions.tables", "markdown.extensions.toc",
+           "markdown.extensions.attr_list"]
 
 
 def default_workers() -> int:

@@ -94,7 +94,7 @@ def choose_pdf_engine(choice: str) -> str | None:
     "auto" prefers Chromium (about six times faster), then WeasyPrint (the `pdf` extra). An engine
     asked for by name that is not installed is a usage error.
     """
-    from generator.writers import chromium
+    from generator.render import chromium
 
     if choice not in PDF_ENGINES:
         raise UsageError(f"--pdf-engine: unknown engine {choice!r}; choose from {', '.join(PDF_ENGINES)}")
@@ -136,9 +136,9 @@ class Result:
 
 def build_plan(path: str | Path, today: dt.date | None = None) -> Plan:
     """Read, validate and plan one workbook (no files written)."""
-    from generator import risk
-    from generator.planner import plan_intake
-    from generator.sandbox import read_untrusted
+    from generator.intake.sandbox import read_untrusted
+    from generator.plan import risk
+    from generator.plan.pricing import plan_intake
 
     # The workbook is untrusted: read it in a child process with memory and time limits
     # (CLINIC_BUDGET_SANDBOX=0 reads it in process).
@@ -147,12 +147,12 @@ def build_plan(path: str | Path, today: dt.date | None = None) -> Plan:
 
 def render(plan: Plan, settings: Settings) -> dict[str, bytes]:
     """Every requested format, as file name -> bytes."""
-    from generator.writers import budget_json
+    from generator.render import budget_json
 
     out: dict[str, bytes] = {}
     wanted = set(settings.formats)
     if wanted & {"md", "html", "pdf"}:
-        from generator import render as documents
+        from generator.render import document as documents
 
         markdown_text = documents.render_markdown(plan, settings)
         if "md" in wanted:
@@ -162,11 +162,11 @@ def render(plan: Plan, settings: Settings) -> dict[str, bytes]:
             if "html" in wanted:
                 out["budget.html"] = html.encode("utf-8")
             if "pdf" in wanted:
-                from generator.writers import pdf
+                from generator.render import pdf
 
                 out["budget.pdf"] = pdf.render(plan, settings, html)
     if "xlsx" in wanted:
-        from generator.writers import xlsx
+        from generator.render import xlsx
 
         out["budget.xlsx"] = xlsx.render(plan, settings)
     if "json" in wanted:
@@ -206,9 +206,9 @@ def generate(path: str | Path, settings: Settings, plan_hook: Callable[[Plan], N
 
     No `Path` is made from the workbook's name or slug: pathlib interns every name it parses,
     and a process that generates workbook after workbook (a one-worker batch) saw its memory grow
-    with the interned-string table (see generator.batch)."""
-    from generator.intake import slugify
-    from generator.manifest import subpath
+    with the interned-string table (see generator.run.batch)."""
+    from generator.intake.reader import slugify
+    from generator.run.manifest import subpath
 
     plan = build_plan(path)
     if plan_hook is not None:

@@ -2,7 +2,7 @@
 
 The workbooks are built from the intake contract in `schema.py`, so every label, header and
 dropdown is exactly what the reader accepts. The shipped examples in `inputs/` are this
-module's output; regenerate them all with `python -m generator.examples [FOLDER]`.
+module's output; regenerate them all with `python -m generator.intake.blank [FOLDER]`.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from generator import schema
 from generator.errors import OutputError, UsageError
+from generator.intake import schema
 from generator.model import KNOWN_MODULES, MODULES_BY_NAME, Records
 from generator.ratecard import default_card, suggest
 

@@ -271,7 +271,7 @@ def run_costs(scenario: Scenario, build: Range, lines: tuple[LineItem, ...]) -> 
 
 
 def plan_scenario(scenario: Scenario) -> ScenarioPlan:
-    from generator import guide_checks, ownership
+    from generator.plan import guide_checks, ownership
 
     lines, labor = price_lines(scenario)
     build = Range.total([li.cost for li in lines])
@@ -299,7 +299,7 @@ def migration_needed(scenario: Scenario) -> bool:
 
 def plan_intake(intake: Intake, today: dt.date | None = None) -> Plan:
     """Plan every scenario of a validated workbook."""
-    from generator import guide_checks
+    from generator.plan import guide_checks
 
     base = intake.base.clinic
     generated = base.report_date or today or dt.date.today()

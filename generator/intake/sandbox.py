@@ -58,7 +58,7 @@ def read_untrusted(path: str | Path) -> Intake:
     """`read_intake(path)`, in a bounded child process unless the sandbox is off."""
     if enabled():
         return read_intake_served(path)
-    from generator.intake import read_intake
+    from generator.intake.reader import read_intake
 
     return read_intake(Path(path))
 
@@ -68,8 +68,8 @@ def warm_up() -> None:
     read untrusted ones start warm (see the module's docstring). Trusted input: we write it."""
     import tempfile
 
-    from generator.examples import EXAMPLES, write_example
-    from generator.intake import read_intake
+    from generator.intake.blank import EXAMPLES, write_example
+    from generator.intake.reader import read_intake
 
     with tempfile.TemporaryDirectory(prefix="clinic-budget-warm-") as folder:
         sample = Path(folder) / "warm-up.xlsx"
@@ -85,7 +85,7 @@ def read_intake_bounded(path: Path, *, memory_mb: int = MEMORY_MB, seconds: floa
     and turns a child that ran out of memory or time into an IntakeError naming the file.
     `reader` (default `intake.read_intake`) is what the child calls; tests pass their own.
     """
-    from generator.intake import read_intake
+    from generator.intake.reader import read_intake
 
     path = Path(path)
     read: Reader = reader or read_intake
@@ -252,7 +252,7 @@ def _read_exactly(fd: int, count: int, deadline: float | None) -> tuple[bytes, b
 def _serve(requests: int, replies: int, memory_mb: int) -> NoReturn:  # pragma: no cover - a child
     import gc
 
-    from generator.intake import read_intake
+    from generator.intake.reader import read_intake
 
     gc.freeze()  # the parent's objects are never scanned (nor copied) by this process's collections
     code = 0

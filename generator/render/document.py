@@ -47,7 +47,7 @@ def shipped_templates() -> Traversable:
             return root
     except ModuleNotFoundError:
         pass
-    return Path(__file__).resolve().parent.parent / "templates"
+    return Path(__file__).resolve().parents[2] / "templates"
 
 
 class ResourceLoader(jinja2.BaseLoader):
@@ -171,7 +171,7 @@ def input_value(value: object, unit: str = "") -> Markup | object:
 
 @cache
 def vendor_questions() -> tuple[dict[str, str], ...]:
-    text = resources.files("generator").joinpath("questions.toml").read_text(encoding="utf-8")
+    text = resources.files("generator").joinpath("data", "questions.toml").read_text(encoding="utf-8")
     return tuple(tomllib.loads(text)["question"])
 
 
@@ -206,8 +206,8 @@ def accent(settings: Any) -> str:
 
 
 def context(plan: Plan, settings: Any) -> dict[str, Any]:
-    from generator.planner import staff_users
-    from generator.writers.budget_json import budget_dict
+    from generator.plan.pricing import staff_users
+    from generator.render.budget_json import budget_dict
 
     clinic = plan.intake.base.clinic
     multi = len(plan.scenarios) > 1
@@ -313,7 +313,7 @@ def render_html(markdown_text: str, plan: Plan, settings: Any, for_print: bool =
     """The Markdown as a styled, printable page with inline SVG charts."""
     import markdown
 
-    from generator import charts
+    from generator.render import charts
 
     md = markdown.Markdown(extensions=list(MD_EXTENSIONS), output_format="html")
     body = md.convert(markdown_text)

@@ -14,7 +14,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from generator import model, schema
+from generator import model
+from generator.intake import schema
 from generator.ratecard import suggest
 
 MONEY_EXAMPLE = "such as 1,200 or $175"

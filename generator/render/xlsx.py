@@ -17,9 +17,9 @@ import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from generator.model import Hosting, Plan, ScenarioPlan
-from generator.ownership import LAUNCH_ITEMS
-from generator.planner import TRAINING, staff_users
-from generator.writers.xlsx_sheet import MONEY, Book, Sheet, col_name, sheet_names
+from generator.plan.ownership import LAUNCH_ITEMS
+from generator.plan.pricing import TRAINING, staff_users
+from generator.render.xlsx_sheet import MONEY, Book, Sheet, col_name, sheet_names
 
 # ------------------------------------------------------------------ inputs
 
@@ -94,7 +94,7 @@ def component_inputs(sp: ScenarioPlan) -> list[tuple[str, float, float, float | 
     """(name, range low, range high, position or None for per-user training, share paid, phase,
     category) for each priced line, exactly as the planner prices it."""
     from generator.model import INTEGRATION_KEYS
-    from generator.planner import _position, module_range
+    from generator.plan.pricing import _position, module_range
 
     sc = sp.scenario
     card, certified = sc.card, sc.clinic.certified_components
@@ -181,7 +181,7 @@ def components_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> Non
            for k, c in (("phase", 1), ("cat", 2), ("gexp", 4), ("whole", 7), ("rem", 8), ("low", 10),
                         ("exp", 11), ("high", 12))}
     book.ref.update({f"range.{k}": f"{quote_sheetname(sh.name)}!{a}:{b}" for k, (a, b) in col.items()})
-    from generator.planner import drafts
+    from generator.plan.pricing import drafts
 
     ds = drafts(sp.scenario)
     dc = sum(d.expected for d in ds)
@@ -262,7 +262,7 @@ def _phases_and_teams(sh: Sheet, sp: ScenarioPlan, row: int) -> None:
 
 
 def run_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
-    from generator.planner import hosting_costs, size_position
+    from generator.plan.pricing import hosting_costs, size_position
 
     r, run, sc = book.ref, sp.run, sp.scenario
     sh = Sheet(book, names["Run costs"], (52, 14, 14, 14))
@@ -361,7 +361,7 @@ def ownership_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None
                 "Yearly increase", "Surcharge", "Switching", "Base per year")
             + tuple(f"Year {y + 1}" for y in range(years)))
     launch = "+".join(f"SUMIF({r['range.cat']},\"{k}\",{r['range.exp']})" for k in LAUNCH_ITEMS)
-    from generator.ownership import products
+    from generator.plan.ownership import products
 
     for i, (p, sub) in enumerate(zip(own.off_the_shelf, products(sc), strict=True)):
         row = 3 + i
@@ -560,7 +560,7 @@ def add_charts(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
 
 
 def render(plan: Plan, settings: Any) -> bytes:
-    from generator.render import accent
+    from generator.render.document import accent
 
     out = io.BytesIO()
     wb = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,

@@ -25,8 +25,9 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from generator import pipeline
-from generator.batch import (
+from generator.errors import UsageError
+from generator.run import generate as pipeline
+from generator.run.batch import (
     Job,
     Ledger,
     Outcome,
@@ -39,9 +40,8 @@ from generator.batch import (
     open_ledger,
     slug_for,
 )
-from generator.errors import UsageError
-from generator.manifest import OutputLock, fingerprint, sha256_file
-from generator.portfolio import write_index
+from generator.run.manifest import OutputLock, fingerprint, sha256_file
+from generator.run.portfolio import write_index
 
 if TYPE_CHECKING:
     from watchdog.observers.api import BaseObserver

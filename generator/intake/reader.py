@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator import fields, schema
 from generator.errors import IntakeError, Problem
+from generator.intake import fields, schema
+from generator.intake.workbook import FORM, TABLE, Book, Cell, Sheet, Table, normalize, read_book, table
 from generator.model import (
     KNOWN_MODULES,
     MODULES_BY_NAME,
@@ -32,7 +33,6 @@ from generator.model import (
     Subscription,
 )
 from generator.ratecard import RateCard, closest, default_card, suggest
-from generator.workbook import FORM, TABLE, Book, Cell, Sheet, Table, normalize, read_book, table
 
 BASELINE = "Baseline"
 SHEETS = (schema.CLINIC_SHEET, schema.MODULES_SHEET, schema.INTEGRATIONS_SHEET,

@@ -57,7 +57,7 @@ STALE_TEMP_SECONDS = 60.0  # a staging folder this old belongs to a process that
 def subpath(folder: str | Path, *names: str) -> str:
     """`str(Path(folder, *names))` for a folder as pathlib leaves it (`.` included), without
     making a `Path`: pathlib interns every name it parses, which a batch must not do for each
-    workbook (see generator.batch)."""
+    workbook (see generator.run.batch)."""
     base = os.fspath(folder)
     return os.path.join(*names) if base in ("", ".") else os.path.join(base, *names)
 
@@ -102,7 +102,7 @@ def shipped_templates() -> Traversable | None:
 
 
 def pdf_engine_label(settings: Any) -> str:
-    from generator.writers.pdf import engine_label
+    from generator.render.pdf import engine_label
 
     return engine_label(getattr(settings, "pdf_engine", "weasyprint"))
 

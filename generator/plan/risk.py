@@ -23,8 +23,8 @@ import numpy.typing as npt
 
 from generator.model import Plan, Scenario, ScenarioPlan
 from generator.money import dollars, usd
+from generator.plan.sensitivity import CostModel, SensitivityItem, SwitchingValue, cost_model, switching, tornado
 from generator.ratecard import RateCard
-from generator.sensitivity import CostModel, SensitivityItem, SwitchingValue, cost_model, switching, tornado
 
 __all__ = ["RiskResult", "SensitivityItem", "SwitchingValue", "analyse", "apply", "seed_for"]
 

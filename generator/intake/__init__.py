@@ -1,0 +1,1 @@
+"""READ: the intake workbook, opened safely and validated into Scenarios."""

@@ -1,0 +1,1 @@
+"""PLAN: Scenario -> ScenarioPlan: costs, ownership, the decision, the risk analysis."""

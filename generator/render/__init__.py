@@ -1,0 +1,1 @@
+"""RENDER: the Plan as documents, one writer per format."""
