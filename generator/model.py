@@ -66,6 +66,11 @@ class Category(Choice):
     OTHER = "Other"
 
 
+class FhirApproach(Choice):
+    CERTIFIED = "Certified components"
+    SCRATCH = "Built from scratch"
+
+
 @dataclass(frozen=True)
 class KnownModule:
     name: str
@@ -156,6 +161,25 @@ class Subscription:
 
 
 @dataclass(frozen=True)
+class Quote:
+    """A row of the Quotes sheet: a development vendor's quote for the base scope, with its
+    answers to the guide's five vendor questions (None: left blank)."""
+
+    vendor: str
+    price: int  # whole dollars, for the whole build
+    maintenance: int | None = None  # per year; None: the guide's 15-20% of the price
+    hours: float | None = None
+    hourly_rate: float | None = None
+    notes: str = ""
+    hipaa_builds: bool | None = None
+    fhir: FhirApproach | None = None
+    maintenance_sla: bool | None = None
+    code_ownership: bool | None = None
+    migration_plan: bool | None = None
+    row: int = 0  # its row on the Quotes sheet
+
+
+@dataclass(frozen=True)
 class Scenario:
     """One complete, validated set of inputs for the planner."""
 
@@ -175,6 +199,7 @@ class Intake:
     slug: str
     scenarios: tuple[Scenario, ...]
     warnings: tuple[str, ...] = ()
+    quotes: tuple[Quote, ...] = ()  # priced against the base scenario
 
     @property
     def base(self) -> Scenario:

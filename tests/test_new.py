@@ -19,7 +19,7 @@ from generator.ratecard import default_card
 from tests.helpers import run_cli
 
 INPUTS = Path(__file__).resolve().parent.parent / "inputs"
-SHEETS = ["Instructions", "Clinic", "Modules", "Integrations", "Subscriptions", "Scenarios",
+SHEETS = ["Instructions", "Clinic", "Modules", "Integrations", "Subscriptions", "Quotes", "Scenarios",
           "Assumptions"]
 HAS_READER = importlib.util.find_spec("generator.intake.reader") is not None
 needs_reader = pytest.mark.skipif(not HAS_READER, reason="generator.intake.reader is not written yet")
@@ -152,6 +152,8 @@ def test_table_dropdowns_cover_the_schema(blank_wb: Workbook) -> None:
     assert names == {
         ("Modules", "Include"), ("Modules", "Phase"), ("Modules", "Complexity"),
         ("Integrations", "Category"), ("Integrations", "Phase"), ("Integrations", "Complexity"),
+        ("Quotes", "HIPAA builds in production"), ("Quotes", "FHIR approach"), ("Quotes", "Maintenance SLA"),
+        ("Quotes", "Code ownership"), ("Quotes", "Migration plan"),
     }
     assert dropdown_choices(schema.MODULE_COLUMNS[2]) == ("1", "2")
 
@@ -160,9 +162,36 @@ def test_table_dropdowns_cover_the_schema(blank_wb: Workbook) -> None:
 def test_table_headers_are_the_schema_labels(blank_wb: Workbook, sheet: str,
                                              columns: tuple[schema.Field, ...]) -> None:
     ws = blank_wb[sheet]
-    assert [c.value for c in ws[1]] == [c.label for c in columns]
+    header = [c for c in ws[1] if c.value is not None]
+    assert [c.value for c in header] == [c.label for c in columns]
+    assert [c.column for c in header] == list(range(1, len(columns) + 1))
     assert ws.freeze_panes == "A2"
-    assert all(c.comment is not None for c in ws[1])
+    assert all(c.comment is not None for c in header)
+
+
+def test_quotes_sheet_gives_the_guides_strong_answers_beside_the_table(blank_wb: Workbook) -> None:
+    ws = blank_wb["Quotes"]
+    panel = [row[12:16] for row in ws.iter_rows(min_row=2, max_row=8, values_only=True)]
+    assert panel == [
+        ("The guide's five questions to ask any EHR development vendor before signing", None, None, None),
+        ("Column", "Question", "What a strong answer looks like (the guide)", "Record it as"),
+        ("HIPAA builds in production", "Do you have prior HIPAA-certified EHR builds in production?",
+         "Named client references, not just general healthcare experience", "Yes"),
+        ("FHIR approach", "How do you handle FHIR R4 API compliance?",
+         "Pre-built certified components, not built from scratch each time", "Certified components"),
+        ("Maintenance SLA", "What does the maintenance contract cover after launch?",
+         "Specific SLA response times, security patch schedule, scope definition", "Yes"),
+        ("Code ownership", "Who owns the source code after delivery?",
+         "Full code ownership transferred to the clinic at final payment", "Yes"),
+        ("Migration plan", "How is data migration handled from our current system?",
+         "Defined migration protocol, test environment, rollback plan", "Yes"),
+    ]
+    assert ws["J1"].comment.text.startswith("Who owns the source code after delivery? The guide's strong answer: "
+                                            "Full code ownership transferred to the clinic at final payment.")
+    price = validation_for(ws, "B9")
+    assert price is not None and (price.type, price.formula1, price.formula2) == ("decimal", "0.01", "100000000")
+    text = "\n".join(str(v[0]) for v in values(blank_wb["Instructions"]))
+    assert "The last five columns are the guide's five questions" in text
 
 
 def test_modules_prefilled_from_the_rate_card(blank_wb: Workbook) -> None:

@@ -25,6 +25,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from generator.errors import OutputError, UsageError
 from generator.intake import schema
 from generator.model import KNOWN_MODULES, MODULES_BY_NAME, Records
+from generator.questions import vendor_questions
 from generator.ratecard import default_card, suggest
 
 Cell = str | int | float | dt.date | None
@@ -46,6 +47,7 @@ COLUMN_WIDTHS = {
     schema.MODULES_SHEET: (30, 10, 8, 13, 13, 13, 50),
     schema.INTEGRATIONS_SHEET: (34, 16, 24, 8, 13),
     schema.SUBSCRIPTIONS_SHEET: (30, 22, 16, 17),
+    schema.QUOTES_SHEET: (30, 14, 14, 10, 12, 40, 16, 22, 16, 16, 16),
     schema.ASSUMPTIONS_SHEET: (34, 12, 60),
 }
 
@@ -65,6 +67,7 @@ class Example:
     modules: tuple[Row, ...] = ()
     integrations: tuple[Row, ...] = ()
     subscriptions: tuple[Row, ...] = ()
+    quotes: tuple[Row, ...] = ()  # in QUOTE_COLUMNS order
     scenarios: tuple[Row, ...] = ()
     assumptions: tuple[Row, ...] = ()
 
@@ -209,6 +212,15 @@ INSTRUCTIONS = (
     "• The off-the-shelf products to compare against, priced per provider per month. If you "
     "leave this table empty, the cost guide's products are used: {products}.",
     "",
+    "# Quotes (optional)",
+    "• Development vendors' quotes for the build this workbook describes, one a row: Vendor and Build "
+    "price are required; Annual maintenance, Hours and Hourly rate if the quote states them. The "
+    "report places each quote against the simulated cost of the same scope and re-costs the five-year "
+    "comparison with it.",
+    "• The last five columns are the guide's five questions to ask any EHR development vendor before "
+    "signing. Record each vendor's answer with the dropdown; the panel beside the table gives the "
+    "guide's strong answer. A blank counts as not answered.",
+    "",
     "# Scenarios (optional)",
     "• Ask \"what if\" questions. Column A, headed Scenario, names each scenario; add columns "
     "headed by a Clinic label (e.g. Development team), a module name (e.g. AI documentation, "
@@ -258,9 +270,11 @@ def build_workbook(example: Example) -> Workbook:
         (schema.MODULES_SHEET, module_rows(example)),
         (schema.INTEGRATIONS_SHEET, example.integrations),
         (schema.SUBSCRIPTIONS_SHEET, example.subscriptions),
+        (schema.QUOTES_SHEET, example.quotes),
     ]
     for sheet, rows in tables:
         _table_sheet(wb.create_sheet(sheet), schema.TABLE_SHEETS[sheet], rows)
+    _quotes_guide(wb[schema.QUOTES_SHEET])
     _scenarios_sheet(wb.create_sheet(schema.SCENARIOS_SHEET), example.scenarios)
     assumptions = wb.create_sheet(schema.ASSUMPTIONS_SHEET)
     _table_sheet(assumptions, schema.ASSUMPTION_COLUMNS, example.assumptions)
@@ -380,6 +394,18 @@ def _validation(field: schema.Field) -> DataValidation | None:
     )
 
 
+def _amount_validation(field: schema.Field) -> DataValidation | None:
+    """Excel's own check for a bounded number or amount (the reader checks it again)."""
+    if field.kind not in (schema.NUMBER, schema.MONEY) or field.maximum is None:
+        return None
+    low = "more than 0" if field.positive else "0 or more"
+    what = "An amount in US dollars" if field.kind == schema.MONEY else "A number"
+    return DataValidation(
+        type="decimal", operator="between", formula1="0.01" if field.positive else "0",
+        formula2=f"{field.maximum:.0f}", allow_blank=True, showErrorMessage=True, errorTitle=field.label,
+        error=f"{what}, {low} and at most {field.maximum:,.0f}.")
+
+
 def dropdown_choices(field: schema.Field) -> tuple[str, ...]:
     if field.kind == schema.CHOICE:
         return field.choices
@@ -399,14 +425,38 @@ def _table_sheet(ws: Worksheet, columns: Sequence[schema.Field], rows: Sequence[
         letter = get_column_letter(index)
         for r in range(2, last + 1):
             ws.cell(r, index).number_format = _number_format(column.kind)
-        dv = _validation(column)
+        dv = _validation(column) or _amount_validation(column)
         if dv is not None:
             ws.add_data_validation(dv)
             dv.add(f"{letter}2:{letter}{DROPDOWN_ROWS + 1}")
-    for letter, width in zip("ABCDEFG", COLUMN_WIDTHS.get(ws.title, ()), strict=False):
+    for letter, width in zip("ABCDEFGHIJK", COLUMN_WIDTHS.get(ws.title, ()), strict=False):
         ws.column_dimensions[letter].width = width
     if ws.title == schema.MODULES_SHEET:
         _module_comments(ws)
+
+
+GUIDE_PANEL_COLUMN = 13  # column M: one empty column (L) after the Quotes table
+
+
+def _quotes_guide(ws: Worksheet) -> None:
+    """Beside the Quotes table (never in its header row, so the reader ignores it): the guide's
+    five vendor questions, what a strong answer looks like, and the answer that records it; the
+    same on each question column's header comment."""
+    col = GUIDE_PANEL_COLUMN
+    ws.cell(2, col, "The guide's five questions to ask any EHR development vendor before signing").font = BOLD
+    for i, label in enumerate(("Column", "Question", "What a strong answer looks like (the guide)",
+                               "Record it as")):
+        cell = ws.cell(3, col + i, label)
+        cell.font, cell.fill = BOLD, HEADER_FILL
+    headers = {str(c.value): c for c in ws[1]}
+    for r, q in enumerate(vendor_questions(), start=4):
+        for i, value in enumerate((q.column, q.question, q.strong_answer, q.strong)):
+            ws.cell(r, col + i, value).alignment = WRAP
+        headers[q.column].comment = Comment(
+            f"{q.question} The guide's strong answer: {q.strong_answer}. Record it as '{q.strong}'; "
+            "anything else, or a blank, counts as not answered.", AUTHOR, width=320, height=130)
+    for i, width in enumerate((24, 44, 44, 20)):
+        ws.column_dimensions[get_column_letter(col + i)].width = width
 
 
 def _scenarios_sheet(ws: Worksheet, rows: Sequence[Row]) -> None:

@@ -33,7 +33,7 @@ _PHASE_TEXT = re.compile(r"phase\s*([12])", re.IGNORECASE)
 _ENUMS: dict[tuple[str, ...], type[model.Choice]] = {
     tuple(enum.labels()): enum
     for enum in (model.ClinicType, model.Records, model.Hosting, model.Team, model.Level,
-                 model.Complexity, model.Category)
+                 model.Complexity, model.Category, model.FhirApproach)
 }
 
 
@@ -255,6 +255,38 @@ def phase(value: object) -> int:
     raise _fail(PHASE_PHRASE, value)
 
 
+def amount_phrase(field: schema.Field) -> str:
+    """What a bounded number or amount accepts: `an amount in USD, more than 0 and at most
+    1,000, such as 1,200 or $175`."""
+    what = "an amount in USD" if field.kind == schema.MONEY else "a number"
+    low = "more than 0" if field.positive else "0 or more"
+    high = f" and at most {field.maximum:,.0f}" if field.maximum is not None else ""
+    example = f", {MONEY_EXAMPLE}" if field.kind == schema.MONEY else ""
+    return f"{what}, {low}{high}{example}"
+
+
+def _bounded(field: schema.Field) -> bool:
+    return field.kind in (schema.NUMBER, schema.MONEY) and (field.positive or field.maximum is not None)
+
+
+def amount(field: schema.Field, value: object) -> float:
+    """A number or amount within the field's bounds (more than 0 when `positive`)."""
+    x = _real(value)
+    low_ok = x is not None and (x > 0 if field.positive else x >= 0)
+    if x is None or not low_ok or (field.maximum is not None and x > field.maximum):
+        raise _fail(amount_phrase(field), value)
+    return x
+
+
+def bounded_text(field: schema.Field, value: object) -> str:
+    """Text of at most the field's `max_length` characters."""
+    result = text(value)
+    if field.max_length is not None and len(result) > field.max_length:
+        raise FieldError(f"expected text of at most {field.max_length:,} characters, got {len(result):,} "
+                         "characters")
+    return result
+
+
 # ---------------------------------------------------------------- by field
 
 
@@ -262,6 +294,8 @@ def expectation(field: schema.Field) -> str:
     """What a field accepts, as the `expected ...` part of a message."""
     if field.kind == schema.WHOLE:
         return whole_phrase(field.minimum, field.maximum)
+    if _bounded(field):
+        return amount_phrase(field)
     return {
         schema.TEXT: "text",
         schema.NUMBER: "a number, 0 or more",
@@ -278,7 +312,9 @@ def parse(field: schema.Field, value: object, number_format: str = "General") ->
     """The value of a non-blank cell for `field`; choices come back as their enum member."""
     kind = field.kind
     if kind == schema.TEXT:
-        return text(value)
+        return bounded_text(field, value)
+    if _bounded(field):
+        return amount(field, value)
     if kind == schema.WHOLE:
         return whole(value, field.minimum, field.maximum)
     if kind == schema.NUMBER:

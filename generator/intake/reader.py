@@ -28,6 +28,7 @@ from generator.model import (
     Integration,
     KnownModule,
     ModuleChoice,
+    Quote,
     Records,
     Scenario,
     Subscription,
@@ -36,7 +37,7 @@ from generator.ratecard import RateCard, closest, default_card, suggest
 
 BASELINE = "Baseline"
 SHEETS = (schema.CLINIC_SHEET, schema.MODULES_SHEET, schema.INTEGRATIONS_SHEET,
-          schema.SUBSCRIPTIONS_SHEET, schema.SCENARIOS_SHEET, schema.ASSUMPTIONS_SHEET)
+          schema.SUBSCRIPTIONS_SHEET, schema.QUOTES_SHEET, schema.SCENARIOS_SHEET, schema.ASSUMPTIONS_SHEET)
 SPECIALTY_PHASE = 2
 # Rate-card keys whose values are fractions from 0 to 1 (shares, positions, rates).
 _PERCENT_KEY = re.compile(
@@ -371,6 +372,38 @@ def _subscriptions(sheet: Sheet | None, rep: Report) -> tuple[Subscription, ...]
     return tuple(found)
 
 
+def _quotes(sheet: Sheet | None, rep: Report) -> tuple[Quote, ...]:
+    """The Quotes sheet: one vendor's quote a row, at most MAX_QUOTES rows."""
+    found: list[Quote] = []
+    seen: dict[str, Cell] = {}
+    for count, (values, cells) in enumerate(_rows(sheet, schema.QUOTE_COLUMNS, rep), start=1):
+        if count > schema.MAX_QUOTES:
+            rep.at(cells["vendor"], "Vendor", f"the Quotes sheet holds at most {schema.MAX_QUOTES} quotes; "
+                   "keep the ones to compare and delete the rest")
+            break
+        vendor = values["vendor"]
+        if vendor not in (None, INVALID):
+            key = normalize(vendor)
+            if key in seen:
+                rep.at(cells["vendor"], "Vendor", f"vendor '{vendor}' is listed twice (first at "
+                       f"{seen[key].coordinate}); give each quote its own name, e.g. '{vendor} (option B)'")
+                continue
+            seen[key] = cells["vendor"]
+        if any(v is INVALID for v in values.values()) or vendor is None or values["price"] is None:
+            continue
+        usable = _usable(values)
+        maintenance = usable.get("maintenance")
+        found.append(Quote(
+            vendor=vendor, price=round(values["price"]),
+            maintenance=None if maintenance is None else round(maintenance),
+            hours=usable.get("hours"), hourly_rate=usable.get("hourly_rate"), notes=usable.get("notes", ""),
+            hipaa_builds=usable.get("hipaa_builds"), fhir=usable.get("fhir"),
+            maintenance_sla=usable.get("maintenance_sla"), code_ownership=usable.get("code_ownership"),
+            migration_plan=usable.get("migration_plan"), row=cells["vendor"].row,
+        ))
+    return tuple(found)
+
+
 # ---------------------------------------------------------------- assumptions
 
 
@@ -562,6 +595,7 @@ def read_intake(path: Path, card: RateCard | None = None) -> Intake:
     modules = _modules(sheets[schema.MODULES_SHEET], base_card, rep)
     integrations = _integrations(sheets[schema.INTEGRATIONS_SHEET], rep)
     subscriptions = _subscriptions(sheets[schema.SUBSCRIPTIONS_SHEET], rep)
+    quotes = _quotes(sheets[schema.QUOTES_SHEET], rep)
     rows = _scenarios(sheets[schema.SCENARIOS_SHEET], modules, base_card, rep)
     if rep.problems:
         raise IntakeError(rep.problems)
@@ -577,4 +611,4 @@ def read_intake(path: Path, card: RateCard | None = None) -> Intake:
         scenarios.append(scenario(row.name, {**clinic, **row.clinic}, row.includes,
                                   base_card.with_overrides(row.overrides)))
     return Intake(source=path.name, slug=slugify(path.name), scenarios=tuple(scenarios),
-                  warnings=tuple(rep.warnings))
+                  warnings=tuple(rep.warnings), quotes=quotes)

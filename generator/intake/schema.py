@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generator.model import Category, ClinicType, Complexity, Hosting, Level, Records, Team
+from generator.model import Category, ClinicType, Complexity, FhirApproach, Hosting, Level, Records, Team
 
 # Field kinds the parsers in fields.py understand.
 TEXT, WHOLE, NUMBER, MONEY, PERCENT, YESNO, DATE, CHOICE, PHASE = (
@@ -27,6 +27,8 @@ class Field:
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
+    positive: bool = False  # a number or amount that must be more than 0 (not merely 0 or more)
+    max_length: int | None = None  # a text cell's limit in characters
 
     @property
     def type_text(self) -> str:
@@ -34,6 +36,12 @@ class Field:
             return " | ".join(self.choices)
         if self.kind == WHOLE and self.minimum is not None:
             return f"whole number, {self.minimum:g} to {self.maximum:g}"
+        if self.kind in (NUMBER, MONEY) and (self.positive or self.maximum is not None):
+            low = "more than 0" if self.positive else "0 or more"
+            high = f", at most {self.maximum:,.0f}" if self.maximum is not None else ""
+            return f"{'number, USD' if self.kind == MONEY else 'number'}, {low}{high}"
+        if self.kind == TEXT and self.max_length is not None and self.max_length != TEXT_LIMIT:
+            return f"text, at most {self.max_length:,} characters"
         return {
             TEXT: "text", WHOLE: "whole number", NUMBER: "number", MONEY: "number, USD",
             PERCENT: "percent", YESNO: "Yes/No", DATE: "date", PHASE: "1 | 2",
@@ -111,6 +119,41 @@ SUBSCRIPTION_COLUMNS: tuple[Field, ...] = (
           help="Yearly price escalation, e.g. 5%."),
 )
 
+QUOTES_SHEET = "Quotes"
+MAX_QUOTES = 200  # rows of the Quotes sheet (the intake contract's limit)
+TEXT_LIMIT = 500  # characters in a text cell
+NOTES_LIMIT = 2000  # characters in a Notes cell
+# The largest price or hour count a quote may state: the Clinic sheet's own limits
+# (Development hours at most 100,000; Hourly rate at most $1,000) multiplied.
+MAX_HOURS = 100_000
+MAX_RATE = 1_000
+MAX_PRICE = MAX_HOURS * MAX_RATE
+QUOTE_COLUMNS: tuple[Field, ...] = (
+    Field("Vendor", "vendor", TEXT, True, max_length=TEXT_LIMIT,
+          help="The development vendor's name, one quote a row."),
+    Field("Build price", "price", MONEY, True, positive=True, maximum=MAX_PRICE,
+          help="USD: the quoted price for the whole build of this workbook's scope."),
+    Field("Annual maintenance", "maintenance", MONEY, maximum=MAX_PRICE,
+          default="15-20% of the build price, as the guide says",
+          help="USD per year, if the quote states it."),
+    Field("Hours", "hours", NUMBER, positive=True, maximum=MAX_HOURS,
+          help="Development hours the quote is based on, if stated."),
+    Field("Hourly rate", "hourly_rate", MONEY, positive=True, maximum=MAX_RATE,
+          help="USD per hour the quote is based on, if stated."),
+    Field("Notes", "notes", TEXT, max_length=NOTES_LIMIT,
+          help="What the quote includes or leaves out; shown in the report."),
+    Field("HIPAA builds in production", "hipaa_builds", YESNO,
+          help="Yes: the vendor named client references for HIPAA-compliant EHR builds in production."),
+    Field("FHIR approach", "fhir", CHOICE, choices=_choices(FhirApproach),
+          help="How the vendor handles FHIR R4 API compliance."),
+    Field("Maintenance SLA", "maintenance_sla", YESNO,
+          help="Yes: response times, security patch schedule and scope in writing."),
+    Field("Code ownership", "code_ownership", YESNO,
+          help="Yes: full source ownership transferred to the clinic at final payment."),
+    Field("Migration plan", "migration_plan", YESNO,
+          help="Yes: a defined migration protocol, test environment and rollback plan."),
+)
+
 SCENARIOS_SHEET = "Scenarios"
 ASSUMPTIONS_SHEET = "Assumptions"
 ASSUMPTION_COLUMNS: tuple[Field, ...] = (
@@ -123,6 +166,7 @@ TABLE_SHEETS = {
     MODULES_SHEET: MODULE_COLUMNS,
     INTEGRATIONS_SHEET: INTEGRATION_COLUMNS,
     SUBSCRIPTIONS_SHEET: SUBSCRIPTION_COLUMNS,
+    QUOTES_SHEET: QUOTE_COLUMNS,
     ASSUMPTIONS_SHEET: ASSUMPTION_COLUMNS,
 }
 
@@ -138,6 +182,8 @@ def reference_markdown() -> str:
         (MODULES_SHEET, MODULE_COLUMNS, "A table, header first, one module a row. Optional."),
         (INTEGRATIONS_SHEET, INTEGRATION_COLUMNS, "A table, header first, one connected system a row. Optional."),
         (SUBSCRIPTIONS_SHEET, SUBSCRIPTION_COLUMNS, "Off-the-shelf products to compare against. Optional."),
+        (QUOTES_SHEET, QUOTE_COLUMNS, "Development vendors' quotes for this scope, one a row; blank answers to "
+         "the guide's five questions count as not answered. Optional."),
         (ASSUMPTIONS_SHEET, ASSUMPTION_COLUMNS, "Rate-card overrides for this workbook. Optional."),
     ):
         out += [f"#### Sheet `{sheet}`", "", intro, "", "| Field | Type | Required | Default |", "|---|---|---|---|"]

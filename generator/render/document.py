@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import re
-import tomllib
 from collections.abc import Callable
 from functools import cache
 from importlib import resources
@@ -26,6 +25,7 @@ from markupsafe import Markup
 from generator.errors import BudgetError, TemplateError
 from generator.model import Integration, LineItem, Plan, ScenarioPlan
 from generator.money import usd
+from generator.questions import vendor_questions
 from generator.ratecard import Entry
 
 MAIN_MD = "budget.md.j2"
@@ -167,12 +167,6 @@ def input_value(value: object, unit: str = "") -> Markup | object:
     if unit.startswith("$"):
         return f_usd(value)
     return Markup(f"{value:g}")
-
-
-@cache
-def vendor_questions() -> tuple[dict[str, str], ...]:
-    text = resources.files("generator").joinpath("data", "questions.toml").read_text(encoding="utf-8")
-    return tuple(tomllib.loads(text)["question"])
 
 
 def integration_rows(sp: ScenarioPlan) -> list[tuple[Integration, LineItem]]:
