@@ -345,6 +345,85 @@ class Ownership:
 
 
 @dataclass(frozen=True)
+class QuoteAnswer:
+    """A vendor's answer to one of the guide's five questions, scored against its strong answer."""
+
+    column: str  # the Quotes sheet column ("Code ownership")
+    question: str  # the guide's question
+    answer: str  # as recorded: "Yes", "No", "Certified components", "Built from scratch", "" (blank)
+    strong: bool  # the guide's strong answer
+    strong_answer: str  # what the guide says a strong answer looks like
+    reason: str  # the guide's reason for asking
+
+    @property
+    def shown(self) -> str:
+        return self.answer or "not answered"
+
+
+@dataclass(frozen=True)
+class QuoteCheck:
+    """What the quote's hours and rate say, checked against its price and the guide's rates."""
+
+    code: str  # hours_rate_match | hours_rate_mismatch | rate_below_guide | rate_between | rate_above_guide | hours
+    message: str
+    flag: bool  # something to ask the vendor about
+
+
+@dataclass(frozen=True)
+class QuoteOwnership:
+    """The custom path re-costed with the quote's price and maintenance, against the products."""
+
+    maintenance: int  # per year, on the whole build
+    maintenance_source: str  # "quote" | "guide" (15-20% of the price, at its midpoint)
+    custom_yearly: tuple[int, ...]
+    custom_cumulative: tuple[int, ...]
+    product: str  # the off-the-shelf product compared with (the cheapest over the horizon)
+    product_cumulative: tuple[int, ...]
+    break_even_year: int | None  # first year custom is cheaper than `product`, or None
+    path: str  # the recommendation rule's path with this quote
+    headline: str
+    sentence: str  # "With Vendor B's quote, custom pays back in year 3 against DrChrono."
+
+
+@dataclass(frozen=True)
+class QuoteResult:
+    """One quote placed against the base scenario's simulated build cost."""
+
+    quote: Quote
+    percentile: float  # share of simulated build costs at or below the price (0 to 1)
+    position: str  # below | within | above the simulated P10-P90 range
+    advice: tuple[str, ...]  # what the position means and what to ask
+    checks: tuple[QuoteCheck, ...]
+    answers: tuple[QuoteAnswer, ...]  # the five questions, in the guide's order
+    ownership: QuoteOwnership
+    estimate_class: int  # AACE 18R-97 class of the build figure once this quote is in hand
+    accuracy: tuple[float, float]  # widest band (e.g. -0.30, +0.50) around the quoted price
+    band: tuple[int, int]  # the quoted price across that band
+
+    @property
+    def unanswered(self) -> tuple[QuoteAnswer, ...]:
+        return tuple(a for a in self.answers if not a.strong)
+
+
+@dataclass(frozen=True)
+class QuoteAnalysis:
+    """Every quote of a workbook against the base scenario, and what the quotes do to the estimate."""
+
+    results: tuple[QuoteResult, ...]  # in Quotes-sheet order
+    p10: int  # the base scenario's simulated build range
+    p90: int
+    point: int  # the base scenario's expected build
+    draws: int
+    intake_class: int  # the estimate's class from the intake alone (risk.estimate_class)
+    estimate_class: int  # the best class any quote brings
+    note: str  # how the quotes change the estimate class and its band
+
+    @property
+    def lowest(self) -> QuoteResult | None:
+        return min(self.results, key=lambda r: r.quote.price, default=None)
+
+
+@dataclass(frozen=True)
 class ScenarioPlan:
     name: str
     scenario: Scenario
@@ -370,6 +449,7 @@ class Plan:
     generated: dt.date
     version: str
     contradictions: tuple[str, ...]
+    quotes: QuoteAnalysis | None = None  # filled by the quote stage (generator.plan.quotes)
 
     @property
     def base(self) -> ScenarioPlan:

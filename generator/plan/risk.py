@@ -217,13 +217,25 @@ def _summary(point: int, budget: int, confidence: float) -> str:
             f"{usd(budget)}, {extra}.")
 
 
-def analyse(sp: ScenarioPlan) -> RiskResult:
-    """The risk analysis of one planned scenario."""
-    card, own = sp.scenario.card, sp.ownership
+def _simulation(sp: ScenarioPlan) -> tuple[CostModel, Simulation, int, int]:
+    """(cost model, simulation, draws, seed) of a scenario: the same draws every time."""
+    card = sp.scenario.card
     draws = max(1, round(card.value("risk.draws")))
     seed = seed_for(sp.scenario)
     model = cost_model(sp)
-    sim = simulate(model, draws, seed, card.value("risk.correlation"))
+    return model, simulate(model, draws, seed, card.value("risk.correlation")), draws, seed
+
+
+def build_draws(sp: ScenarioPlan) -> Array:
+    """The simulated build costs of the scenario's risk analysis (the draws `analyse` summarises),
+    for placing a vendor's quote among them."""
+    return _simulation(sp)[1].build
+
+
+def analyse(sp: ScenarioPlan) -> RiskResult:
+    """The risk analysis of one planned scenario."""
+    card, own = sp.scenario.card, sp.ownership
+    model, sim, draws, seed = _simulation(sp)
     confidence = min(max(card.value("risk.budget_confidence_pct"), 0.0), 1.0)
     build_q = quantiles(sim.build, np.array([p / 100 for p in PERCENTILES] + [confidence]))
     tco_q = quantiles(sim.tco, np.array([p / 100 for p in PERCENTILES]))

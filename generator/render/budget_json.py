@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from generator.model import LineItem, Plan, Range, ScenarioPlan
+from generator.model import LineItem, Plan, QuoteAnalysis, QuoteResult, Range, ScenarioPlan
 
 SCHEMA_VERSION = 1
 
@@ -87,6 +87,37 @@ def risk_dict(sp: ScenarioPlan) -> dict[str, Any]:
     return to_dict() if callable(to_dict) else {"risk": None, "sensitivity": []}
 
 
+def quote_dict(r: QuoteResult) -> dict[str, Any]:
+    """One `quotes[]` entry (output-spec.md): the quote, where it falls, the five answers, and the
+    cost of ownership with it."""
+    q, own = r.quote, r.ownership
+    return {
+        "vendor": q.vendor, "price": q.price, "percentile": r.percentile, "position": r.position,
+        "unanswered": [{"column": a.column, "answer": a.answer or None, "strong_answer": a.strong_answer,
+                        "reason": a.reason} for a in r.unanswered],
+        "maintenance": {"annual": own.maintenance, "source": own.maintenance_source},
+        "hours": q.hours, "hourly_rate": q.hourly_rate, "notes": q.notes,
+        "advice": list(r.advice),
+        "checks": [{"code": c.code, "message": c.message, "flag": c.flag} for c in r.checks],
+        "answers": [{"column": a.column, "question": a.question, "answer": a.answer or None, "strong": a.strong}
+                    for a in r.answers],
+        "tco": {"custom_yearly": list(own.custom_yearly), "custom": list(own.custom_cumulative),
+                "product": own.product, "product_cumulative": list(own.product_cumulative),
+                "break_even_year": own.break_even_year, "path": own.path, "headline": own.headline,
+                "sentence": own.sentence},
+        "estimate_class": r.estimate_class,
+        "accuracy": {"low": r.accuracy[0], "high": r.accuracy[1], "range": {"low": r.band[0], "high": r.band[1]}},
+    }
+
+
+def quotes_summary(analysis: QuoteAnalysis | None) -> dict[str, Any] | None:
+    if analysis is None:
+        return None
+    return {"p10": analysis.p10, "p90": analysis.p90, "point": analysis.point, "draws": analysis.draws,
+            "intake_class": analysis.intake_class, "estimate_class": analysis.estimate_class,
+            "note": analysis.note}
+
+
 def budget_dict(plan: Plan) -> dict[str, Any]:
     base = plan.intake.base
     clinic = base.clinic
@@ -109,6 +140,8 @@ def budget_dict(plan: Plan) -> dict[str, Any]:
         "overrides": {sp.name: list(sp.scenario.card.overridden) for sp in plan.scenarios},
         "contradictions": list(plan.contradictions),
         "intake_warnings": list(plan.intake.warnings),
+        "quotes": [quote_dict(r) for r in plan.quotes.results] if plan.quotes else [],
+        "quote_analysis": quotes_summary(plan.quotes),
     }
 
 

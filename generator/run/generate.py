@@ -137,12 +137,12 @@ class Result:
 def build_plan(path: str | Path, today: dt.date | None = None) -> Plan:
     """Read, validate and plan one workbook (no files written)."""
     from generator.intake.sandbox import read_untrusted
-    from generator.plan import risk
+    from generator.plan import quotes, risk
     from generator.plan.pricing import plan_intake
 
     # The workbook is untrusted: read it in a child process with memory and time limits
     # (CLINIC_BUDGET_SANDBOX=0 reads it in process).
-    return risk.apply(plan_intake(read_untrusted(path), today))
+    return quotes.apply(risk.apply(plan_intake(read_untrusted(path), today)))
 
 
 def render(plan: Plan, settings: Settings) -> dict[str, bytes]:
