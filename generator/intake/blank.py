@@ -175,6 +175,50 @@ EXAMPLES: dict[str, Example] = {
             ("Combined EHR + PM", 599, None, 0.05),
         ),
     ),
+    "pediatrics-quotes": Example(
+        "6-physician pediatric practice on a legacy EHR comparing three development vendors' quotes "
+        "(one below, one within, one above the simulated range) against two subscriptions",
+        clinic=(
+            ("Clinic name", "Harbor Pediatrics"),
+            ("Clinic type", "Specialty clinic"),
+            ("Specialty", "Pediatrics"),
+            ("Physicians", 6),
+            ("Staff users", 24),
+            ("Current records", "Legacy EHR"),
+            ("Hosting", "Cloud"),
+            ("Development team", "Offshore"),
+            ("Workflow specificity", "High"),
+            ("Certified components", "No"),
+            ("Horizon years", 5),
+            ("Prepared for", "Dr. Elena Marsh, medical director"),
+            ("Prepared by", "Northbridge Health IT Consulting"),
+            ("Report date", dt.date(2026, 6, 8)),
+        ),
+        modules=(
+            ("Growth charts and immunization schedules", "Yes", 2, "Typical", 6000, 14000,
+             "CDC/WHO growth percentiles, VFC immunization tracking, school and camp forms"),
+        ),
+        integrations=(
+            ("Quest Diagnostics lab interface", "Lab", "Quest Diagnostics", 2, "Typical"),
+            ("Billing platform and clearinghouse", "Billing", "Availity", 1, "Typical"),
+            ("E-prescribing (EPCS)", "E-prescribing", "DoseSpot", 2, "Typical"),
+        ),
+        subscriptions=(
+            ("eClinicalWorks", 449, None, None),
+            ("Combined EHR + PM", 599, None, None),
+        ),
+        quotes=(
+            ("Bayside Digital Health", 58000, None, None, None,
+             "Fixed price. Integrations quoted separately 'if needed'; migration 'by the clinic's IT'.",
+             "No", "Built from scratch", "Yes", "No", None),
+            ("Northwind Health Software", 118000, 20000, 1650, 72,
+             "Offshore healthcare team (Pune) with a US project manager; 12 months' warranty.",
+             "Yes", "Certified components", "Yes", "Yes", "Yes"),
+            ("Keystone Medical Systems", 189000, 34000, 1100, 175,
+             "US team; includes on-site training and the first year's hosting.",
+             "Yes", "Certified components", "Yes", "Yes", None),
+        ),
+    ),
 }
 
 

@@ -37,6 +37,11 @@ INTAKE_CLASS_NAMES = {5: "concept screening", 4: "study or feasibility", 3: "bud
 # ------------------------------------------------------------------ position among the draws
 
 
+def possessive(name: str) -> str:
+    """`Northwind's`, `Keystone Medical Systems'`."""
+    return f"{name}'" if name.endswith(("s", "S")) else f"{name}'s"
+
+
 def share_text(x: float) -> str:
     """A share of the simulated builds as the report says it: 37%, under 1%, over 99%."""
     if x < 0.005:
@@ -71,7 +76,7 @@ def advice(quote: Quote, where: str, share: float, sp: ScenarioPlan) -> tuple[st
     if where == BELOW:
         low, high = card.pair("geography.reduction")
         return (
-            f"{usd(quote.price)} is below the simulated range for this scope ({span}): only {share_text(share)} "
+            f"{usd(quote.price)} is below the simulated range for this scope ({span}): {share_text(share)} "
             "of simulated builds cost this little.",
             "Ask what is out of scope: compare the quote line by line with this budget's components "
             "(integrations, data migration, staff training, the HIPAA compliance layer and FHIR R4 API are "
@@ -208,12 +213,15 @@ def quote_ownership(sp: ScenarioPlan, quote: Quote) -> QuoteOwnership:
     product = own.product(own.cheapest_product)
     break_even = ownership.break_even_year(cumulative, product.cumulative)
     decision = ownership.recommend(quoted.scenario, cumulative, own.off_the_shelf, break_even)
-    whose = f"With {quote.vendor}'s quote"
+    whose = f"With {possessive(quote.vendor)} quote"
     totals = f"{usd(cumulative[-1])} against {usd(product.cumulative[-1])} over {own.years} years"
     if break_even is not None:
         sentence = f"{whose}, custom pays back in year {break_even} against {product.product} ({totals})."
     else:
         sentence = f"{whose}, custom does not pay back within {own.years} years against {product.product} ({totals})."
+    if quote.price < (sp.risk.p10 if sp.risk is not None else 0):
+        sentence += (" The price is below the simulated range for this scope: if scope is missing from it, "
+                     "so is cost from these figures.")
     return QuoteOwnership(maintenance, source, yearly, cumulative, product.product, product.cumulative,
                           break_even, decision.path, decision.headline, sentence)
 

@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable, Sequence
 from html import escape
 
-from generator.model import ScenarioPlan
+from generator.model import QuoteAnalysis, ScenarioPlan
 from generator.money import usd
 
 WIDTH = 720
@@ -296,6 +296,63 @@ def tornado_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
     parts.append(f'<line x1="{x:.1f}" y1="24" x2="{x:.1f}" y2="{height - 6}" stroke="#1b1b1b" stroke-width="1.2"/>')
     svg = _svg(height, "Tornado: what moves the build cost most", parts, _hatch(uid, accent))
     return _figure(svg, "Inputs that move the build cost most, largest swing first.")
+
+
+def share_text(x: float) -> str:
+    from generator.plan.quotes import share_text as text
+
+    return text(x)
+
+
+def quotes_chart(analysis: QuoteAnalysis, sp: ScenarioPlan, accent: str, uid: str) -> str:
+    """The base scenario's S-curve with each vendor's quote marked where it falls on it."""
+    curve = list(getattr(sp.risk, "s_curve", ()) or ())
+    results = sorted(analysis.results, key=lambda r: r.quote.price)
+    prices = [r.quote.price for r in results]
+    lo = min([c for _, c in curve] + prices)
+    hi = max([c for _, c in curve] + prices)
+    pad = (hi - lo) * 0.04 or 1
+    lo, hi = max(lo - pad, 0), hi + pad
+    left, right, top_pad, bottom = 60, 40, 24, 48
+    height = 268 + 16 * max(len(results) - 3, 0)
+    plot_w, plot_h = WIDTH - left - right, height - top_pad - bottom
+
+    def px(cost: float) -> float:
+        return left + plot_w * (cost - lo) / (hi - lo)
+
+    def py(prob: float) -> float:
+        return top_pad + plot_h * (1 - prob)
+
+    parts = []
+    for p in (0.0, 0.25, 0.5, 0.75, 1.0):
+        parts.append(f'<line x1="{left}" y1="{py(p):.1f}" x2="{WIDTH - right}" y2="{py(p):.1f}" stroke="#d0d0d0"/>')
+        parts.append(_t(left - 6, py(p) + 4, f"{p:.0%}", 10, "end", fill="#5a5a5a"))
+    parts.append(_t(left, 12, "Share of simulated builds costing no more than the price", 10, fill="#5a5a5a"))
+    parts += _axis_x_costs(lo, hi, px, py(0.0), "Build cost, US$ thousands")
+    x10, x90 = px(analysis.p10), px(analysis.p90)
+    parts.append(f'<rect x="{x10:.1f}" y="{top_pad}" width="{x90 - x10:.1f}" height="{plot_h:.1f}" '
+                 f'fill="url(#hatch-{uid})" opacity="0.35"/>')
+    parts.append(_t((x10 + x90) / 2, top_pad + plot_h - 6, "P10–P90", 10, "middle", fill="#5a5a5a"))
+    if curve:
+        points = [(px(lo), py(0.0))] + [(px(c), py(p)) for p, c in curve] + [(px(hi), py(1.0))]
+        d = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+        parts.append(f'<polyline points="{d}" fill="none" stroke="{accent}" stroke-width="2.5"/>')
+    # Left of the curve the space is above a quote's mark, right of it below: labels go there.
+    label_ys = _spread([py(r.percentile) + (44 if r.percentile > 0.5 else -8) for r in results], 14.0)
+    for i, (r, label_y) in enumerate(zip(results, label_ys, strict=True)):
+        x, y = px(r.quote.price), py(r.percentile)
+        marker = MARKERS[i % len(MARKERS)]
+        parts.append(f'<line x1="{x:.1f}" y1="{y:.1f}" x2="{x:.1f}" y2="{py(0.0):.1f}" stroke="#1b1b1b" '
+                     f'stroke-width="1" stroke-dasharray="{DASHES[i % len(DASHES)]}"/>')
+        parts.append(_marker(marker, x, y, "#1b1b1b"))
+        name = r.quote.vendor if len(r.quote.vendor) <= 28 else r.quote.vendor[:27].rstrip() + "…"
+        text = f"{name} {usd(r.quote.price)} ({share_text(r.percentile)})"
+        anchor = "end" if x > left + plot_w * 0.6 else "start"
+        parts.append(_t(x + (-8 if anchor == "end" else 8), min(label_y, py(0.0) - 22), text, 10, anchor,
+                        weight="bold"))
+    svg = _svg(height, "Vendor quotes on the S-curve of the simulated build cost", parts, _hatch(uid, "#888888"))
+    return _figure(svg, "Each quote marked on the S-curve of the simulated build cost for this scope; "
+                        "the hatched band is the P10–P90 range.")
 
 
 CHARTS = {"build": build_chart, "tco": tco_chart, "cash": cash_chart, "scurve": scurve_chart,

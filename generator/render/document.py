@@ -138,6 +138,13 @@ def f_pct(value: float, digits: int = 0) -> Markup:
     return Markup(f"{value * 100:.{digits}f}%")
 
 
+def f_share(value: float) -> Markup:
+    """A share of simulated outcomes: `37%`, `under 1%`, `over 99%` (never a bare 0% or 100%)."""
+    from generator.plan.quotes import share_text
+
+    return Markup(share_text(value))
+
+
 def f_num(value: float) -> Markup:
     return Markup(f"{round(value):,}")
 
@@ -244,7 +251,7 @@ def _environment(templates: Path | None, kind: str) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(usd=f_usd, rate=f_rate, pct=f_pct, num=f_num, range=f_range, md=md_escape,
+    env.filters.update(usd=f_usd, rate=f_rate, pct=f_pct, share=f_share, num=f_num, range=f_range, md=md_escape,
                        css_string=css_string)
     return env
 
@@ -315,6 +322,8 @@ def render_html(markdown_text: str, plan: Plan, settings: Any, for_print: bool =
 
     def chart(match: re.Match[str]) -> str:
         kind, index = match.group(1), int(match.group(2))
+        if kind == "quotes":
+            return charts.quotes_chart(plan.quotes, plan.base, accent_color, "quotes") if plan.quotes else ""
         return charts.chart(kind, plan.scenarios[index], accent_color, f"{kind}{index}")
 
     body = CHART_MARK.sub(chart, body)

@@ -1,0 +1,155 @@
+"""Vendor quotes against the estimate (issue 15): each rule with its exact words, on budget.json
+and budget.md made by the installed command from a workbook built here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import clinic_workbook, run_cli
+
+HEADER = ["Vendor", "Build price", "Annual maintenance", "Hours", "Hourly rate", "Notes",
+          "HIPAA builds in production", "FHIR approach", "Maintenance SLA", "Code ownership", "Migration plan"]
+QUOTES = [
+    HEADER,
+    ["Low & Co", 40000, None, None, None, None, "No", "Built from scratch", None, "No", None],
+    ["Mid <b>Health</b>", 70000, 12000, 1500, 45, "*Fixed* | price", "Yes", "Certified components", "Yes", "Yes",
+     "Yes"],
+    ["High Systems", 150000, None, 1000, None, None, "Y", "Certified components", "Yes", "Yes", "Yes"],
+]
+# The base clinic (tests.helpers.BASE_CLINIC): the simulated build of its scope.
+P10, P90 = "$64,810", "$78,546"
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("quotes")
+    path = clinic_workbook(folder / "ridgeview.xlsx", Quotes=QUOTES)
+    result = run_cli("run", path, "--out", folder / "out", "--formats", "md,html,json")
+    assert result.returncode == 0, result.stderr
+    return folder / "out" / "ridgeview"
+
+
+@pytest.fixture(scope="module")
+def quotes(made: Path) -> list[dict[str, Any]]:
+    return json.loads((made / "budget.json").read_text(encoding="utf-8"))["quotes"]
+
+
+def test_each_quote_has_the_spec_keys(quotes: list[dict[str, Any]]) -> None:
+    assert [(q["vendor"], q["price"], q["percentile"], q["position"]) for q in quotes] == [
+        ("Low & Co", 40000, 0.0, "below"),
+        ("Mid <b>Health</b>", 70000, 0.3701, "within"),
+        ("High Systems", 150000, 1.0, "above"),
+    ]
+
+
+def test_a_quote_below_the_range_asks_about_scope_and_healthcare_experience(quotes: list[dict[str, Any]]) -> None:
+    assert quotes[0]["advice"] == [
+        f"$40,000 is below the simulated range for this scope ({P10} (P10) to {P90} (P90)): under 1% of "
+        "simulated builds cost this little.",
+        "Ask what is out of scope: compare the quote line by line with this budget's components (integrations, "
+        "data migration, staff training, the HIPAA compliance layer and FHIR R4 API are the lines most often left "
+        "out or priced as extras).",
+        "Ask whether the team has documented healthcare software experience: the guide's 40-60% offshore savings "
+        "hold only for a healthcare-experienced team, and clinics that under-fund compliance face overruns of 25% "
+        "or more after launch.",
+    ]
+    assert quotes[0]["checks"] == []  # neither hours nor rate given
+
+
+def test_a_quote_within_the_range(quotes: list[dict[str, Any]]) -> None:
+    assert quotes[1]["advice"] == [
+        f"$70,000 is within the simulated range for this scope, {P10} (P10) to {P90} (P90): 37% of simulated "
+        "builds cost no more.",
+    ]
+
+
+def test_a_quote_above_the_range_says_what_might_explain_it(quotes: list[dict[str, Any]]) -> None:
+    assert quotes[2]["advice"] == [
+        f"$150,000 is above the simulated range for this scope ({P10} (P10) to {P90} (P90)): over 99% of "
+        "simulated builds cost no more.",
+        "What might explain it: a US-based team (the guide's rate is $175/h against $40/h offshore), scope beyond "
+        "this workbook (more integrations, specialty features, AI documentation), first-year maintenance or "
+        "hosting folded into the price, or a fixed-price risk premium.",
+        "Ask for the price broken down by module, and compare it with this budget's components.",
+    ]
+
+
+def test_hours_and_rate_are_checked_against_the_price_and_the_guides_rates(quotes: list[dict[str, Any]]) -> None:
+    assert [(c["code"], c["message"], c["flag"]) for c in quotes[1]["checks"]] == [
+        ("hours_rate_match", "1,500 hours at $45/h is $67,500, within 10% of the price.", False),
+        ("rate_between", "The quoted rate, $45/h, is within the guide's rates ($40/h offshore healthcare team to "
+         "$175/h US team).", False),
+        ("hours", "The quote is based on 1,500 development hours, against 928 that this budget derives for the "
+         "scope (the guide: a mid-tier build requires 1,200).", False),
+    ]
+    assert [(c["code"], c["message"]) for c in quotes[2]["checks"]] == [
+        ("rate_between", "The price over the quoted hours comes to $150/h, is within the guide's rates ($40/h "
+         "offshore healthcare team to $175/h US team)."),
+        ("hours", "The quote is based on 1,000 development hours, against 928 that this budget derives for the "
+         "scope (the guide: a mid-tier build requires 1,200)."),
+    ]
+
+
+def test_unanswered_questions_are_named_by_column_with_the_guides_reason(quotes: list[dict[str, Any]]) -> None:
+    low = quotes[0]["unanswered"]
+    assert [(u["column"], u["answer"]) for u in low] == [
+        ("HIPAA builds in production", "No"), ("FHIR approach", "Built from scratch"), ("Maintenance SLA", None),
+        ("Code ownership", "No"), ("Migration plan", None),
+    ]
+    assert low[3]["reason"] == (
+        "The guide's strong answer is full code ownership transferred to the clinic at final payment; without it "
+        "the clinic cannot take maintenance, 15-20% of the build a year, to another vendor.")
+    assert low[1]["strong_answer"] == "Pre-built certified components, not built from scratch each time"
+
+
+def test_strong_answers_leave_nothing_unanswered(quotes: list[dict[str, Any]]) -> None:
+    assert quotes[1]["unanswered"] == [] and quotes[2]["unanswered"] == []  # "Y" is Yes
+    assert [a["strong"] for a in quotes[1]["answers"]] == [True] * 5
+
+
+def test_cost_of_ownership_with_each_quote_by_the_recommendations_rule(quotes: list[dict[str, Any]]) -> None:
+    low, mid, high = (q["tco"] for q in quotes)
+    assert quotes[0]["maintenance"] == {"annual": 7000, "source": "guide"}  # 17.5% of $40,000
+    assert quotes[1]["maintenance"] == {"annual": 12000, "source": "quote"}
+    assert (low["custom"][-1], low["product"], low["product_cumulative"][-1], low["break_even_year"],
+            low["path"]) == (130814, "DrChrono", 123458, None, "off-the-shelf")
+    assert mid["sentence"] == ("With Mid <b>Health</b>'s quote, custom does not pay back within 5 years against "
+                               "DrChrono ($182,064 against $123,458 over 5 years).")
+    assert high["sentence"].startswith("With High Systems' quote, custom does not pay back")
+
+
+def test_a_quote_narrows_the_estimate_class(made: Path, quotes: list[dict[str, Any]]) -> None:
+    assert [(q["estimate_class"], q["accuracy"]) for q in quotes] == [
+        (4, {"low": -0.3, "high": 0.5, "range": {"low": 28000, "high": 60000}}),
+        (3, {"low": -0.2, "high": 0.3, "range": {"low": 56000, "high": 91000}}),
+        (4, {"low": -0.3, "high": 0.5, "range": {"low": 105000, "high": 225000}}),
+    ]
+    summary = json.loads((made / "budget.json").read_text(encoding="utf-8"))["quote_analysis"]
+    assert (summary["intake_class"], summary["estimate_class"]) == (5, 3)
+    assert summary["note"].startswith(
+        "From the intake alone this budget is an AACE class 5 estimate (concept screening), whose actual cost "
+        "typically falls -20% to -50% and +30% to +100% around it. A vendor's price for the scope this workbook "
+        "defines replaces our parametric estimate with a priced scope: AACE 18R-97 rates it class 4")
+
+
+def test_the_markdown_section_escapes_vendor_text(made: Path) -> None:
+    md = (made / "budget.md").read_text(encoding="utf-8")
+    section = md[md.index("## Vendor quotes"):md.index("## Five questions")]
+    assert "| Mid &lt;b&gt;Health&lt;/b&gt; | $70,000 | 37% | within | $12,000 | 5 of 5 |" in section
+    assert "| Low & Co | $40,000 | under 1% | below | $7,000 (guide) | 0 of 5 |" in section
+    assert r"The quote's notes: \*Fixed\* \| price" in section
+    html = (made / "budget.html").read_text(encoding="utf-8")
+    assert "<b>Health" not in html and "Mid &lt;b&gt;Health&lt;/b&gt;" in html
+    assert html.count('aria-label="Vendor quotes on the S-curve of the simulated build cost"') == 1
+
+
+def test_no_quotes_no_section(tmp_path: Path) -> None:
+    path = clinic_workbook(tmp_path / "plain.xlsx")
+    assert run_cli("run", path, "--out", tmp_path / "out", "--formats", "md,json").returncode == 0
+    assert "Vendor quotes" not in (tmp_path / "out" / "plain" / "budget.md").read_text(encoding="utf-8")
+    budget = json.loads((tmp_path / "out" / "plain" / "budget.json").read_text(encoding="utf-8"))
+    assert (budget["quotes"], budget["quote_analysis"]) == ([], None)
