@@ -375,6 +375,9 @@ class QuoteOwnership:
 
     maintenance: int  # per year, on the whole build
     maintenance_source: str  # "quote" | "guide" (15-20% of the price, at its midpoint)
+    maintenance_share: float  # of the build per year
+    phases: tuple[int, int]  # the price split: phase 1, later phases
+    cash_flow: tuple[Quarter, ...]
     custom_yearly: tuple[int, ...]
     custom_cumulative: tuple[int, ...]
     product: str  # the off-the-shelf product compared with (the cheapest over the horizon)

@@ -134,7 +134,7 @@ def test_user_text_is_inert_in_markdown_and_html() -> None:
 def test_five_questions_come_from_data() -> None:
     md, _ = documents(CASES["family"]())
     for q in render.vendor_questions():
-        assert q["question"] in md and q["strong_answer"] in md
+        assert q.question in md and q.strong_answer in md
     assert len(render.vendor_questions()) == 5
 
 

@@ -153,3 +153,79 @@ def test_no_quotes_no_section(tmp_path: Path) -> None:
     assert "Vendor quotes" not in (tmp_path / "out" / "plain" / "budget.md").read_text(encoding="utf-8")
     budget = json.loads((tmp_path / "out" / "plain" / "budget.json").read_text(encoding="utf-8"))
     assert (budget["quotes"], budget["quote_analysis"]) == ([], None)
+
+
+# ------------------------------------------------------------------ budget.xlsx
+
+
+def _xlsx_json(folder: Path) -> tuple[bytes, dict[str, Any]]:
+    path = clinic_workbook(folder / "ridgeview.xlsx", Quotes=QUOTES + [
+        ["=cmd|' /C calc'!A0", 61000, None, None, None, "=HYPERLINK(\"http://evil\")", None, None, None, None, None],
+    ])
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)  # openpyxl wrote the '=' strings as formulas: make them the text a user typed
+    for ref in ("A5", "F5"):
+        wb["Quotes"][ref].data_type = "s"
+    wb.save(path)
+    result = run_cli("run", path, "--out", folder / "out", "--formats", "xlsx,json")
+    assert result.returncode == 0, result.stderr
+    out = folder / "out" / "ridgeview"
+    return (out / "budget.xlsx").read_bytes(), json.loads((out / "budget.json").read_text(encoding="utf-8"))
+
+
+def _quote_rows(data: bytes) -> list[dict[str, Any]]:
+    import io
+
+    from openpyxl import load_workbook
+
+    ws = load_workbook(io.BytesIO(data), data_only=True)["Quotes"]
+    header = [c.value for c in ws[10]]
+    return [dict(zip(header, [c.value for c in row], strict=True)) for row in ws.iter_rows(min_row=11)
+            if row[0].value]
+
+
+def _expected(budget: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"Vendor": q["vendor"], "Build price": q["price"], "Maintenance used": q["maintenance"]["annual"],
+             "Position": q["position"], "Strong answers": len(q["answers"]) - len(q["unanswered"]),
+             "Cost over the horizon": q["tco"]["custom"][-1],
+             "Cheapest product over the horizon": q["tco"]["product_cumulative"][-1],
+             "Break-even year": q["tco"]["break_even_year"] or "none", "AACE class": q["estimate_class"],
+             "Band low": q["accuracy"]["range"]["low"], "Band high": q["accuracy"]["range"]["high"]}
+            for q in budget["quotes"]]
+
+
+def _pick(rows: list[dict[str, Any]], keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: row[k] for k in want} for row, want in zip(rows, keys, strict=True)]
+
+
+def test_xlsx_quotes_sheet_equals_budget_json_and_keeps_user_text_as_text(tmp_path: Path) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    data, budget = _xlsx_json(tmp_path)
+    rows = _quote_rows(data)
+    assert _pick(rows, _expected(budget)) == _expected(budget)
+    wb = load_workbook(io.BytesIO(data))
+    assert wb["Quotes"]["A14"].data_type == "s" and wb["Quotes"]["A14"].value == "=cmd|' /C calc'!A0"
+    assert wb["Quotes"]["Y14"].value == '=HYPERLINK("http://evil")' and wb["Quotes"]["Y14"].data_type == "s"
+    formulas = [c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    assert not [f for f in formulas if "cmd" in f or "HYPERLINK" in f]
+    assert wb["Quotes"]["D11"].value == '=IF(C11="",ROUND(B11*\'Cash flow\'!$C$4,0),C11)'
+    assert wb["Quotes"]["S11"].value == "='Quote cash flow'!C36"
+
+
+@pytest.mark.slow
+def test_xlsx_quotes_recalculated_in_libreoffice_match_budget_json(tmp_path: Path) -> None:
+    from tests.test_xlsx import ERRORS, recalculated, values
+
+    data, budget = _xlsx_json(tmp_path)
+    again = recalculated(data, tmp_path / "lo")
+    assert _pick(_quote_rows(again), _expected(budget)) == _expected(budget)
+    ours, theirs = values(data), values(again)
+    for sheet in ("Quotes", "Quote cash flow"):
+        assert [(a, v) for a, v in theirs[sheet].items() if isinstance(v, str) and v.startswith(ERRORS)] == []
+        diffs = [(a, v, theirs[sheet].get(a)) for a, v in ours[sheet].items() if theirs[sheet].get(a) != v
+                 and not (isinstance(v, float) and abs(v - (theirs[sheet].get(a) or 0)) < 1e-9)]
+        assert diffs == [], sheet

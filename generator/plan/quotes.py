@@ -16,6 +16,7 @@ from dataclasses import replace
 import numpy as np
 
 from generator.model import (
+    LineItem,
     Plan,
     Quote,
     QuoteAnalysis,
@@ -23,9 +24,10 @@ from generator.model import (
     QuoteCheck,
     QuoteOwnership,
     QuoteResult,
+    Range,
     ScenarioPlan,
 )
-from generator.money import apportion, dollars, usd
+from generator.money import dollars, usd
 from generator.plan import ownership, risk
 from generator.questions import VendorQuestion, vendor_questions
 from generator.ratecard import RateCard
@@ -181,15 +183,23 @@ def answers(quote: Quote) -> tuple[QuoteAnswer, ...]:
 # ------------------------------------------------------------------ cost of ownership with the quote
 
 
-def quoted_scenario(sp: ScenarioPlan, quote: Quote) -> tuple[ScenarioPlan, int, str]:
-    """(the base scenario with the quote in place, yearly maintenance, its source): each line's
-    expected cost scaled so the lines add up to the quoted price (phases keep their shares), and
-    the quote's maintenance as the maintenance share of the build; without one, the rate card's
-    15-20% of the build stays, as the guide says."""
+def phase_split(sp: ScenarioPlan, price: int) -> tuple[int, int]:
+    """(phase 1, later phases) of a quoted price, in this budget's proportions."""
+    phase1 = sum(li.cost.expected for li in sp.components if li.phase == 1)
+    first = dollars(price * phase1 / sp.build.expected) if sp.build.expected else price
+    return first, price - first
+
+
+def quoted_scenario(sp: ScenarioPlan, quote: Quote) -> tuple[ScenarioPlan, int, str, float]:
+    """(the base scenario with the quote in place, yearly maintenance, its source, its share of the
+    build): the build is
+    the quoted price, split between the phases in this budget's proportions, and the quote's
+    maintenance is the maintenance share of the build; without one, the rate card's 15-20% of the
+    build stays, as the guide says."""
     card = sp.scenario.card
-    expected = apportion(quote.price, [li.cost.expected for li in sp.components])
-    lines = tuple(replace(li, cost=replace(li.cost, low=e, expected=e, high=e))
-                  for li, e in zip(sp.components, expected, strict=True))
+    first, later = phase_split(sp, quote.price)
+    lines = tuple(LineItem(f"{quote.vendor}, phase {phase}", "quote", phase, Range(amount, amount, amount),
+                           f"{quote.vendor}'s quote") for phase, amount in ((1, first), (2, later)) if amount)
     if quote.maintenance is None:
         share = (card.value("maintenance.low_pct") + card.value("maintenance.high_pct")) / 2
         maintenance, source = dollars(quote.price * share), "guide"
@@ -199,13 +209,13 @@ def quoted_scenario(sp: ScenarioPlan, quote: Quote) -> tuple[ScenarioPlan, int, 
         card = card.with_overrides({k: (share, f"{quote.vendor}'s quote")
                                     for k in ("maintenance.low_pct", "maintenance.high_pct")})
     scenario = replace(sp.scenario, card=card)
-    return replace(sp, scenario=scenario, components=lines), maintenance, source
+    return replace(sp, scenario=scenario, components=lines), maintenance, source, share
 
 
 def quote_ownership(sp: ScenarioPlan, quote: Quote) -> QuoteOwnership:
     """The custom path's cost of ownership with the quote's price and maintenance, against the
     same off-the-shelf products, put to the recommendation's own rule (ownership.recommend)."""
-    quoted, maintenance, source = quoted_scenario(sp, quote)
+    quoted, maintenance, source, share = quoted_scenario(sp, quote)
     own = sp.ownership
     flow = ownership.cash_flow(quoted.scenario, quoted.components, sp.run, own.years)
     yearly = ownership.yearly_totals(flow, own.years)
@@ -222,8 +232,9 @@ def quote_ownership(sp: ScenarioPlan, quote: Quote) -> QuoteOwnership:
     if quote.price < (sp.risk.p10 if sp.risk is not None else 0):
         sentence += (" The price is below the simulated range for this scope: if scope is missing from it, "
                      "so is cost from these figures.")
-    return QuoteOwnership(maintenance, source, yearly, cumulative, product.product, product.cumulative,
-                          break_even, decision.path, decision.headline, sentence)
+    return QuoteOwnership(maintenance, source, share, phase_split(sp, quote.price), flow, yearly, cumulative,
+                          product.product, product.cumulative, break_even, decision.path, decision.headline,
+                          sentence)
 
 
 # ------------------------------------------------------------------ estimate class

@@ -19,6 +19,7 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 from generator.model import Hosting, Plan, ScenarioPlan
 from generator.plan.ownership import LAUNCH_ITEMS
 from generator.plan.pricing import TRAINING, staff_users
+from generator.render.xlsx_quotes import quotes_sheets
 from generator.render.xlsx_sheet import MONEY, Book, Sheet, col_name, sheet_names
 
 # ------------------------------------------------------------------ inputs
@@ -412,8 +413,9 @@ def _cumulative_block(sh: Sheet, sp: ScenarioPlan, row: int) -> None:
     cheapest = own.product(own.cheapest_product)
     for y in range(years):
         col = (xl_rowcol_to_cell(row + 2, 8 + y, True, False), xl_rowcol_to_cell(row + 1 + n, 8 + y, True, False))
-        sh.calc(rr, 8 + y, f"INDEX({col[0]}:{col[1]},{pick})", cheapest.cumulative[y],
-                name="cheapest_final" if y == years - 1 else None)
+        sh.book.ref[f"cheapest_cum{y}"] = sh.calc(rr, 8 + y, f"INDEX({col[0]}:{col[1]},{pick})",
+                                                  cheapest.cumulative[y],
+                                                  name="cheapest_final" if y == years - 1 else None)
     sh.text(rr + 1, 0, "Custom cheaper than the cheapest product (year)")
     for y in range(years):
         flag = y + 1 if own.custom_cumulative[y] < cheapest.cumulative[y] else ""
@@ -583,6 +585,8 @@ def render(plan: Plan, settings: Any) -> bytes:
         if sp.risk is not None:
             risk_sheet(book, sp, names)
         add_charts(book, sp, names)
+        if i == 0:
+            quotes_sheets(book, plan, sp)
         summary_column(summary, sp, 1 + i)
     assumptions_sheet(book, plan)
     wb.close()
