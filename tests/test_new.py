@@ -13,7 +13,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from generator.intake import schema
-from generator.intake.blank import EXAMPLES, dropdown_choices, main
+from generator.intake.blank import EXAMPLES, dropdown_choices
 from generator.model import KNOWN_MODULES, MODULES_BY_NAME
 from generator.ratecard import default_card
 from tests.helpers import run_cli
@@ -316,17 +316,19 @@ def test_orthopedic_is_the_guide_s_worked_example() -> None:
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_shipped_inputs_match_what_new_writes(tmp_path: Path, name: str) -> None:
-    """Regenerate with: python -m generator.intake.blank"""
+    """Regenerate with: python -m tests.update_inputs"""
     fresh = tmp_path / f"{name}.xlsx"
     assert run_cli("new", fresh, "--example", name).returncode == 0
     shipped, written = load_workbook(INPUTS / f"{name}.xlsx"), load_workbook(fresh)
     assert shipped.sheetnames == written.sheetnames
     for sheet in written.sheetnames:
         assert values(shipped[sheet]) == values(written[sheet]), (
-            f"inputs/{name}.xlsx › {sheet} is stale; run: python -m generator.intake.blank")
+            f"inputs/{name}.xlsx › {sheet} is stale; run: python -m tests.update_inputs")
 
 
 def test_python_m_examples_writes_every_example(tmp_path: Path) -> None:
+    from tests.update_inputs import main
+
     assert main([str(tmp_path)]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{n}.xlsx" for n in EXAMPLES)
 

@@ -2,7 +2,7 @@
 
 The workbooks are built from the intake contract in `schema.py`, so every label, header and
 dropdown is exactly what the reader accepts. The shipped examples in `inputs/` are this
-module's output; regenerate them all with `python -m generator.intake.blank [FOLDER]`.
+module's output; regenerate them all with `python -m tests.update_inputs [FOLDER]`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -596,15 +595,3 @@ def write_all(folder: Path) -> list[Path]:
         write_example(path, name)
         written.append(path)
     return written
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    folder = Path(args[0]) if args else Path("inputs")
-    for path in write_all(folder):
-        sys.stdout.write(f"wrote {path}\n")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

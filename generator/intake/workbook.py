@@ -406,10 +406,6 @@ class Sheet:
         for row in sorted(self.rows):
             yield row, self.rows[row]
 
-    @property
-    def is_empty(self) -> bool:
-        return not self.rows
-
 
 def _sheet_cells(ws: ReadOnlyWorksheet | Worksheet, window: Window, uncached: dict[str, str]) -> Sheet:
     """The window's cells, plus one row and one column beyond it to see whether data goes on.
