@@ -55,7 +55,7 @@ def batch(inputs: Path, out: Path, *args: str) -> tuple[float, str]:
 def working_formats(root: Path) -> str:
     """The formats this installation actually makes (each tried on one workbook): a format is
     listed by the pipeline as soon as its engine is installed, even while its writer is missing."""
-    from generator.run.generate import available_formats
+    from generator.settings import available_formats
 
     sample = good_workbook(root / "probe.xlsx", 3)
     working = []

@@ -66,7 +66,7 @@ def batch(inputs: Path, out: Path, formats: str, workers: int, *extra: str) -> f
 def pdf_engines() -> list[str]:
     """The PDF engines this installation has, fastest first."""
     from generator.render import chromium
-    from generator.run.generate import pdf_available
+    from generator.render.pdf import weasyprint_available as pdf_available
 
     return [e for e, there in (("chromium", chromium.find() is not None), ("weasyprint", pdf_available())) if there]
 

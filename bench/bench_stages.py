@@ -48,11 +48,13 @@ def main() -> None:
     from generator.render import budget_json, xlsx
     from generator.render import document as render
     from generator.run import generate as pipeline
+    from generator.run.outputs import write_atomically
+    from generator.settings import Settings
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         books = sorted(make_inputs(root / "inputs", args.count).glob("*.xlsx"))
-        settings = pipeline.Settings.from_options(root / "out", ("md", "html", "xlsx", "json"))
+        settings = Settings.from_options(root / "out", ("md", "html", "xlsx", "json"))
         sandbox.warm_up()  # as a batch worker does
         for book in books[:3]:  # warm caches (templates, the reader process)
             pipeline.generate(book, settings)
@@ -68,8 +70,8 @@ def main() -> None:
                 html = timed(figures, "HTML (Python-Markdown, charts, page)", render.render_html, md, plan, settings)
                 files = {"budget.md": md.encode(), "budget.html": html.encode(),
                          "budget.xlsx": timed(figures, "XLSX", xlsx.render, plan, settings),
-                         "budget.json": timed(figures, "JSON", budget_json.render, plan)}
-                timed(figures, "writing the files", pipeline.write_atomically, settings.out / slugify(book.name),
+                         "budget.json": timed(figures, "JSON", budget_json.render, plan, settings)}
+                timed(figures, "writing the files", write_atomically, settings.out / slugify(book.name),
                       files)
         print(f"{len(books)} workbooks x {args.rounds} rounds, medians per workbook\n")
         print("| stage | ms |")

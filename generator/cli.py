@@ -1,5 +1,8 @@
 """The thin command line: parse arguments, call the library, report errors once.
 
+The only module that talks to the terminal: every line, the batch's progress bar and the
+watcher's flushed log are written here; the library yields events and raises errors.
+
 Heavy imports (openpyxl, jinja2, numpy, weasyprint) happen inside the commands so that
 `clinic-budget --help` answers at once.
 """
@@ -12,11 +15,16 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from generator import __version__
 from generator.errors import BudgetError
+from generator.render.writers import FORMATS
 
-ALL_FORMATS = ("md", "html", "xlsx", "pdf", "json")
+if TYPE_CHECKING:
+    from generator.run.batch import BatchEvent, Outcome
+    from generator.run.watch import WatchEvent
+    from generator.settings import Settings
 
 EPILOG = {
     "run": "example: clinic-budget run inputs/ridgeview.xlsx --out output --formats html,json",
@@ -67,11 +75,11 @@ def parse_formats(value: str) -> tuple[str, ...]:
     from generator.errors import UsageError
 
     wanted = tuple(dict.fromkeys(f.strip().lower() for f in value.split(",") if f.strip()))
-    unknown = [f for f in wanted if f not in ALL_FORMATS]
+    unknown = [f for f in wanted if f not in FORMATS]
     if unknown or not wanted:
         raise UsageError(
             f"--formats: unknown format {', '.join(map(repr, unknown)) or 'none given'}; "
-            f"choose from {','.join(ALL_FORMATS)}"
+            f"choose from {','.join(FORMATS)}"
         )
     return wanted
 
@@ -81,7 +89,7 @@ def _add_generation_options(p: argparse.ArgumentParser, out_default: str = "outp
     p.add_argument(
         "--formats",
         default=None,
-        help="comma list of md,html,xlsx,pdf,json (default: all this installation can make)",
+        help=f"comma list of {','.join(FORMATS)} (default: all this installation can make)",
     )
     p.add_argument("--templates", default=None, help="folder whose templates override the shipped ones")
     p.add_argument("--brand", default=None, help="branding file (TOML with the keys firm, logo, color)")
@@ -211,8 +219,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return status
 
 
-def _generation_settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from generator.run.generate import Settings
+def _generation_settings(args: argparse.Namespace) -> Settings:
+    from generator.settings import Settings
 
     return Settings.from_options(
         out=Path(args.out),
@@ -248,16 +256,138 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 2 if failed == len(args.files) else 1
 
 
-def cmd_batch(args: argparse.Namespace) -> int:
-    from generator.run.batch import run_batch_command
+def _check_workers(args: argparse.Namespace) -> None:
+    from generator.errors import UsageError
 
-    return run_batch_command(args, _generation_settings(args), _out, _err)
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be 1 or more")
+
+
+def describe(outcome: Outcome) -> str:
+    """The log line for one workbook."""
+    if outcome.failed:
+        first = outcome.errors[0] if outcome.errors else "failed"
+        return f"FAIL {outcome.source}: {first}"
+    if outcome.status == "unchanged":
+        return f"skip {outcome.source} (unchanged)"
+    return f"ok   {outcome.source} -> {outcome.folder}"
+
+
+class Progress:
+    """The batch's progress: a bar on a terminal (tqdm, on stderr), plain log lines otherwise."""
+
+    def __init__(self, quiet: bool, bar: bool) -> None:
+        self.quiet, self.use_bar = quiet, bar and not quiet
+        self.bar = None
+
+    def start(self, total: int) -> None:
+        if self.use_bar and total:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="workbook", file=sys.stderr, leave=False)
+
+    def outcome(self, outcome: Outcome) -> None:
+        line = describe(outcome)
+        if outcome.failed:
+            if self.bar is not None:
+                self.bar.write(line, file=sys.stderr)
+            else:
+                _err(line)
+        elif not self.quiet and self.bar is None:
+            _out(line)
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Print the events of `run_batch`; exit 0, 1 (some failed) or 2."""
+    from generator.run.batch import Outcome, Started, Summary, Waiting, run_batch
+
+    settings = _generation_settings(args)
+    _check_workers(args)
+    progress = Progress(args.quiet, sys.stderr.isatty())
+    summary: Summary | None = None
+    events: Iterator[BatchEvent] = run_batch(Path(args.input_dir), settings, args.workers, args.force)
+    try:
+        for event in events:
+            if isinstance(event, Waiting) and not args.quiet:
+                _err(f"waiting for another clinic-budget run on {event.out} to finish...")
+            elif isinstance(event, Started):
+                progress.start(event.total)
+            elif isinstance(event, Outcome):
+                progress.outcome(event)
+            elif isinstance(event, Summary):
+                summary = event
+    finally:
+        progress.close()
+    assert summary is not None
+    if summary.failed:
+        (_err if args.quiet else _out)(summary.line)
+        _err(f"error reports: {summary.errors_dir}/ (listed in {summary.index})")
+    elif not args.quiet:
+        _out(summary.line)
+    return summary.exit_code
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    from generator.run.watch import run_watch_command
+    """Print the events of `watch`, each line flushed at once (a long-running process whose log
+    is read as it grows), until SIGINT or SIGTERM; exit 0."""
+    import signal
+    import threading
+    from types import FrameType
 
-    return run_watch_command(args, _generation_settings(args), _out, _err)
+    from generator.errors import UsageError
+    from generator.run.watch import watch
+
+    settings = _generation_settings(args)
+    if args.settle < 0:
+        raise UsageError("--settle must be 0 or more seconds")
+    _check_workers(args)
+    input_dir = Path(args.input_dir)
+    if not input_dir.is_dir():
+        raise UsageError(f"{input_dir}: no such folder")
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for event in watch(input_dir, settings, stop, args.settle, args.poll, args.workers):
+            _report_watch(event, args.quiet)
+            sys.stdout.flush()
+            sys.stderr.flush()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return 0
+
+
+def _report_watch(event: WatchEvent, quiet: bool) -> None:
+    from generator.run.batch import Outcome, Waiting
+    from generator.run.watch import FolderGone, Stopped, Watching
+
+    if isinstance(event, Outcome):
+        if event.failed:
+            _err(describe(event) + (f" (report: {event.report})" if event.report else ""))
+        elif not quiet:
+            _out(describe(event))
+    elif isinstance(event, Stopped):
+        _out("stopped")
+    elif isinstance(event, FolderGone):
+        _err(f"{event.input_dir}: the folder is gone; watching again when it is back")
+    elif quiet:
+        return
+    elif isinstance(event, Watching):
+        how = "polling" if event.polling else "watching"
+        _out(f"{how} {event.input_dir} -> {event.out} (Ctrl-C to stop)")
+    elif isinstance(event, Waiting):
+        _err(f"waiting for another clinic-budget run on {event.out} to finish...")
 
 
 def cmd_new(args: argparse.Namespace) -> int:

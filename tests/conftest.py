@@ -35,7 +35,7 @@ from generator.model import (
 )
 from generator.plan.pricing import plan_intake
 from generator.ratecard import default_card
-from generator.run.generate import Branding, Settings
+from generator.settings import Branding, Settings
 
 GOLDEN = Path(__file__).parent / "golden"
 HOSTILE = "<script>alert(1)</script>"

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from generator.run.batch import Ledger
-from generator.run.manifest import LEGACY_MANIFEST_NAME, Headline, Manifest, Record
+from generator.run.manifest import Headline, Manifest, Record
 from tests.batch_helpers import (
     MANIFEST,
     bad_workbooks,
@@ -381,22 +381,6 @@ def test_a_damaged_manifest_is_started_afresh(tmp_path: Path) -> None:
     damaged.close()
 
 
-def test_an_old_json_manifest_is_read_once_and_removed(tmp_path: Path) -> None:
-    inputs = tmp_path / "inputs"
-    inputs.mkdir()
-    for n in range(3):
-        good_workbook(inputs / f"c{n}.xlsx", n)
-    assert run_cli("batch", "--formats", "json", cwd=tmp_path).returncode == 0
-    out = tmp_path / "output"
-    records = manifest_records(out)
-    (out / MANIFEST).unlink()
-    legacy = {"schema_version": 1, "generator": {"name": "clinic-budget", "version": "1"}, "workbooks": records}
-    (out / LEGACY_MANIFEST_NAME).write_text(json.dumps(legacy), encoding="utf-8")
-    r = run_cli("batch", "--formats", "json", cwd=tmp_path)
-    assert summary(r.stdout) == (3, 0, 3, 0), r.stderr  # nothing redone
-    assert not (out / LEGACY_MANIFEST_NAME).exists() and sorted(manifest_records(out)) == ["c0", "c1", "c2"]
-
-
 def stored(slug: str, size: int = 0) -> Record:
     headline = Headline(f"Clinic {slug}", 3, 1, 2, 3, "small", 4, "cloud", None)
     return Record(slug, f"inputs/{slug}.xlsx", "ab" * 32, "cd" * 32, ("budget.json",), "now", headline,
@@ -488,8 +472,8 @@ def test_the_batch_process_interns_no_workbook_names(tmp_path: Path, monkeypatch
     the documents itself (the served read, the output folder, the staging folder)."""
     import sys
 
-    from generator.run import generate as pipeline
     from generator.run.batch import run_batch
+    from generator.settings import Settings
 
     inputs = tmp_path / "inputs"
     inputs.mkdir()
@@ -497,7 +481,7 @@ def test_the_batch_process_interns_no_workbook_names(tmp_path: Path, monkeypatch
         good_workbook(inputs / f"Zebra Clinic {n}.xlsx", n)
     good_workbook(inputs / "zebra-clinic-0.xlsm", 5)  # the same slug as "Zebra Clinic 0.xlsx"
     clinic_workbook(inputs / "Zebra Bad.xlsx", clinic_rows("Zebra Bad", "three"))
-    settings = pipeline.Settings(out=tmp_path / "out", formats=("json",))
+    settings = Settings(out=tmp_path / "out", formats=("json",))
     interned: list[str] = []
     real = sys.intern
 
@@ -523,7 +507,7 @@ def test_the_batch_process_interns_no_workbook_names(tmp_path: Path, monkeypatch
 
 def test_text_is_written_atomically_to_a_string_path_and_a_missing_folder_is_made(tmp_path: Path) -> None:
     from generator.errors import OutputError
-    from generator.run.manifest import write_text_atomically
+    from generator.run.outputs import write_text_atomically
 
     target = tmp_path / "made" / "index.csv"
     write_text_atomically(str(target), iter(["a,", "b\n"]))

@@ -16,7 +16,7 @@ from generator.errors import TemplateError
 from generator.model import Plan
 from generator.render import document as render
 from generator.render.budget_json import budget_dict
-from generator.run.generate import Branding
+from generator.settings import Branding
 from tests.conftest import CASES, HOSTILE, settings
 
 MONEY = re.compile(r"-?\$[\d,]+(?:\.\d+)?")
@@ -267,8 +267,8 @@ EXAMPLES = sorted((Path(__file__).parent.parent / "inputs").glob("*.xlsx"))
 def test_example_workbooks_end_to_end(path: Path) -> None:
     """Read, plan, risk, render: every money figure of every document is in budget.json."""
     pytest.importorskip("generator.intake.reader")
+    from generator.render.writers import render_all
     from generator.run.generate import build_plan
-    from generator.run.generate import render as render_all
 
     plan = build_plan(path)
     files = render_all(plan, settings(formats=("md", "html", "pdf", "json")))

@@ -6,7 +6,7 @@ import re
 
 from generator.plan import risk
 from generator.render import document as render
-from generator.run.generate import Branding
+from generator.settings import Branding
 from tests.conftest import CASES, family_clinic, family_scenario, make_plan, ortho_scenario, settings
 from tests.test_documents import documents, html_text
 

@@ -367,7 +367,7 @@ def test_a_reader_does_not_keep_its_parents_lock(tmp_path: Path, fresh_reader: N
     """The reader is forked while the batch or watcher holds the output folder's lock (an
     `flock`, which a forked copy of the file keeps); once the parent lets go, the folder must be
     free although the reader lives on."""
-    from generator.run.manifest import OutputLock
+    from generator.run.outputs import OutputLock
 
     path = clinic_workbook(tmp_path / "ridgeview.xlsx")
     held = OutputLock(tmp_path / "out")

@@ -151,14 +151,15 @@ def test_help_lists_every_command() -> None:
 def test_asking_for_pdf_without_the_engine_is_a_one_line_usage_error(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     from generator import cli
-    from generator.run import generate as pipeline
+    from generator.render import pdf
+    from generator.settings import Settings
 
-    monkeypatch.setattr(pipeline, "pdf_available", lambda: False)
+    monkeypatch.setattr(pdf, "weasyprint_available", lambda: False)
     monkeypatch.setenv("CLINIC_BUDGET_CHROMIUM", "0")  # and no browser either
     book = clinic_workbook(tmp_path / "ridgeview.xlsx")
     assert cli.main(["run", str(book), "--out", str(tmp_path / "out"), "--formats", "pdf"]) == 2
     assert capsys.readouterr().err == "error: PDF needs the optional engine: pip install 'clinic-budget[pdf]'\n"
-    assert pipeline.Settings.from_options(out=tmp_path).formats == ("md", "html", "xlsx", "json")
+    assert Settings.from_options(out=tmp_path).formats == ("md", "html", "xlsx", "json")
     assert not (tmp_path / "out").exists()
 
 

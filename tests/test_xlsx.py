@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from generator.model import Plan
 from generator.render import xlsx
 from generator.render.budget_json import budget_dict
-from generator.run.generate import Branding
+from generator.settings import Branding
 from tests.conftest import CASES, HOSTILE, settings
 
 ERRORS = ("#DIV/0!", "#VALUE!", "#NAME?", "#REF!", "#N/A", "#NUM!", "#NULL!", "Err:")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.model import LineItem, Plan, QuoteAnalysis, QuoteResult, Range, ScenarioPlan
+
+if TYPE_CHECKING:
+    from generator.settings import Settings
 
 SCHEMA_VERSION = 1
 
@@ -145,5 +148,6 @@ def budget_dict(plan: Plan) -> dict[str, Any]:
     }
 
 
-def render(plan: Plan) -> bytes:
+def render(plan: Plan, settings: Settings | None = None) -> bytes:
+    """budget.json's bytes (the writers' signature; no setting changes them)."""
     return (json.dumps(budget_dict(plan), indent=2, ensure_ascii=False) + "\n").encode("utf-8")

@@ -17,7 +17,7 @@ from functools import cache
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from markupsafe import Markup
@@ -27,6 +27,9 @@ from generator.model import Integration, LineItem, Plan, ScenarioPlan
 from generator.money import usd
 from generator.questions import vendor_questions
 from generator.ratecard import Entry
+
+if TYPE_CHECKING:
+    from generator.settings import Settings
 
 MAIN_MD = "budget.md.j2"
 MAIN_HTML = "budget.html.j2"
@@ -201,12 +204,12 @@ def logo_uri(logo: Path | None) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def accent(settings: Any) -> str:
-    color = str(getattr(settings.branding, "color", "") or "")
+def accent(settings: Settings) -> str:
+    color = settings.branding.color
     return color.lower() if HEX_COLOR.match(color) else "#1f5f8b"
 
 
-def context(plan: Plan, settings: Any) -> dict[str, Any]:
+def context(plan: Plan, settings: Settings) -> dict[str, Any]:
     from generator.plan.pricing import staff_users
     from generator.render.budget_json import budget_dict
 
@@ -234,10 +237,10 @@ def context(plan: Plan, settings: Any) -> dict[str, Any]:
 # ------------------------------------------------------------------ environments
 
 
-def environment(settings: Any, kind: str) -> jinja2.Environment:
+def environment(settings: Settings, kind: str) -> jinja2.Environment:
     """The Jinja environment for `kind` ("md" or "html"), kept for the process so that each
     template is compiled once (the loaders' up-to-date checks still pick up edited overrides)."""
-    return _environment(getattr(settings, "templates", None), kind)
+    return _environment(settings.templates, kind)
 
 
 @cache
@@ -304,13 +307,13 @@ def _render(env: jinja2.Environment, name: str, values: dict[str, Any]) -> str:
         raise _runtime_error(name, exc) from exc
 
 
-def render_markdown(plan: Plan, settings: Any) -> str:
+def render_markdown(plan: Plan, settings: Settings) -> str:
     """The budget document as Markdown."""
     text = _render(environment(settings, "md"), MAIN_MD, context(plan, settings))
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
-def render_html(markdown_text: str, plan: Plan, settings: Any, for_print: bool = False) -> str:
+def render_html(markdown_text: str, plan: Plan, settings: Settings, for_print: bool = False) -> str:
     """The Markdown as a styled, printable page with inline SVG charts."""
     import markdown
 

@@ -9,11 +9,15 @@ same bytes.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from generator.errors import UsageError
 from generator.model import Plan
+
+if TYPE_CHECKING:
+    from generator.settings import Settings
 
 
 def _own_asset(url: str) -> bool:
@@ -70,6 +74,16 @@ def html_to_pdf(html: str, identifier: bytes) -> bytes:
     return bytes(data)
 
 
+@cache
+def weasyprint_available() -> bool:
+    """WeasyPrint imports, with the Pango library it loads (found only by trying)."""
+    try:
+        import weasyprint  # noqa: F401
+    except (ImportError, OSError):
+        return False
+    return True
+
+
 def engine_label(engine: str) -> str:
     """The engine and its version ("weasyprint 70.0", "chromium 156.0.8078.108"): a new version
     may lay pages out differently, so the batch manifest counts it."""
@@ -85,13 +99,13 @@ def engine_label(engine: str) -> str:
     return f"weasyprint {weasyprint.__version__}"
 
 
-def render(plan: Plan, settings: Any, html: str | None = None) -> bytes:
-    """The PDF for `plan`; pass the HTML when it is already rendered."""
+def render(plan: Plan, settings: Settings, html: str | None = None) -> bytes:
+    """The PDF for `plan`; pass the HTML when it is already rendered (writers.render_all does)."""
     if html is None:
         from generator.render import document as documents
 
         html = documents.render_html(documents.render_markdown(plan, settings), plan, settings)
-    if getattr(settings, "pdf_engine", "weasyprint") == "chromium":
+    if settings.pdf_engine == "chromium":
         from generator.render import chromium
 
         return chromium.html_to_pdf(html, chromium.require(), plan.generated.strftime("%Y%m%d000000"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
@@ -21,6 +21,9 @@ from generator.plan.ownership import LAUNCH_ITEMS
 from generator.plan.pricing import TRAINING, staff_users
 from generator.render.xlsx_quotes import quotes_sheets
 from generator.render.xlsx_sheet import MONEY, Book, Sheet, col_name, sheet_names
+
+if TYPE_CHECKING:
+    from generator.settings import Settings
 
 # ------------------------------------------------------------------ inputs
 
@@ -561,7 +564,7 @@ def add_charts(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
 # ------------------------------------------------------------------ the workbook
 
 
-def render(plan: Plan, settings: Any) -> bytes:
+def render(plan: Plan, settings: Settings) -> bytes:
     from generator.render.document import accent
 
     out = io.BytesIO()

@@ -6,7 +6,7 @@
 * `WorkerPool`: runs jobs in processes and streams the outcomes back as they finish. A
   worker that dies (os._exit, the kernel's OOM killer) breaks the pool; the jobs that were in
   flight are retried one at a time in a fresh process, so only the culprit is marked failed.
-* `run_batch`: the whole batch, as a stream of events; `run_batch_command` prints them.
+* `run_batch`: the whole batch, as a stream of events (the CLI prints them).
 
 Paths of single workbooks and their output folders are plain strings in jobs, outcomes and the
 portfolio, never `pathlib.Path` objects in the batch process: pathlib interns every component
@@ -14,42 +14,32 @@ of a path, so each workbook's name and slug went through CPython's interned-stri
 resizes (a ~1 MiB block each, left resident by the allocator) made the batch's memory grow with
 the number of workbooks.
 
-Locking: a batch holds the output folder's lock (manifest.OutputLock) for its whole run, so a
+Locking: a batch holds the output folder's lock (outputs.OutputLock) for its whole run, so a
 second batch on the same folder waits and then finds everything up to date; the watcher takes
 the lock for each round of work.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import gc
 import os
 import signal
-import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from generator.errors import BudgetError, IntakeError, OutputError, Problem, TemplateError, UsageError
-from generator.run import generate as pipeline
-from generator.run.manifest import (
-    ERRORS_DIR,
-    Headline,
-    Manifest,
-    OutputLock,
-    Record,
-    fingerprint,
-    now_iso,
-    remove_stale_temporaries,
-    sha256_file,
-    subpath,
-)
+from generator.render import writers
+from generator.run import generate as pipeline  # called as pipeline.generate: tests replace it
+from generator.run.manifest import Headline, Manifest, Record, fingerprint, now_iso, sha256_file
+from generator.run.outputs import ERRORS_DIR, OutputLock, remove_stale_temporaries, subpath
 from generator.run.portfolio import Row, build_row, clear_error_report, how_to_fix, write_error_report, write_index
+from generator.settings import Settings
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 SAVE_EVERY = 2.0  # seconds between manifest saves during a long batch
@@ -111,7 +101,7 @@ def slug_for(name: str) -> str:
 class Job:
     source: str  # the workbook's path (a string: see the module's docstring)
     slug: str
-    settings: pipeline.Settings
+    settings: Settings
     fingerprint: str
     previous: Record | None = None
     force: bool = False
@@ -177,7 +167,7 @@ def _generate(job: Job, digest: str) -> Outcome:
 def unchanged(job: Job, digest: str) -> Outcome | None:
     """The "unchanged" outcome when the job's documents are current, else None."""
     folder = subpath(job.settings.out, job.slug)
-    expected = [pipeline.FORMAT_FILES[f] for f in job.settings.formats]
+    expected = writers.file_names(job.settings.formats)
     prev = job.previous
     if job.force or prev is None or not prev.is_current(digest, job.fingerprint, folder, expected):
         return None
@@ -250,12 +240,10 @@ def _warm_up_reader() -> None:
             pass
 
 
-# What every worker needs, imported in the fork server before it forks the workers (PDF's
-# engine is left to the workers that are asked for it).
+# What every worker needs, imported in the fork server before it forks the workers: the stages,
+# then what each writer asks for (Writer.preload; PDF's engine is left to the workers that need it).
 PRELOAD = ["generator.run.batch", "generator.intake.reader", "generator.intake.sandbox", "generator.plan.pricing",
-           "generator.plan.risk", "generator.render.document", "generator.render.charts", "generator.render.xlsx",
-           "generator.render.budget_json", "markdown", "markdown.extensions.tables", "markdown.extensions.toc",
-           "markdown.extensions.attr_list"]
+           "generator.plan.risk", *writers.preload_modules()]
 
 
 def default_workers() -> int:
@@ -459,7 +447,7 @@ def open_ledger(out: Path, folder: Path) -> Ledger:
         raise
 
 
-def _jobs(folder: Path, settings: pipeline.Settings, fp: str, ledger: Ledger, force: bool) -> Iterator[Job]:
+def _jobs(folder: Path, settings: Settings, fp: str, ledger: Ledger, force: bool) -> Iterator[Job]:
     for name, slug in ledger.manifest.sources():
         if name not in ledger.clashes:
             yield Job(subpath(folder, name), slug, settings, fp, ledger.manifest.get(slug), force)
@@ -477,9 +465,12 @@ def collision_outcome(source: str, other: str, out: Path) -> Outcome:
                    slug_taken=True)
 
 
-def run_batch(input_dir: Path, settings: pipeline.Settings, workers: int | None = None,
+def run_batch(input_dir: Path, settings: Settings, workers: int | None = None,
               force: bool = False) -> Iterator[BatchEvent]:
-    """Bring every workbook's documents in `input_dir` up to date; yields progress events."""
+    """Bring every workbook's documents in `input_dir` up to date; yields progress events.
+
+    `workers` processes (default: one per core; 1 works in this process); `force` regenerates
+    even the workbooks whose documents are current."""
     started = time.monotonic()
     check_folder(input_dir)  # the workbooks are listed once the lock is held
     lock = OutputLock(settings.out)
@@ -509,80 +500,3 @@ def run_batch(input_dir: Path, settings: pipeline.Settings, workers: int | None 
         if ledger is not None:
             ledger.close()
         lock.release()
-
-
-# ------------------------------------------------------------------ the command
-
-
-Print = Callable[[str], None]
-
-
-def describe(outcome: Outcome) -> str:
-    """The log line for one workbook."""
-    if outcome.failed:
-        first = outcome.errors[0] if outcome.errors else "failed"
-        return f"FAIL {outcome.source}: {first}"
-    if outcome.status == "unchanged":
-        return f"skip {outcome.source} (unchanged)"
-    return f"ok   {outcome.source} -> {outcome.folder}"
-
-
-class Progress:
-    """A progress bar on a terminal (tqdm), plain log lines otherwise."""
-
-    def __init__(self, out: Print, err: Print, quiet: bool, bar: bool) -> None:
-        self.out, self.err, self.quiet, self.use_bar = out, err, quiet, bar and not quiet
-        self.bar = None
-
-    def start(self, total: int) -> None:
-        if self.use_bar and total:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, unit="workbook", file=sys.stderr, leave=False)
-
-    def outcome(self, outcome: Outcome) -> None:
-        line = describe(outcome)
-        if outcome.failed:
-            self._write(line, self.err)
-        elif not self.quiet and self.bar is None:
-            self.out(line)
-        if self.bar is not None:
-            self.bar.update(1)
-
-    def _write(self, line: str, sink: Print) -> None:
-        if self.bar is not None:
-            self.bar.write(line, file=sys.stderr)
-        else:
-            sink(line)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-
-
-def run_batch_command(args: argparse.Namespace, settings: pipeline.Settings, out: Print, err: Print) -> int:
-    """`clinic-budget batch`: print the events of `run_batch`; exit 0, 1 (some failed) or 2."""
-    if args.workers is not None and args.workers < 1:
-        raise UsageError("--workers must be 1 or more")
-    progress = Progress(out, err, args.quiet, sys.stderr.isatty())
-    summary: Summary | None = None
-    try:
-        for event in run_batch(Path(args.input_dir), settings, args.workers, args.force):
-            if isinstance(event, Waiting) and not args.quiet:
-                err(f"waiting for another clinic-budget run on {event.out} to finish...")
-            elif isinstance(event, Started):
-                progress.start(event.total)
-            elif isinstance(event, Outcome):
-                progress.outcome(event)
-            elif isinstance(event, Summary):
-                summary = event
-    finally:
-        progress.close()
-    assert summary is not None
-    if summary.failed:
-        (err if args.quiet else out)(summary.line)
-        err(f"error reports: {summary.errors_dir}/ (listed in {summary.index})")
-    elif not args.quiet:
-        out(summary.line)
-    return summary.exit_code

@@ -1,26 +1,23 @@
-"""What is in an output folder, and how to change it safely while others may be writing too.
+"""What is in an output folder: which workbook and settings each folder's documents were made from.
 
 * `fingerprint(settings)`: a hash of everything besides the workbook that shapes its outputs
-  (tool version, rate card, templates, formats, branding).
+  (tool version, rate card, templates, formats, branding, the engines of the formats).
 * `Manifest`: `<out>/.clinic-budget-manifest.sqlite`, one `Record` per output folder (slug):
   the workbook hash and fingerprint its documents were made from, the files, the headline
   figures for the portfolio page, and the last outcome. An SQLite database, so that a batch
   looks records up and writes them one at a time and its memory does not grow with the
   number of workbooks; a killed batch leaves it as of its last commit.
-* `OutputLock(out)`: an exclusive `fcntl.flock` on `<out>/.clinic-budget.lock`. A batch holds
-  it for its whole run, the watcher for each round of work, so the manifest and the index are
-  only ever changed by one process at a time. The kernel drops the lock when its holder dies.
-* `write_text_atomically`: a temporary file in the same folder, fsync, then a rename.
+
+Writing into the folder (atomic writes, the lock, clean-up) is generator.run.outputs; the
+manifest is only opened, changed and saved under that module's `OutputLock`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
-import secrets
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -28,13 +25,15 @@ from dataclasses import asdict, dataclass, replace
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator import __version__
 from generator.errors import OutputError
+from generator.run.outputs import MANIFEST_NAME, subpath
 
-MANIFEST_NAME = ".clinic-budget-manifest.sqlite"
-LEGACY_MANIFEST_NAME = ".clinic-budget-manifest.json"  # clinic-budget 1.x; read once, then removed
+if TYPE_CHECKING:
+    from generator.settings import Settings
+
 SQLITE_SIDE_FILES = ("-journal", "-wal", "-shm")
 # DELETE journal (one file beside the database while a transaction commits; works on network
 # folders, unlike WAL), FULL sync (a commit every SAVE_EVERY seconds, so its fsyncs cost nothing
@@ -44,22 +43,7 @@ SQLITE_SIDE_FILES = ("-journal", "-wal", "-shm")
 # workbooks, 156 KiB in this order).
 MANIFEST_PRAGMAS = ("temp_store = FILE", "journal_mode = DELETE", "synchronous = FULL", "cache_size = -32",
                     "temp.cache_size = -32")
-LOCK_NAME = ".clinic-budget.lock"
-ERRORS_DIR = "_errors"
-MANIFEST_SCHEMA = 2  # PRAGMA user_version of the database (1 was the JSON manifest)
-TEMPLATED_FORMATS = frozenset({"md", "html", "pdf"})  # xlsx and json are written from the plan
-STALE_TEMP_SECONDS = 60.0  # a staging folder this old belongs to a process that died
-
-
-# ------------------------------------------------------------------ paths
-
-
-def subpath(folder: str | Path, *names: str) -> str:
-    """`str(Path(folder, *names))` for a folder as pathlib leaves it (`.` included), without
-    making a `Path`: pathlib interns every name it parses, which a batch must not do for each
-    workbook (see generator.run.batch)."""
-    base = os.fspath(folder)
-    return os.path.join(*names) if base in ("", ".") else os.path.join(base, *names)
+MANIFEST_SCHEMA = 2  # PRAGMA user_version of the database
 
 
 # ------------------------------------------------------------------ hashing
@@ -101,23 +85,19 @@ def shipped_templates() -> Traversable | None:
         return None
 
 
-def pdf_engine_label(settings: Any) -> str:
-    from generator.render.pdf import engine_label
+def fingerprint(settings: Settings) -> str:
+    """Everything except the workbook that decides the outputs' bytes.
 
-    return engine_label(getattr(settings, "pdf_engine", "weasyprint"))
-
-
-def fingerprint(settings: Any) -> str:
-    """Everything except the workbook that decides the outputs' bytes (`settings` is a
-    pipeline.Settings; typed loosely so this module does not import the pipeline).
-
-    The templates count only for the formats rendered from them: an edited template does not
-    make a JSON-only batch redo its work.
+    The templates count only for the formats rendered from them (`Writer.templated`): an edited
+    template does not make a JSON-only batch redo its work. A format's engine (`Writer.engine`,
+    e.g. the PDF printer's version) counts only when that format is asked for.
     """
     from generator.ratecard import card_digest
+    from generator.render.writers import WRITERS
 
     brand = settings.branding
-    templated = bool(set(settings.formats) & TEMPLATED_FORMATS)
+    chosen = set(settings.formats)
+    templated = any(w.templated for w in WRITERS if w.name in chosen)
     parts = {
         "version": __version__,
         "ratecard": card_digest(),
@@ -127,7 +107,8 @@ def fingerprint(settings: Any) -> str:
         "firm": brand.firm,
         "color": brand.color,
         "logo": sha256_file(brand.logo) if brand.logo is not None else None,
-        "pdf_engine": pdf_engine_label(settings) if "pdf" in settings.formats else None,
+        **{f"{w.name}_engine": w.engine(settings) if w.name in chosen else None
+           for w in WRITERS if w.engine is not None},
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()
 
@@ -267,13 +248,12 @@ class Manifest:
     path: Path
     conn: sqlite3.Connection
     damaged: bool = False  # the file existed but could not be read; it was started afresh
-    migrated: int = 0  # records read from an old JSON manifest
     source_count: int = 0  # workbooks listed by `add_sources`
 
     @classmethod
     def load(cls, out: Path) -> Manifest:
         """Open the output folder's manifest; a damaged one is replaced by an empty one (every
-        workbook is then regenerated), and an old JSON manifest is read into it once and removed."""
+        workbook is then regenerated)."""
         path = out / MANIFEST_NAME
         try:
             out.mkdir(parents=True, exist_ok=True)
@@ -284,27 +264,8 @@ class Manifest:
                 manifest = cls(path, _connect(path), damaged=True)
         except (OSError, sqlite3.Error) as exc:
             raise OutputError(f"{path}: cannot open the manifest: {getattr(exc, 'strerror', None) or exc}") from None
-        manifest.migrated = manifest._migrate(out / LEGACY_MANIFEST_NAME)
         manifest.conn.execute("BEGIN")
         return manifest
-
-    def _migrate(self, legacy: Path) -> int:
-        """Read the JSON manifest of clinic-budget 1.x into this one, then remove it."""
-        try:
-            data = json.loads(legacy.read_text(encoding="utf-8"))
-            records = [Record.from_json(r) for r in data["workbooks"].values()] \
-                if data.get("schema_version") == 1 else []
-        except FileNotFoundError:
-            return 0
-        except (OSError, UnicodeDecodeError, AttributeError, KeyError, TypeError, ValueError):
-            records = []  # unreadable: its workbooks are regenerated, as with a damaged manifest
-        with self.conn:
-            self.conn.execute("BEGIN")
-            self.conn.executemany("INSERT OR REPLACE INTO records VALUES (?, ?)",
-                                  ((r.slug, _dump(r)) for r in records))
-        with contextlib.suppress(FileNotFoundError):
-            legacy.unlink()
-        return len(records)
 
     def get(self, slug: str) -> Record | None:
         row = self.conn.execute("SELECT record FROM records WHERE slug = ?", (slug,)).fetchone()
@@ -389,119 +350,3 @@ def _remove_database(path: Path) -> None:
     for name in (path.name, *(path.name + s for s in SQLITE_SIDE_FILES)):
         with contextlib.suppress(FileNotFoundError):
             (path.parent / name).unlink()
-
-
-# ------------------------------------------------------------------ files and locks
-
-
-def _create_temporary(path: str | Path) -> tuple[int, str]:
-    """A new hidden `.<name>.<random>.tmp` beside `path`, opened for writing with mode 0666
-    less the umask."""
-    folder, name = os.path.split(path)
-    for _ in range(100):
-        tmp = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
-        try:
-            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666), tmp
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    raise OutputError(f"{path}: cannot create a temporary file beside it")
-
-
-def write_text_atomically(path: str | Path, text: str | Iterable[str]) -> None:
-    """Write `path` (a string, or pieces of one streamed as they come) through a hidden
-    temporary file in the same folder, fsync, and a rename. The file gets the permissions of
-    every other output (0666 less the umask, as `open` gives the documents), not mkstemp's 0600.
-    `path` may be a string (the batch keeps per-workbook paths as strings)."""
-    folder = os.path.dirname(path) or "."
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except FileExistsError:
-        raise OutputError(f"{path}: cannot write: {folder} is a file, not a folder") from None
-    except NotADirectoryError:
-        raise OutputError(f"{path}: cannot write: part of {folder} is a file, not a folder") from None
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    fd, tmp = _create_temporary(path)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.writelines([text] if isinstance(text, str) else text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
-
-
-class OutputLock:
-    """The output folder's exclusive lock (`fcntl.flock` on `<out>/.clinic-budget.lock`).
-
-    The lock file is never deleted (deleting it would let two processes lock two different
-    files); the kernel releases the lock when the holder closes it or dies.
-    """
-
-    def __init__(self, out: Path) -> None:
-        self.path = out / LOCK_NAME
-        self._fd: int | None = None
-
-    def acquire(self, blocking: bool = True) -> bool:
-        """Take the lock; with `blocking=False`, return False at once if another process has it."""
-        if self._fd is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-            except OSError as exc:
-                raise OutputError(f"{self.path.parent}: cannot create the output folder: "
-                                  f"{exc.strerror or exc}") from None
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-        except BlockingIOError:
-            return False
-        return True
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing the descriptor releases the lock
-            self._fd = None
-
-    def __enter__(self) -> OutputLock:
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-
-def remove_stale_temporaries(out: Path, older_than: float = STALE_TEMP_SECONDS) -> int:
-    """Remove staging folders and temporary files left by a process that was killed.
-
-    Only hidden names made by `write_atomically` (`.<slug>.<random>/`) or by
-    `write_text_atomically` (`.<name>.<random>.tmp`), older than `older_than` seconds.
-    """
-    removed, cutoff = 0, time.time() - older_than
-    for folder in (out, out / ERRORS_DIR):
-        removed += _remove_old_hidden(folder, cutoff)
-    return removed
-
-
-def _remove_old_hidden(folder: Path, cutoff: float) -> int:
-    import shutil
-
-    removed = 0
-    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-        for entry in os.scandir(folder):
-            name = entry.name
-            if not name.startswith(".") or name.startswith(MANIFEST_NAME) or name == LOCK_NAME \
-                    or name.count(".") < 2:
-                continue
-            is_staging = entry.is_dir(follow_symlinks=False)
-            if not (is_staging or name.endswith(".tmp")):
-                continue
-            with contextlib.suppress(OSError):
-                if entry.stat(follow_symlinks=False).st_mtime < cutoff:
-                    shutil.rmtree(entry.path) if is_staging else os.unlink(entry.path)
-                    removed += 1
-    return removed

@@ -18,10 +18,12 @@ from pathlib import Path
 from markupsafe import Markup, escape
 
 from generator.errors import Problem
-from generator.run.manifest import ERRORS_DIR, Headline, Record, now_iso, subpath, write_text_atomically
+from generator.render.writers import WRITERS
+from generator.run.manifest import Headline, Record, now_iso
+from generator.run.outputs import ERRORS_DIR, subpath, write_text_atomically
 
 INDEX_TEMPLATE = "index.html.j2"
-DOCUMENT_ORDER = ("budget.html", "budget.pdf", "budget.md", "budget.xlsx", "budget.json")
+DOCUMENT_ORDER = tuple(w.file_name for w in sorted(WRITERS, key=lambda w: w.rank))  # best first
 CSV_COLUMNS = ("clinic", "workbook", "status", "physicians", "build_low", "build_expected",
                "build_high", "tier", "year_one_capital", "recommendation", "break_even_year",
                "documents", "error_report", "errors")

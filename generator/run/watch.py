@@ -10,23 +10,18 @@ against the manifest, as a batch would. Each round of work holds the output fold
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import queue
-import signal
 import stat
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 
 from generator.errors import UsageError
-from generator.run import generate as pipeline
 from generator.run.batch import (
     Job,
     Ledger,
@@ -34,14 +29,15 @@ from generator.run.batch import (
     Waiting,
     WorkerPool,
     collision_outcome,
-    describe,
     discover,
     is_workbook_name,
     open_ledger,
     slug_for,
 )
-from generator.run.manifest import OutputLock, fingerprint, sha256_file
+from generator.run.manifest import fingerprint, sha256_file
+from generator.run.outputs import OutputLock
 from generator.run.portfolio import write_index
+from generator.settings import Settings
 
 if TYPE_CHECKING:
     from watchdog.observers.api import BaseObserver
@@ -202,7 +198,7 @@ def _lock(out: Path, stop: threading.Event) -> Iterator[Waiting | OutputLock]:
     yield lock
 
 
-def _round(paths: list[Path], input_dir: Path, settings: pipeline.Settings, pool: WorkerPool,
+def _round(paths: list[Path], input_dir: Path, settings: Settings, pool: WorkerPool,
            settler: Settler, stop: threading.Event) -> Iterator[WatchEvent]:
     """Process the settled workbooks under the lock; update the manifest and the index."""
     lock: OutputLock | None = None
@@ -238,9 +234,10 @@ def _round(paths: list[Path], input_dir: Path, settings: pipeline.Settings, pool
         lock.release()
 
 
-def watch(input_dir: Path, settings: pipeline.Settings, stop: threading.Event, settle: float = 0.5,
+def watch(input_dir: Path, settings: Settings, stop: threading.Event, settle: float = 0.5,
           poll: bool = False, workers: int | None = None) -> Iterator[WatchEvent]:
-    """Generate each workbook in `input_dir` once it has settled, until `stop` is set.
+    """Generate each workbook in `input_dir` once it has settled, until `stop` is set (from
+    another thread or a signal handler); yields what happens, as events.
 
     A folder removed and made again (or replaced by another of the same name) is not the one the
     file-system events were asked for: every CHECK_FOLDER seconds the folder's identity is
@@ -297,57 +294,3 @@ def _started_observer(folder: Path, poll: bool, inbox: queue.SimpleQueue[Path]) 
     except OSError:
         return None
     return observer
-
-
-# ------------------------------------------------------------------ the command
-
-
-def run_watch_command(args: argparse.Namespace, settings: pipeline.Settings,
-                      out: Callable[[str], None], err: Callable[[str], None]) -> int:
-    """`clinic-budget watch`: print the events of `watch` until SIGINT or SIGTERM; exit 0."""
-    if args.settle < 0:
-        raise UsageError("--settle must be 0 or more seconds")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError("--workers must be 1 or more")
-    input_dir = Path(args.input_dir)
-    if not input_dir.is_dir():
-        raise UsageError(f"{input_dir}: no such folder")
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    def flushed(sink: Callable[[str], None]) -> Callable[[str], None]:
-        def write(line: str) -> None:  # a long-running process: each line reaches the log at once
-            sink(line)
-            sys.stdout.flush()
-            sys.stderr.flush()
-        return write
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        for event in watch(input_dir, settings, stop, args.settle, args.poll, args.workers):
-            _report(event, args.quiet, flushed(out), flushed(err))
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-    return 0
-
-
-def _report(event: WatchEvent, quiet: bool, out: Callable[[str], None], err: Callable[[str], None]) -> None:
-    if isinstance(event, Outcome):
-        if event.failed:
-            err(describe(event) + (f" (report: {event.report})" if event.report else ""))
-        elif not quiet:
-            out(describe(event))
-    elif isinstance(event, Stopped):
-        out("stopped")
-    elif isinstance(event, FolderGone):
-        err(f"{event.input_dir}: the folder is gone; watching again when it is back")
-    elif quiet:
-        return
-    elif isinstance(event, Watching):
-        how = "polling" if event.polling else "watching"
-        out(f"{how} {event.input_dir} -> {event.out} (Ctrl-C to stop)")
-    elif isinstance(event, Waiting):
-        err(f"waiting for another clinic-budget run on {event.out} to finish...")
