@@ -27,15 +27,16 @@ stays fast.
 
 from __future__ import annotations
 
-import datetime as dt
-import importlib
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the names a type checker sees; at run time each is imported on first use
+    import datetime as dt
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+    from typing import Any
+
     from generator.errors import BudgetError, IntakeError, OutputError, Problem, TemplateError, UsageError
     from generator.model import Intake, Plan
     from generator.render.writers import FORMATS, WRITERS, Writer
@@ -61,6 +62,8 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
+    import importlib
+
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'generator' has no attribute {name!r}")
@@ -124,6 +127,8 @@ def run_batch(folder: str | Path, settings: Settings, workers: int | None = None
     Yields events as it goes (`Outcome` per workbook, then a `Summary`); a failed workbook is an
     `Outcome` with its errors and an error report, never an exception. Writes the portfolio
     (`index.html`, `index.csv`) and the manifest in `settings.out`."""
+    from pathlib import Path
+
     from generator.run import batch
 
     return batch.run_batch(Path(folder), settings, workers, force)
