@@ -19,14 +19,16 @@ def rel(path: Path) -> str:
 
 
 def terminal_use(tree: ast.AST) -> list[str]:
-    """Every place that writes to the terminal: print(), sys.stdout/sys.stderr, tqdm, argparse."""
+    """Every place that talks to the terminal or ends the process: print(), input(),
+    sys.stdout/sys.stderr, sys.exit, traceback printing, tqdm, argparse."""
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("print", "input"):
             found.append(f"line {node.lineno}: {node.func.id}()")
-        elif isinstance(node, ast.Attribute) and node.attr in ("stdout", "stderr", "__stdout__", "__stderr__") \
-                and isinstance(node.value, ast.Name) and node.value.id == "sys":
-            found.append(f"line {node.lineno}: sys.{node.attr}")
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and (
+                node.value.id == "sys" and node.attr in ("stdout", "stderr", "__stdout__", "__stderr__", "exit")
+                or node.value.id == "traceback" and node.attr.startswith("print")):
+            found.append(f"line {node.lineno}: {node.value.id}.{node.attr}")
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in ("tqdm", "argparse"):
             found.append(f"line {node.lineno}: from {node.module} import")
         elif isinstance(node, ast.ImportFrom) and node.module == "sys" \
@@ -40,13 +42,14 @@ def terminal_use(tree: ast.AST) -> list[str]:
 
 @pytest.mark.parametrize("path", [p for p in MODULES if p != CLI], ids=rel)
 def test_only_the_cli_talks_to_the_terminal(path: Path) -> None:
+    """The library yields events and raises errors; cli.py prints them (and __main__ exits)."""
     assert terminal_use(ast.parse(path.read_text(encoding="utf-8"))) == []
 
 
 def test_the_terminal_check_finds_what_it_looks_for() -> None:
     source = ("import sys, tqdm\nfrom argparse import Namespace\nfrom sys import stderr\n"
-              "print('x')\nsys.stdout.write('x')\n")
-    assert len(terminal_use(ast.parse(source))) == 5
+              "print('x')\nsys.stdout.write('x')\nsys.exit(1)\ntraceback.print_exc()\n")
+    assert len(terminal_use(ast.parse(source))) == 7
     assert terminal_use(ast.parse(CLI.read_text(encoding="utf-8")))  # the CLI does, of course
 
 
