@@ -29,8 +29,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.batch_helpers import clinic_rows, good_workbook, wait_for  # noqa: E402
-from tests.helpers import cli, clinic_workbook  # noqa: E402
+from tests.batch_helpers import good_workbook, wait_for  # noqa: E402
+from tests.builders import (
+    clinic_rows,  # noqa: E402
+    clinic_workbook,  # noqa: E402
+)
+from tests.helpers import cli  # noqa: E402
 
 
 def make_inputs(folder: Path, count: int, template: Path | None = None) -> Path:

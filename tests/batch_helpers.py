@@ -12,17 +12,12 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from tests.helpers import clinic_workbook
+from tests.builders import clinic_rows, clinic_workbook
 
 SUMMARY = re.compile(r"^(\d+) workbooks?: (\d+) generated, (\d+) unchanged, (\d+) failed in \d+\.\d s$",
                      re.MULTILINE)
 MANIFEST = ".clinic-budget-manifest.sqlite"
 TYPES = ("Family practice", "Urgent care", "Specialty clinic", "Multi-specialty")
-
-
-def clinic_rows(name: str, physicians: object, clinic_type: str = "Family practice") -> list[list[object]]:
-    return [["Clinic name", name], ["Clinic type", clinic_type], ["Physicians", physicians],
-            ["Current records", "Paper"], ["Report date", "2026-03-02"]]
 
 
 def good_workbook(path: Path, n: int) -> Path:

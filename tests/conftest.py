@@ -1,5 +1,5 @@
-"""Shared fixtures for the document tests: plans built in the test (no intake reader needed),
-and the `--regen-golden` option that rewrites tests/golden/ from the current output.
+"""Shared fixtures: the named document cases, the `--regen-golden` option that rewrites
+tests/golden/ from the current output, and the guard that keeps the inner loop fast.
 
 Regenerate every golden file with one command:
 
@@ -8,7 +8,7 @@ Regenerate every golden file with one command:
 
 from __future__ import annotations
 
-import datetime as dt
+import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -16,29 +16,12 @@ from typing import Any
 import pytest
 
 from generator import model
-from generator.model import (
-    KNOWN_MODULES,
-    Category,
-    Clinic,
-    ClinicType,
-    Complexity,
-    Hosting,
-    Intake,
-    Integration,
-    Level,
-    ModuleChoice,
-    Plan,
-    Records,
-    Scenario,
-    Subscription,
-    Team,
-)
-from generator.plan.pricing import plan_intake
-from generator.ratecard import default_card
+from generator.model import Level, Plan, Team
 from generator.settings import Branding, Settings
+from tests.builders import HOSTILE, family, family_clinic, hostile, ortho, plan
 
 GOLDEN = Path(__file__).parent / "golden"
-HOSTILE = "<script>alert(1)</script>"
+__all__ = ["CASES", "GOLDEN", "HOSTILE", "settings"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,48 +29,31 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="rewrite tests/golden/ from the current output instead of comparing")
 
 
+# ctypes.util.find_library runs these when WeasyPrint looks for its C libraries
+_LIBRARY_HELPERS = {"ldconfig", "gcc", "cc", "objdump", "ld"}
+
+
+class _UnmarkedSubprocess(subprocess.Popen):  # type: ignore[type-arg]
+    def __init__(self, args: Any, *rest: Any, **kwargs: Any) -> None:
+        program = Path(str(args if isinstance(args, str | bytes | Path) else args[0])).name
+        if program not in _LIBRARY_HELPERS:
+            self._child_created = False  # nothing for Popen.__del__ to reap
+            raise AssertionError(f"this test starts a process ({program}): mark it @pytest.mark.slow")
+        super().__init__(args, *rest, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _processes_only_in_slow_tests(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test that starts a process (the installed command, a browser, LibreOffice) is a system
+    test and must be marked `slow`, so that `pytest -m "not slow"` stays the fast inner loop.
+    Forking the bounded workbook reader is not starting a process: it costs milliseconds."""
+    if request.node.get_closest_marker("slow") is None:
+        monkeypatch.setattr(subprocess, "Popen", _UnmarkedSubprocess)
+
+
 @pytest.fixture
 def regen(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--regen-golden"))
-
-
-def modules(ai: bool = False, omit: tuple[str, ...] = (), specialty: tuple[tuple[str, int, int], ...] = ()
-            ) -> tuple[ModuleChoice, ...]:
-    rows = [ModuleChoice(m.name, (m.default_on or ai) and m.key not in omit, m.phase, known=m)
-            for m in KNOWN_MODULES]
-    rows += [ModuleChoice(name, True, 2, low=low, high=high, notes="specialty workflow")
-             for name, low, high in specialty]
-    return tuple(rows)
-
-
-def family_clinic(name: str = "Ridgeview Family Medicine", **kw: Any) -> Clinic:
-    values: dict[str, Any] = dict(name=name, clinic_type=ClinicType.FAMILY, physicians=3, records=Records.PAPER,
-                                  prepared_for="Dr. Ana Ruiz", prepared_by="Northbridge Health Advisory",
-                                  report_date=dt.date(2026, 3, 2))
-    values.update(kw)
-    return Clinic(**values)
-
-
-def family_scenario(name: str = "Baseline", clinic: Clinic | None = None) -> Scenario:
-    integrations = (Integration("Quest lab interface", Category.LAB, "Quest Diagnostics", 2),
-                    Integration("Kareo billing", Category.BILLING, "Kareo", 2, Complexity.HIGH))
-    return Scenario(name, clinic or family_clinic(), modules(), integrations, (), default_card())
-
-
-def ortho_scenario(name: str = "Baseline") -> Scenario:
-    clinic = Clinic("Summit Orthopedics", ClinicType.SPECIALTY, 5, Records.LEGACY, specialty="Orthopedics",
-                    hosting=Hosting.ONPREM, team=Team.US, workflow_specificity=Level.HIGH,
-                    certified_components=True, report_date=dt.date(2026, 4, 15))
-    integrations = (Integration("LabCorp", Category.LAB, "LabCorp", 2),
-                    Integration("Athena billing", Category.BILLING, "athenahealth", 1),
-                    Integration("Surescripts", Category.EPRESCRIBING, "Surescripts", 1, Complexity.LOW),
-                    Integration("PACS imaging", Category.IMAGING, "", 2, Complexity.HIGH))
-    mods = modules(ai=True, specialty=(("Surgical outcomes tracking", 9000, 16000),))
-    return Scenario(name, clinic, mods, integrations, (), default_card())
-
-
-def make_plan(*scenarios: Scenario, source: str = "test.xlsx") -> Plan:
-    return plan_intake(Intake(source, Path(source).stem, tuple(scenarios)))
 
 
 @dataclass(frozen=True)
@@ -172,19 +138,14 @@ def settings(tmp: Path | None = None, formats: tuple[str, ...] = ("md", "html", 
 
 
 CASES = {
-    "family": lambda: make_plan(family_scenario(), source="ridgeview.xlsx"),
-    "ortho-risk": lambda: with_risk(make_plan(ortho_scenario(), source="summit.xlsx")),
-    "scenarios": lambda: make_plan(
-        family_scenario(),
-        family_scenario("US team", family_clinic(team=Team.US)),
-        family_scenario("Low specificity", family_clinic(workflow_specificity=Level.LOW)),
+    "family": lambda: plan(family(), source="ridgeview.xlsx"),
+    "ortho-risk": lambda: with_risk(plan(ortho(), source="summit.xlsx")),
+    "scenarios": lambda: plan(
+        family(),
+        family("US team", family_clinic(team=Team.US)),
+        family("Low specificity", family_clinic(workflow_specificity=Level.LOW)),
         source="ridgeview-scenarios.xlsx"),
-    "hostile": lambda: make_plan(Scenario(
-        "Baseline", family_clinic(HOSTILE, prepared_for="=HYPERLINK(\"http://evil\")",
-                                  specialty="*bold* _x_ [link](http://evil) | pipe"),
-        modules(omit=("fhir_r4_api",), specialty=(("# heading <b>x</b>", 5000, 9000),)),
-        (Integration("+cmd|' /C calc'!A0", Category.OTHER, "@SUM(1+1)"),),
-        (Subscription("-2+3 <img src=x onerror=alert(1)>", 300.0),), default_card()), source="hostile.xlsx"),
+    "hostile": lambda: plan(hostile(), source="hostile.xlsx"),
 }
 
 

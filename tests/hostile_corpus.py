@@ -19,7 +19,7 @@ from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
 
-from tests.helpers import BASE_CLINIC, clinic_workbook, write_workbook
+from tests.builders import BASE_CLINIC, clinic_workbook, write_workbook
 
 MB = 1024 * 1024
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -277,20 +277,13 @@ def non_ascii(folder: Path) -> list[Case]:
 
 def hidden(folder: Path) -> Case:
     """Hidden and very hidden sheets are read: they hold data, whoever hid them."""
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "Clinic"
-    for row in BASE_CLINIC:
-        ws.append(row)
-    ws.sheet_state = "hidden"
-    modules = wb.create_sheet("Modules")
-    modules.append(["Module", "Include"])
-    modules.append(["AI documentation", "Yes"])
-    modules.sheet_state = "veryHidden"
-    wb.create_sheet("Cover")["A1"] = "Intake"
-    wb.active = 2
-    wb.save(folder / "hidden-sheets.xlsx")
+    def hide(wb: Workbook) -> None:
+        wb["Clinic"].sheet_state = "hidden"
+        wb["Modules"].sheet_state = "veryHidden"
+        wb.active = 2
+
+    write_workbook(folder / "hidden-sheets.xlsx", {"Clinic": BASE_CLINIC, "Modules": [["Module", "Include"],
+                   ["AI documentation", "Yes"]], "Cover": [["Intake"]]}, edit=hide)
     return Case("hidden and very hidden sheets", folder / "hidden-sheets.xlsx", 0, OK)
 
 

@@ -32,6 +32,7 @@ def test_every_exported_name_is_there() -> None:
         generator.no_such_name  # noqa: B018
 
 
+@pytest.mark.slow
 def test_importing_the_package_and_the_cli_imports_nothing_heavy() -> None:
     code = ("import sys, generator, generator.cli; "
             "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "

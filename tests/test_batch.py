@@ -33,7 +33,8 @@ from tests.batch_helpers import (
     summary,
     wait_for,
 )
-from tests.helpers import cli, clinic_workbook, run_cli
+from tests.builders import clinic_workbook
+from tests.helpers import cli, run_cli
 
 GOOD = 47
 
@@ -55,6 +56,7 @@ def copy_drop(drop: tuple[Path, dict[str, str]], tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_fifty_workbooks_some_bad(drop: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     inputs, bad = copy_drop(drop, tmp_path), drop[1]
     before = {p.name: p.read_bytes() for p in inputs.iterdir() if p.is_file()}
@@ -81,6 +83,7 @@ def test_fifty_workbooks_some_bad(drop: tuple[Path, dict[str, str]], tmp_path: P
     assert {p.name: p.read_bytes() for p in inputs.iterdir() if p.is_file()} == before  # inputs untouched
 
 
+@pytest.mark.slow
 def test_rerun_is_unchanged_and_a_change_regenerates(drop: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     inputs = copy_drop(drop, tmp_path)
     run_cli("batch", "inputs", "--formats", "json", cwd=tmp_path)
@@ -100,6 +103,7 @@ def test_rerun_is_unchanged_and_a_change_regenerates(drop: tuple[Path, dict[str,
     check_outputs(tmp_path / "output")
 
 
+@pytest.mark.slow
 def test_settings_are_part_of_up_to_date(tmp_path: Path) -> None:
     inputs = tmp_path / "inputs"
     inputs.mkdir()
@@ -125,6 +129,7 @@ def test_settings_are_part_of_up_to_date(tmp_path: Path) -> None:
     assert batch("--formats", "json", "--firm", "Acme") == (1, 0, 1, 0)
 
 
+@pytest.mark.slow
 def test_a_workbook_that_now_fails_keeps_its_documents(tmp_path: Path) -> None:
     inputs = tmp_path / "inputs"
     inputs.mkdir()
@@ -142,6 +147,7 @@ def test_a_workbook_that_now_fails_keeps_its_documents(tmp_path: Path) -> None:
     assert 'href="one/budget.json"' in page and 'href="_errors/one.html"' in page
 
 
+@pytest.mark.slow
 def test_exit_codes_and_quiet(tmp_path: Path) -> None:
     r = run_cli("batch", cwd=tmp_path)
     assert r.returncode == 2 and r.stderr.strip() == "error: inputs: no such folder"
@@ -182,6 +188,7 @@ pipeline.generate = generate
 """
 
 
+@pytest.mark.slow
 def test_a_crashing_worker_fails_only_its_workbook(tmp_path: Path) -> None:
     inputs = tmp_path / "inputs"
     inputs.mkdir()
@@ -200,6 +207,7 @@ def test_a_crashing_worker_fails_only_its_workbook(tmp_path: Path) -> None:
     assert len(check_outputs(tmp_path / "output")) == 8
 
 
+@pytest.mark.slow
 def test_two_batches_on_one_output_folder(drop: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     copy_drop(drop, tmp_path)
     args = [*cli(), "batch", "inputs", "--formats", "json", "--workers", "2"]
@@ -237,6 +245,7 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.slow
 def test_killed_batch_then_restarted(drop: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     copy_drop(drop, tmp_path)
     out = tmp_path / "output"
@@ -260,6 +269,7 @@ def test_killed_batch_then_restarted(drop: tuple[Path, dict[str, str]], tmp_path
     assert summary(r.stdout) == (50, 0, GOOD, 3)
 
 
+@pytest.mark.slow
 def test_sigterm_stops_a_batch_like_ctrl_c(drop: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     """cron's timeout, `systemctl stop` and `kill` send SIGTERM: the batch must unwind as on Ctrl-C
     (workers, readers and browsers ended, the lock released, no multiprocessing warnings), not
@@ -281,6 +291,7 @@ def test_sigterm_stops_a_batch_like_ctrl_c(drop: tuple[Path, dict[str, str]], tm
     assert r.returncode == 1 and summary(r.stdout)[0] == 50
 
 
+@pytest.mark.slow
 def test_two_workbooks_with_one_slug(tmp_path: Path) -> None:
     inputs = tmp_path / "inputs"
     inputs.mkdir()
@@ -295,6 +306,7 @@ def test_two_workbooks_with_one_slug(tmp_path: Path) -> None:
         ("North Clinic.xlsx", "generated"), ("north-clinic.xlsm", "failed")]
 
 
+@pytest.mark.slow
 def test_a_template_error_is_reported_as_a_template_problem(tmp_path: Path) -> None:
     inputs = tmp_path / "inputs"
     inputs.mkdir()
@@ -332,6 +344,7 @@ def page_overflow(page: Path, width: int = 1200) -> tuple[int, int] | None:
     return int(found.group(1)), int(found.group(2))
 
 
+@pytest.mark.slow
 def test_portfolio_marks_stale_figures_fits_the_window_and_has_document_permissions(tmp_path: Path) -> None:
     inputs = tmp_path / "inputs"
     inputs.mkdir()
@@ -359,6 +372,7 @@ def test_portfolio_marks_stale_figures_fits_the_window_and_has_document_permissi
 # ------------------------------------------------------------------ the manifest, in-process
 
 
+@pytest.mark.slow
 def test_a_damaged_manifest_is_started_afresh(tmp_path: Path) -> None:
     inputs = tmp_path / "inputs"
     inputs.mkdir()
@@ -387,6 +401,7 @@ def stored(slug: str, size: int = 0) -> Record:
                   "generated", ("x" * size,) if size else (), "now")
 
 
+@pytest.mark.slow  # 700 commits
 def test_sources_are_listed_in_name_order_a_page_at_a_time(tmp_path: Path) -> None:
     names = [f"w{n:04d}.xlsx" for n in range(700)] + ["Zeta.xlsx", "zeta.xlsm", "élan.xlsx", "b\udcff.xlsx"]
     manifest = Manifest.load(tmp_path)
@@ -404,6 +419,7 @@ def test_sources_are_listed_in_name_order_a_page_at_a_time(tmp_path: Path) -> No
         manifest.close()
 
 
+@pytest.mark.slow  # 3,000 records, about 6 MB
 def test_portfolio_rows_are_streamed_from_the_manifest(tmp_path: Path) -> None:
     count = 3000
     manifest = Manifest.load(tmp_path)
@@ -461,6 +477,7 @@ def test_listing_many_workbooks_keeps_sqlite_memory_flat(tmp_path: Path) -> None
     assert large - small < 200 * 1024
 
 
+@pytest.mark.slow  # forks batch workers
 @pytest.mark.parametrize("workers", [1, 2])
 def test_the_batch_process_interns_no_workbook_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                      workers: int) -> None:
@@ -520,6 +537,7 @@ def test_text_is_written_atomically_to_a_string_path_and_a_missing_folder_is_mad
                                   "is a file, not a folder"]
 
 
+@pytest.mark.slow
 def test_a_file_where_the_error_reports_go_is_reported_without_a_traceback(tmp_path: Path) -> None:
     inputs, out = tmp_path / "inputs", tmp_path / "output"
     inputs.mkdir()
@@ -533,6 +551,7 @@ def test_a_file_where_the_error_reports_go_is_reported_without_a_traceback(tmp_p
     assert "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_paths_are_printed_as_given_with_the_current_folder_as_input(tmp_path: Path) -> None:
     """Per-workbook paths are strings joined without pathlib (see generator.run.batch); the input
     folder `.` must still give `one.xlsx`, not `./one.xlsx`, as `Path('.') / name` did."""

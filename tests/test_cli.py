@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import clinic_workbook, run_cli
+from tests.builders import clinic_workbook
+from tests.helpers import run_cli
+
+pytestmark = pytest.mark.slow  # every test here runs the installed command
 
 FORMATS_ERROR = "error: --formats: unknown format none given; choose from md,html,xlsx,pdf,json\n"
 

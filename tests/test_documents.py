@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -192,7 +193,20 @@ def test_documents_are_reproducible() -> None:
 
 # ------------------------------------------------------------------ PDF
 
-pdf_engine = pytest.importorskip("weasyprint", reason="PDF engine not installed")
+def has_weasyprint() -> bool:
+    """Whether the pdf extra is installed (without it only the PDF tests skip)."""
+    return importlib.util.find_spec("weasyprint") is not None
+
+
+# A WeasyPrint render takes seconds of CPU, so the PDF tests run with the system tests, not in the inner loop.
+pdf_test = [pytest.mark.slow,
+            pytest.mark.skipif(not has_weasyprint(), reason="the pdf extra (WeasyPrint) is not installed")]
+
+
+def pdf_marks(test: Any) -> Any:
+    for mark in reversed(pdf_test):
+        test = mark(test)
+    return test
 
 
 def pdf_text(data: bytes) -> str:
@@ -214,6 +228,7 @@ def pdf_figures_match_json(plan: Plan, data: bytes) -> str:
     return text
 
 
+@pdf_marks
 def test_pdf_figures_match_json_and_bytes_repeat() -> None:
     from generator.render import pdf
 
@@ -223,6 +238,7 @@ def test_pdf_figures_match_json_and_bytes_repeat() -> None:
     pdf_figures_match_json(plan, data)
 
 
+@pdf_marks
 def test_pdf_fetches_nothing_remote() -> None:
     from generator.render import pdf
 
@@ -233,6 +249,7 @@ def test_pdf_fetches_nothing_remote() -> None:
     assert pdf.html_to_pdf(html, b"0" * 32).startswith(b"%PDF")
 
 
+@pdf_marks
 def test_hostile_pdf_renders_text() -> None:
     from generator.render import pdf
 
@@ -242,6 +259,7 @@ def test_hostile_pdf_renders_text() -> None:
 # ------------------------------------------------------------------ a real browser
 
 
+@pytest.mark.slow
 def test_html_renders_in_headless_chromium(tmp_path: Path) -> None:
     browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if browser is None:
@@ -263,18 +281,35 @@ def test_html_renders_in_headless_chromium(tmp_path: Path) -> None:
 EXAMPLES = sorted((Path(__file__).parent.parent / "inputs").glob("*.xlsx"))
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_example_workbooks_end_to_end(path: Path) -> None:
-    """Read, plan, risk, render: every money figure of every document is in budget.json."""
-    pytest.importorskip("generator.intake.reader")
+def example_texts(path: Path, pdf: bool) -> tuple[Plan, dict[str, str]]:
+    """The shipped workbook read, planned, analysed and rendered: each document's text."""
     from generator.render.writers import render_all
     from generator.run.generate import build_plan
 
     plan = build_plan(path)
-    files = render_all(plan, settings(formats=("md", "html", "pdf", "json")))
+    files = render_all(plan, settings(formats=("md", "html", "json") + (("pdf",) if pdf else ())))
+    texts = {"md": files["budget.md"].decode(), "html": html_text(files["budget.html"].decode())}
+    if pdf:
+        texts["pdf"] = pdf_text(files["budget.pdf"])
+    return plan, texts
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_example_workbooks_end_to_end(path: Path) -> None:
+    """Read, plan, risk, render: every money figure of every document is in budget.json."""
+    plan, texts = example_texts(path, pdf=False)
+    check_example(plan, texts)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+@pdf_marks
+def test_example_workbooks_end_to_end_as_pdf(path: Path) -> None:
+    plan, texts = example_texts(path, pdf=True)
+    check_example(plan, texts)
+
+
+def check_example(plan: Plan, texts: dict[str, str]) -> None:
     allowed = allowed_figures(plan)
-    texts = {"md": files["budget.md"].decode(), "html": html_text(files["budget.html"].decode()),
-             "pdf": pdf_text(files["budget.pdf"])}
     for name, text in texts.items():
         assert [f for f in money(text) if f not in allowed] == [], name
         for figure in key_figures(plan):

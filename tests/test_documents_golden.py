@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from generator.render import document as render
 from generator.render import xlsx
 from tests.conftest import CASES, GOLDEN, settings
+from tests.test_documents import pdf_marks, pdf_text
 
 GOLDEN_CASES = ("family", "ortho-risk", "scenarios", "hostile")
 
@@ -32,21 +33,30 @@ def outputs(name: str) -> dict[str, str]:
     s = settings()
     md = render.render_markdown(plan, s)
     html = render.render_html(md, plan, s)
-    out = {"budget.md": md, "budget.html": html, "budget.xlsx.json": xlsx_cells(xlsx.render(plan, s))}
-    try:
-        from generator.render import pdf
-        from tests.test_documents import pdf_text
+    return {"budget.md": md, "budget.html": html, "budget.xlsx.json": xlsx_cells(xlsx.render(plan, s))}
 
-        out["budget.pdf.txt"] = pdf_text(pdf.render(plan, s, html)) + "\n"
-    except ImportError:
-        pass
-    return out
+
+def pdf_output(name: str) -> dict[str, str]:
+    from generator.render import pdf
+
+    plan = CASES[name]()
+    return {"budget.pdf.txt": pdf_text(pdf.render(plan, settings())) + "\n"}
 
 
 @pytest.mark.parametrize("name", GOLDEN_CASES)
 def test_golden(name: str, regen: bool) -> None:
+    compare(name, outputs(name), regen)
+
+
+@pytest.mark.parametrize("name", GOLDEN_CASES)
+@pdf_marks
+def test_golden_pdf(name: str, regen: bool) -> None:
+    compare(name, pdf_output(name), regen)
+
+
+def compare(name: str, files: dict[str, str], regen: bool) -> None:
     folder = GOLDEN / name
-    for filename, text in outputs(name).items():
+    for filename, text in files.items():
         path = folder / filename
         if regen:
             folder.mkdir(parents=True, exist_ok=True)

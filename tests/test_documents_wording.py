@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import re
 
-from generator.plan import risk
 from generator.render import document as render
 from generator.settings import Branding
-from tests.conftest import CASES, family_clinic, family_scenario, make_plan, ortho_scenario, settings
+from tests.builders import analysed, family, family_clinic, ortho, plan
+from tests.conftest import CASES, settings
 from tests.test_documents import documents, html_text
 
 
 def ortho_with_risk() -> tuple[str, object]:
-    plan = risk.apply(make_plan(ortho_scenario(), source="summit.xlsx"))
+    plan = analysed(ortho(), source="summit.xlsx")
     md, _ = documents(plan)
     return md, plan
 
@@ -76,7 +76,7 @@ def test_tornado_separates_build_swing_from_cost_of_ownership_swing() -> None:
 
 def test_a_lone_ampersand_stays_readable() -> None:
     clinic = family_clinic("A & B Clinic", prepared_for="Dr. Lee &amp; partners")
-    md, html = documents(make_plan(family_scenario(clinic=clinic)))
+    md, html = documents(plan(family(clinic=clinic)))
     assert "# A & B Clinic: custom EHR budget" in md and "&amp; B Clinic" not in md
     assert "A &amp; B Clinic" in html and "A & B Clinic" in html_text(html)
     assert "Dr. Lee &amp;amp; partners" in md  # text that looks like an entity stays literal
@@ -90,31 +90,32 @@ def byline(plan: object, firm: str = "") -> str:
 
 
 def test_byline_reads_as_sentences() -> None:
-    def plan(**kw: object) -> object:
-        return make_plan(family_scenario(clinic=family_clinic(**kw)))
+    def plan_for(**kw: object) -> object:
+        return plan(family(clinic=family_clinic(**kw)))
 
-    both = plan(prepared_for="Dr. Anita Shah, managing physician", prepared_by="Northbridge Health IT Consulting")
+    both = plan_for(prepared_for="Dr. Anita Shah, managing physician", prepared_by="Northbridge Health IT Consulting")
     assert byline(both) == ("Prepared for Dr. Anita Shah, managing physician. "
                             "Prepared by Northbridge Health IT Consulting, March 2, 2026.")
-    assert byline(plan(prepared_for=None, prepared_by=None)) == "Prepared for Ridgeview Family Medicine, March 2, 2026."
-    assert byline(plan(prepared_for="Dr. Ana Ruiz, M.D.", prepared_by="Jo Park")) == (
+    assert byline(plan_for(prepared_for=None, prepared_by=None)) == (
+        "Prepared for Ridgeview Family Medicine, March 2, 2026.")
+    assert byline(plan_for(prepared_for="Dr. Ana Ruiz, M.D.", prepared_by="Jo Park")) == (
         "Prepared for Dr. Ana Ruiz, M.D. Prepared by Jo Park, March 2, 2026.")
 
 
 def test_firm_appears_in_the_markdown_byline() -> None:
-    nobody = make_plan(family_scenario(clinic=family_clinic(prepared_by=None)))
+    nobody = plan(family(clinic=family_clinic(prepared_by=None)))
     assert byline(nobody, "Acme Advisors") == "Prepared for Dr. Ana Ruiz. Prepared by Acme Advisors, March 2, 2026."
-    person = make_plan(family_scenario(clinic=family_clinic(prepared_by="Jo Park")))
+    person = plan(family(clinic=family_clinic(prepared_by="Jo Park")))
     assert byline(person, "Acme Advisors") == (
         "Prepared for Dr. Ana Ruiz. Prepared by Jo Park (Acme Advisors), March 2, 2026.")
-    firm = make_plan(family_scenario(clinic=family_clinic(prepared_by="Acme Advisors LLC")))
+    firm = plan(family(clinic=family_clinic(prepared_by="Acme Advisors LLC")))
     assert byline(firm, "Acme Advisors") == "Prepared for Dr. Ana Ruiz. Prepared by Acme Advisors LLC, March 2, 2026."
 
 
 def test_ranges_from_the_templates_use_an_en_dash() -> None:
     """Ranges the templates print use an en dash; sentences written by other stages (the risk
     stage's accuracy sentence, the guide's contradictions, the warnings) are quoted as given."""
-    plan = risk.apply(make_plan(ortho_scenario(), family_scenario("Family"), source="summit.xlsx"))
+    plan = analysed(ortho(), family("Family"), source="summit.xlsx")
     md, _ = documents(plan)
     quoted = [sp.risk.accuracy_text for sp in plan.scenarios] + list(plan.contradictions)
     quoted += [w.message for sp in plan.scenarios for w in sp.warnings]
@@ -128,7 +129,7 @@ def test_ranges_from_the_templates_use_an_en_dash() -> None:
 def test_s_curve_has_cost_ticks_on_its_x_axis() -> None:
     from generator.render import charts
 
-    plan = risk.apply(make_plan(ortho_scenario(), source="summit.xlsx"))
+    plan = analysed(ortho(), source="summit.xlsx")
     r = plan.scenarios[0].risk
     svg = charts.chart("scurve", plan.scenarios[0], "#1f5f8b")
     ticks = [int(k) * 1000 for k in re.findall(r'text-anchor="middle"[^>]*>(\d+)k</text>', svg)]

@@ -26,7 +26,8 @@ from generator.intake import sandbox
 from generator.intake.reader import read_intake, slugify
 from generator.model import Intake
 from tests import hostile_corpus
-from tests.helpers import BASE_CLINIC, cli, clinic_workbook
+from tests.builders import BASE_CLINIC, clinic_workbook
+from tests.helpers import cli
 
 SECONDS = 10.0
 MEMORY_MB = 600
@@ -123,11 +124,13 @@ def _run_all(corpus: list[hostile_corpus.Case], command: str, *extra: object) ->
     return problems
 
 
+@pytest.mark.slow
 def test_validate_answers_every_hostile_file(corpus: list[hostile_corpus.Case]) -> None:
     problems = _run_all(corpus, "validate")
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.slow
 def test_run_answers_every_hostile_file_and_leaves_other_outputs_alone(
     corpus: list[hostile_corpus.Case], good_outputs: tuple[Path, dict[str, str]],
 ) -> None:
@@ -156,6 +159,7 @@ def test_billion_laughs_and_external_entities_are_refused_by_name(tmp_path: Path
             "never writes; it may be damaged or hostile and is refused"]
 
 
+@pytest.mark.slow  # writes workbooks of many megabytes
 def test_zip_bomb_limits_name_the_part_and_the_limit(tmp_path: Path) -> None:
     by_name = {c.path.name: c for c in hostile_corpus.zip_bombs(tmp_path, clinic_workbook(tmp_path / "b.xlsx"))}
     assert lines(by_name["bomb-ratio.xlsx"].path) == [
@@ -169,6 +173,7 @@ def test_zip_bomb_limits_name_the_part_and_the_limit(tmp_path: Path) -> None:
         "10,000)"]
 
 
+@pytest.mark.slow  # writes workbooks of many megabytes
 def test_a_part_that_inflates_past_its_declared_size_is_damaged(tmp_path: Path) -> None:
     """zipfile stops at the declared size and the CRC then fails: declared sizes are not trusted."""
     case = next(c for c in hostile_corpus.zip_bombs(tmp_path, clinic_workbook(tmp_path / "b.xlsx"))
@@ -180,6 +185,7 @@ def test_a_part_that_inflates_past_its_declared_size_is_damaged(tmp_path: Path) 
         "from Excel, or ask for a fresh copy"]
 
 
+@pytest.mark.slow  # writes workbooks of many megabytes
 def test_a_form_past_its_window_is_refused_and_a_table_within_it_is_read(tmp_path: Path) -> None:
     rows: list[list[object]] = [[f"Module {i}", "Yes", 100, 200] for i in range(1, 1999)]
     path = clinic_workbook(tmp_path / "ridgeview.xlsx", [*BASE_CLINIC, *([[]] * 195), ["Notes", "x"]],
@@ -355,6 +361,7 @@ def test_a_worn_reader_is_replaced(tmp_path: Path, fresh_reader: None, monkeypat
     assert sandbox._server is not None and sandbox._server.pid != first
 
 
+@pytest.mark.slow
 def test_clean_up_runs_once_when_the_process_ends_however_often_it_was_asked_for() -> None:
     code = ("from generator.lifecycle import at_exit\n"
             "def bye():\n    print('bye')\n"

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from openpyxl import Workbook
 
 from generator.errors import IntakeError
 from generator.intake.reader import read_intake, slugify
@@ -24,7 +23,7 @@ from generator.model import (
     Team,
 )
 from generator.ratecard import default_card
-from tests.helpers import BASE_CLINIC, clinic_workbook, write_workbook
+from tests.builders import BASE_CLINIC, clinic_workbook, write_workbook
 
 # Physicians sits on row 4 here, so messages point at Clinic!B4 as in the style guide.
 FORM: list[list[object]] = [
@@ -733,14 +732,9 @@ def test_a_sheet_named_close_to_a_known_one_warns_that_it_is_ignored(tmp_path: P
 
 
 def test_two_sheets_with_the_same_name_once_normalized(tmp_path: Path) -> None:
-    wb = Workbook()
-    wb.active.title = "Clinic"
-    for row in FORM:
-        wb.active.append(row)
-    wb.create_sheet("CLINIC ")
-    wb.save(tmp_path / "ridgeview.xlsx")
+    path = write_workbook(tmp_path / "ridgeview.xlsx", {"Clinic": FORM, "CLINIC ": []})
     with pytest.raises(IntakeError) as info:
-        read_intake(tmp_path / "ridgeview.xlsx")
+        read_intake(path)
     assert info.value.lines() == ["ridgeview.xlsx › CLINIC : another sheet ('Clinic') is also named 'Clinic'; keep one"]
 
 

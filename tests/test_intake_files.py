@@ -15,7 +15,8 @@ import pytest
 from generator.errors import IntakeError
 from generator.intake.reader import read_intake
 from generator.intake.workbook import open_workbook
-from tests.helpers import clinic_workbook, run_cli
+from tests.builders import clinic_workbook
+from tests.helpers import run_cli
 
 OLE2 = bytes.fromhex("D0CF11E0A1B11AE1")
 
@@ -161,6 +162,7 @@ def test_formula_cells_with_no_saved_value_in_every_sheet_are_named(tmp_path: Pa
     ]
 
 
+@pytest.mark.slow
 def test_a_libreoffice_round_trip_saves_the_formula_values(tmp_path: Path) -> None:
     soffice = shutil.which("soffice")
     if soffice is None and not os.environ.get("CI"):
@@ -187,6 +189,7 @@ def test_a_libreoffice_round_trip_saves_the_formula_values(tmp_path: Path) -> No
 # ---------------------------------------------------------------- the validate command
 
 
+@pytest.mark.slow
 def test_validate_reports_every_problem_and_exits_2(tmp_path: Path) -> None:
     path = clinic_workbook(
         tmp_path / "ridgeview.xlsx",
@@ -203,6 +206,7 @@ def test_validate_reports_every_problem_and_exits_2(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("data", "text"), [
     (b"", "the file is empty (0 bytes); it is not an Excel workbook"),
     (b"a,b\n1,2\n", "this is a CSV or text file, not an Excel workbook; open it in Excel and save as .xlsx"),
@@ -213,6 +217,7 @@ def test_validate_on_a_file_that_is_not_a_workbook(tmp_path: Path, data: bytes, 
     assert result.stderr.splitlines() == [f"error: ridgeview.xlsx: {text}"]
 
 
+@pytest.mark.slow
 def test_validate_a_good_workbook_prints_its_warnings(tmp_path: Path) -> None:
     path = clinic_workbook(tmp_path / "ridgeview.xlsx", None, Subscriptions=[
         ["Product", "Monthly per provider", "Annual increase"], ["eCW", 449, 5]])
@@ -234,6 +239,7 @@ def test_a_far_away_cell_does_not_make_the_reader_walk_the_whole_grid(tmp_path: 
     assert read_intake(path).base.clinic.physicians == 3
 
 
+@pytest.mark.slow
 def test_the_reader_refuses_to_run_without_defusedxml() -> None:
     import sys
 

@@ -6,6 +6,7 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
@@ -20,6 +21,9 @@ from generator.intake.schema import (
     SUBSCRIPTION_COLUMNS,
 )
 from generator.model import KNOWN_MODULES, Intake
+from tests.builders import write_workbook
+
+pytestmark = pytest.mark.slow  # hundreds of workbooks written and read: run with the system tests
 
 SHEET_NAMES = ["Clinic", "clinic ", "Modules", "Integrations", "Subscriptions", "Scenarios", "Assumptions",
                "Instructions", "Notes", "CLINIC"]
@@ -53,20 +57,19 @@ sheets = st.dictionaries(st.sampled_from(SHEET_NAMES), rows, max_size=5)
 
 
 def _save(path: Path, book: dict[str, list[list[object]]], percent_cells: bool) -> bool:
-    wb = Workbook()
-    wb.remove(wb.active)
+    sheets: dict[str, list[list[object]]] = {}
     for name, sheet_rows in (book or {"Notes": []}).items():
-        if name.strip().lower() in {n.strip().lower() for n in wb.sheetnames}:
-            continue  # Excel (and openpyxl) cannot hold two sheets differing only in case
-        ws = wb.create_sheet(name)
-        for row in sheet_rows:
-            ws.append(row)
-        if percent_cells:
+        if name.strip().lower() not in {n.strip().lower() for n in sheets}:
+            sheets[name] = sheet_rows  # Excel (and openpyxl) cannot hold two sheets differing only in case
+
+    def percent(wb: Workbook) -> None:
+        for ws in wb.worksheets:
             for row in ws.iter_rows():
                 for cell in row:
                     cell.number_format = "0%"
+
     try:
-        wb.save(path)
+        write_workbook(path, sheets, edit=percent if percent_cells else None)
     except (ValueError, TypeError, OverflowError):
         return False  # a value openpyxl itself cannot write: not a workbook anyone could send us
     return True
@@ -122,24 +125,18 @@ CLINIC = [["Clinic name", "R"], ["Clinic type", "Other"], ["Physicians", 2], ["C
 
 
 def _structured(path: Path, clinic_rows: list[list[object]], shape: dict, modules: list[list[object]]) -> bool:
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "Clinic"
-    for row in clinic_rows:
-        ws.append(row)
-    for row, col, value in shape["far"]:
-        ws.cell(row, col, value)
-    for row, col, fmt in shape["formats"]:
-        ws.cell(row, col).number_format = fmt
-    for row, col, down, right in shape["merges"]:
-        ws.merge_cells(start_row=row, start_column=col, end_row=row + down, end_column=col + right)
-    mod = wb.create_sheet("Modules")
-    for row in modules:
-        mod.append(row)
-    mod.sheet_state = shape["state"]
+    def shaped(wb: Workbook) -> None:
+        ws = wb["Clinic"]
+        for row, col, value in shape["far"]:
+            ws.cell(row, col, value)
+        for row, col, fmt in shape["formats"]:
+            ws.cell(row, col).number_format = fmt
+        for row, col, down, right in shape["merges"]:
+            ws.merge_cells(start_row=row, start_column=col, end_row=row + down, end_column=col + right)
+        wb["Modules"].sheet_state = shape["state"]
+
     try:
-        wb.save(path)
+        write_workbook(path, {"Clinic": clinic_rows, "Modules": modules}, edit=shaped)
     except (ValueError, TypeError, OverflowError):
         return False
     return True

@@ -224,6 +224,7 @@ def test_other_tables_are_empty(blank_wb: Workbook) -> None:
 # ------------------------------------------------------------------ the command
 
 
+@pytest.mark.slow
 def test_new_refuses_to_overwrite(blank: Path) -> None:
     before = blank.read_bytes()
     result = run_cli("new", blank)
@@ -232,6 +233,7 @@ def test_new_refuses_to_overwrite(blank: Path) -> None:
     assert blank.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_new_force_overwrites_and_leaves_no_temp_file(tmp_path: Path) -> None:
     path = tmp_path / "clinic.xlsx"
     path.write_text("not a workbook")
@@ -242,12 +244,14 @@ def test_new_force_overwrites_and_leaves_no_temp_file(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clinic.xlsx"]
 
 
+@pytest.mark.slow
 def test_new_creates_missing_folders(tmp_path: Path) -> None:
     path = tmp_path / "a" / "b" / "clinic.xlsx"
     assert run_cli("new", path).returncode == 0
     assert path.exists()
 
 
+@pytest.mark.slow
 def test_unknown_example_lists_the_names(tmp_path: Path) -> None:
     path = tmp_path / "x.xlsx"
     result = run_cli("new", path, "--example", "orthopedics")
@@ -259,6 +263,7 @@ def test_unknown_example_lists_the_names(tmp_path: Path) -> None:
     assert not path.exists()
 
 
+@pytest.mark.slow
 def test_new_list(tmp_path: Path) -> None:
     result = run_cli("new", tmp_path / "unused.xlsx", "--list")
     assert result.returncode == 0, result.stderr
@@ -269,6 +274,7 @@ def test_new_list(tmp_path: Path) -> None:
     assert not (tmp_path / "unused.xlsx").exists()
 
 
+@pytest.mark.slow
 def test_new_needs_xlsx(tmp_path: Path) -> None:
     result = run_cli("new", tmp_path / "clinic.csv")
     assert result.returncode == 2
@@ -314,6 +320,7 @@ def test_orthopedic_is_the_guide_s_worked_example() -> None:
     assert len(example.scenarios) == 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_shipped_inputs_match_what_new_writes(tmp_path: Path, name: str) -> None:
     """Regenerate with: python -m tests.update_inputs"""
@@ -333,6 +340,7 @@ def test_python_m_examples_writes_every_example(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{n}.xlsx" for n in EXAMPLES)
 
 
+@pytest.mark.slow
 @needs_reader
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_examples_validate(tmp_path: Path, name: str) -> None:
@@ -345,6 +353,7 @@ def test_examples_validate(tmp_path: Path, name: str) -> None:
     assert result.stdout.startswith(f"{path}: ok ({scenarios} scenario")
 
 
+@pytest.mark.slow
 @needs_reader
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_shipped_inputs_validate(name: str) -> None:
@@ -368,6 +377,7 @@ def test_examples_read_back_as_written() -> None:
     assert intake.base.card.value("offshelf.increase_pct") == pytest.approx(0.06)
 
 
+@pytest.mark.slow
 @needs_reader
 def test_blank_with_required_fields_filled_in_validates(blank: Path, tmp_path: Path) -> None:
     wb = load_workbook(blank)
@@ -386,6 +396,7 @@ def test_blank_with_required_fields_filled_in_validates(blank: Path, tmp_path: P
     assert result.stdout == f"{path}: ok (1 scenario)\n"
 
 
+@pytest.mark.slow
 @needs_reader
 def test_untouched_blank_names_every_required_field(blank: Path) -> None:
     result = run_cli("validate", blank)

@@ -22,7 +22,8 @@ from tests.helpers import cli
 from tests.test_documents import pdf_figures_match_json, pdf_text
 
 FOUND = chromium.find()
-pytestmark = pytest.mark.skipif(FOUND is None, reason="Chromium 131+ not installed (Debian: chromium)")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(FOUND is None, reason="Chromium 131+ not installed (Debian: chromium)")]
 
 
 def chromium_settings():  # type: ignore[no-untyped-def]
@@ -143,7 +144,7 @@ def browsers_of(profile_prefix: str = "clinic-budget-chromium-") -> list[str]:
 
 
 def test_a_batch_prints_with_chromium_and_leaves_no_browser_behind(tmp_path: Path) -> None:
-    from tests.helpers import clinic_workbook
+    from tests.builders import clinic_workbook
 
     inputs = tmp_path / "inputs"
     inputs.mkdir()

@@ -14,7 +14,7 @@ from generator.model import Category, Complexity, Hosting, Level, Range, Subscri
 from generator.plan.ownership import off_the_shelf
 from generator.plan.pricing import plan_scenario, run_costs, tier
 from generator.ratecard import default_card
-from tests.scenarios import integration, modules, scenario
+from tests.builders import feature, integration, modules, scenario
 
 CARD = default_card()
 
@@ -100,28 +100,28 @@ def test_four_integrations_add_40000_to_120000() -> None:
 def test_fhir_adds_8000_to_15000() -> None:
     """'...building FHIR-compliant APIs into a custom EHR from scratch adds $8,000–$15,000 to development cost.'"""
     with_fhir = plan_scenario(scenario())
-    without = plan_scenario(scenario(mods=modules({"FHIR R4 API": False})))
+    without = plan_scenario(scenario(mods=modules(off=("FHIR R4 API",))))
     assert (with_fhir.build.low - without.build.low, with_fhir.build.high - without.build.high) == (8_000, 15_000)
 
 
 def test_ai_documentation_adds_12000_to_25000() -> None:
     """'Adding an AI documentation module to a custom EHR build adds $12,000–$25,000...'"""
     base = plan_scenario(scenario())
-    ai = plan_scenario(scenario(mods=modules({"AI documentation": True})))
+    ai = plan_scenario(scenario(mods=modules(on=("AI documentation",))))
     assert (ai.build.low - base.build.low, ai.build.high - base.build.high) == (12_000, 25_000)
     assert [li.phase for li in ai.components if li.category == "ai_documentation"] == [2]
 
 
 def test_skipping_fhir_warns_about_medicare_and_medicaid() -> None:
     """'Skipping FHIR compliance disqualifies a system from Medicare and Medicaid program participation.'"""
-    plan = plan_scenario(scenario(mods=modules({"FHIR R4 API": False})))
+    plan = plan_scenario(scenario(mods=modules(off=("FHIR R4 API",))))
     (warning,) = [w for w in plan.warnings if w.code == "FHIR_OMITTED"]
     assert "Medicare and Medicaid program participation" in warning.message
 
 
 def test_leaving_out_hipaa_warns_of_25_percent_overruns() -> None:
     """'Clinics that underestimate compliance infrastructure consistently face cost overruns of 25% or more.'"""
-    plan = plan_scenario(scenario(mods=modules({"HIPAA compliance layer": False})))
+    plan = plan_scenario(scenario(mods=modules(off=("HIPAA compliance layer",))))
     (warning,) = [w for w in plan.warnings if w.code == "HIPAA_OMITTED"]
     assert "overruns of 25% or more" in warning.message
     assert "$100 per violation" in warning.message
@@ -196,10 +196,9 @@ def test_a_workflow_need_that_never_pays_back_recommends_off_the_shelf() -> None
 
 def test_medium_specificity_with_a_specialty_feature_lets_cost_decide() -> None:
     """A specialty feature alone is no case for custom: at Medium specificity cost decides."""
-    from generator.model import ModuleChoice
 
-    extra = (ModuleChoice("Photo documentation", True, 2, None, 4_000, 9_000),)
-    plan = plan_scenario(scenario(physicians=2, mods=modules(extra=extra)))
+    extra = (feature("Photo documentation", 4_000, 9_000),)
+    plan = plan_scenario(scenario(physicians=2, mods=modules(specialty=extra)))
     assert plan.ownership.break_even_year is None
     assert plan.ownership.recommendation.path == "off-the-shelf"
     assert not plan.ownership.recommendation.workflow_need
@@ -256,10 +255,9 @@ def test_horizon_sets_the_number_of_years() -> None:
 
 
 def test_specialty_feature_is_priced_from_its_row_in_phase_two() -> None:
-    from generator.model import ModuleChoice
 
-    extra = (ModuleChoice("Surgical scheduling", True, 2, None, 6_000, 14_000),)
-    plan = plan_scenario(scenario(mods=modules(extra=extra)))
+    extra = (feature("Surgical scheduling", 6_000, 14_000),)
+    plan = plan_scenario(scenario(mods=modules(specialty=extra)))
     (line,) = [li for li in plan.components if li.kind == "specialty"]
     assert (line.cost.low, line.cost.expected, line.cost.high, line.phase) == (6_000, 10_000, 14_000, 2)
 

@@ -20,7 +20,7 @@ from generator.model import (
 )
 from generator.money import apportion
 from generator.plan.pricing import plan_scenario
-from tests.scenarios import modules, scenario
+from tests.builders import modules, scenario
 
 complexities = st.sampled_from([None, *Complexity])
 integrations = st.lists(
@@ -39,7 +39,8 @@ def scenarios(draw: st.DrawFn, with_hours: bool = True) -> Scenario:
     )
     hours = draw(st.one_of(st.none(), st.integers(100, 5_000))) if with_hours else None
     return scenario(
-        mods=modules(include, draw(complexities), specialty),
+        mods=modules([n for n, on in include.items() if on], [n for n, on in include.items() if not on],
+                     complexity=draw(complexities), specialty=specialty),
         integrations=draw(integrations),
         physicians=draw(st.integers(1, 200)),
         team=draw(st.sampled_from(list(Team))),

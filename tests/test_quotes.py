@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import clinic_workbook, run_cli
+from tests.builders import clinic_workbook
+from tests.helpers import run_cli
+
+pytestmark = pytest.mark.slow  # every test here reads what the installed command wrote
 
 HEADER = ["Vendor", "Build price", "Annual maintenance", "Hours", "Hourly rate", "Notes",
           "HIPAA builds in production", "FHIR approach", "Maintenance SLA", "Code ownership", "Migration plan"]
@@ -20,7 +23,7 @@ QUOTES = [
      "Yes"],
     ["High Systems", 150000, None, 1000, None, None, "Y", "Certified components", "Yes", "Yes", "Yes"],
 ]
-# The base clinic (tests.helpers.BASE_CLINIC): the simulated build of its scope.
+# The base clinic (tests.builders.BASE_CLINIC): the simulated build of its scope.
 P10, P90 = "$64,810", "$78,546"
 
 
@@ -216,7 +219,6 @@ def test_xlsx_quotes_sheet_equals_budget_json_and_keeps_user_text_as_text(tmp_pa
     assert wb["Quotes"]["S11"].value == "='Quote cash flow'!C36"
 
 
-@pytest.mark.slow
 def test_xlsx_quotes_recalculated_in_libreoffice_match_budget_json(tmp_path: Path) -> None:
     from tests.test_xlsx import ERRORS, recalculated, values
 

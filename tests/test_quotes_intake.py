@@ -10,7 +10,8 @@ import pytest
 from generator.errors import IntakeError
 from generator.intake.reader import read_intake
 from generator.model import FhirApproach, Quote
-from tests.helpers import clinic_workbook, run_cli
+from tests.builders import clinic_workbook
+from tests.helpers import run_cli
 
 HEADER = ["Vendor", "Build price", "Annual maintenance", "Hours", "Hourly rate", "Notes",
           "HIPAA builds in production", "FHIR approach", "Maintenance SLA", "Code ownership", "Migration plan"]
@@ -96,6 +97,7 @@ def test_quote_limits_text_length_and_rows(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_validate_names_the_bad_quote_cell_and_exits_2(tmp_path: Path) -> None:
     path = clinic_workbook(tmp_path / "ridgeview.xlsx", Quotes=[HEADER, ["Acme", "forty thousand"]])
     result = run_cli("validate", path)

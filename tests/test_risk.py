@@ -18,15 +18,10 @@ from hypothesis import strategies as st
 from generator.model import (
     KNOWN_MODULES,
     Category,
-    Clinic,
-    ClinicType,
     Complexity,
     Hosting,
     Intake,
-    Integration,
     Level,
-    ModuleChoice,
-    Records,
     Scenario,
     ScenarioPlan,
     Subscription,
@@ -35,6 +30,7 @@ from generator.model import (
 from generator.plan import ownership, risk, sensitivity
 from generator.plan import pricing as planner
 from generator.ratecard import OURS, RateCard, default_card
+from tests.builders import feature, integration, modules, scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,17 +39,10 @@ def make(*, card: RateCard | None = None, include: frozenset[str] = frozenset(),
          exclude: frozenset[str] = frozenset(), complexity: Complexity | None = None,
          integrations: tuple[Category, ...] = (), specialty: tuple[tuple[str, int, int], ...] = (),
          overrides: dict[str, float] | None = None, **clinic: object) -> Scenario:
-    """A scenario: the known modules at their defaults, plus or minus some, and integrations."""
-    base = Clinic(name="Ridgeview Family Medicine", clinic_type=ClinicType.FAMILY, physicians=3,
-                  records=Records.PAPER)
-    rows = tuple(ModuleChoice(m.name, (m.default_on or m.name in include) and m.name not in exclude,
-                              m.phase, complexity, known=m) for m in KNOWN_MODULES)
-    rows += tuple(ModuleChoice(name, True, 2, None, low, high) for name, low, high in specialty)
-    links = tuple(Integration(f"{c.value} system", c, "", 2, Complexity.TYPICAL) for c in integrations)
-    card = card or default_card()
-    if overrides:
-        card = card.with_overrides({k: (v, "test") for k, v in overrides.items()})
-    return Scenario("Baseline", replace(base, **clinic), rows, links, (), card)  # type: ignore[arg-type]
+    """builders.scenario, with integrations given by category and features as (name, low, high)."""
+    mods = modules(include, exclude, complexity=complexity, specialty=[feature(*f) for f in specialty])
+    return scenario(card=card, overrides=overrides, mods=mods, integrations=map(integration, integrations),
+                    **clinic)
 
 
 def analysed(scenario: Scenario) -> ScenarioPlan:
@@ -91,6 +80,7 @@ def test_different_input_gives_different_seed() -> None:
     assert len(seeds) == 4
 
 
+@pytest.mark.slow
 def test_seed_does_not_depend_on_the_process_hash_salt() -> None:
     code = ("from tests.test_risk import TYPICAL; from generator.plan.risk import seed_for; "
             "print(seed_for(TYPICAL))")

@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 from generator.ratecard import default_card
-from tests.helpers import BASE_CLINIC, clinic_workbook, run_cli
+from tests.builders import BASE_CLINIC, clinic_workbook
+from tests.helpers import run_cli
+
+pytestmark = pytest.mark.slow  # every test here runs the installed command
 
 CONTRACT = {
     "scenario": ["name", "tier", "build", "components", "phases", "labor", "annual", "off_the_shelf", "tco",

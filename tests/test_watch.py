@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from generator.run.watch import Settler
-from tests.batch_helpers import check_outputs, clinic_rows, good_workbook, manifest_records, summary, wait_for
-from tests.helpers import cli, clinic_workbook, run_cli
+from tests.batch_helpers import check_outputs, good_workbook, manifest_records, summary, wait_for
+from tests.builders import clinic_rows, clinic_workbook
+from tests.helpers import cli, run_cli
 
 SETTLE = "0.8"
 
@@ -99,6 +100,7 @@ def digests(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir() if p.is_file()}
 
 
+@pytest.mark.slow
 def test_the_drop_folder(tmp_path: Path) -> None:
     inputs, out, scratch = tmp_path / "inputs", tmp_path / "output", tmp_path / "scratch"
     inputs.mkdir()
@@ -142,6 +144,7 @@ def test_the_drop_folder(tmp_path: Path) -> None:
         k: v for k, v in before.items() if k != "renamed.xlsx"}  # inputs never touched
 
 
+@pytest.mark.slow
 def test_polling_and_sigint(tmp_path: Path) -> None:
     (tmp_path / "inputs").mkdir()
     w = Watcher(tmp_path, "--poll", "--quiet")
@@ -151,6 +154,7 @@ def test_polling_and_sigint(tmp_path: Path) -> None:
     assert w.lines == ["stopped"]  # --quiet: nothing else
 
 
+@pytest.mark.slow
 def test_watcher_and_batch_share_an_output_folder(tmp_path: Path) -> None:
     inputs = tmp_path / "inputs"
     inputs.mkdir()
@@ -167,6 +171,7 @@ def test_watcher_and_batch_share_an_output_folder(tmp_path: Path) -> None:
     assert len(manifest_records(tmp_path / "output")) == 12
 
 
+@pytest.mark.slow
 def test_missing_folder(tmp_path: Path) -> None:
     r = run_cli("watch", "nowhere", cwd=tmp_path)
     assert r.returncode == 2 and r.stderr.strip() == "error: nowhere: no such folder"
@@ -221,6 +226,7 @@ def test_a_rewrite_that_keeps_size_and_time_is_still_caught(tmp_path: Path, cloc
     assert settler.ready() == [path]
 
 
+@pytest.mark.slow
 def test_a_one_worker_watcher_lets_go_of_the_output_folder(tmp_path: Path) -> None:
     """With one worker the watcher reads in its own reader process, forked while the watcher
     holds the output folder's lock; that reader must not keep the lock once the round is over
@@ -239,6 +245,7 @@ def test_a_one_worker_watcher_lets_go_of_the_output_folder(tmp_path: Path) -> No
     assert not any(x.startswith("waiting for another") for x in w.lines), w.lines
 
 
+@pytest.mark.slow
 def test_a_folder_removed_and_made_again_is_watched_again(tmp_path: Path) -> None:
     """File-system events were asked for the folder that was there at start; a folder made
     again under the same name must be watched too (it was not: drops went unnoticed)."""
