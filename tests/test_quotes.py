@@ -231,3 +231,23 @@ def test_xlsx_quotes_recalculated_in_libreoffice_match_budget_json(tmp_path: Pat
         diffs = [(a, v, theirs[sheet].get(a)) for a, v in ours[sheet].items() if theirs[sheet].get(a) != v
                  and not (isinstance(v, float) and abs(v - (theirs[sheet].get(a) or 0)) < 1e-9)]
         assert diffs == [], sheet
+
+
+# ------------------------------------------------------------------ the portfolio page
+
+
+@pytest.mark.slow
+def test_portfolio_shows_the_number_of_quotes_and_the_lowest_quotes_position(tmp_path: Path) -> None:
+    import csv
+
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    clinic_workbook(inputs / "ridgeview.xlsx", Quotes=QUOTES)
+    clinic_workbook(inputs / "plain.xlsx")
+    result = run_cli("batch", inputs, "--out", tmp_path / "out", "--formats", "json")
+    assert result.returncode == 0, result.stderr
+    rows = {r["workbook"]: r for r in csv.DictReader((tmp_path / "out" / "index.csv").read_text().splitlines())}
+    assert [(rows[w]["quotes"], rows[w]["lowest_quote"], rows[w]["lowest_quote_position"])
+            for w in ("ridgeview.xlsx", "plain.xlsx")] == [("3", "40000", "below"), ("0", "", "")]
+    page = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert '<td class="num">3</td>\n<td class="">$40,000, below the simulated P10–P90</td>' in page

@@ -129,11 +129,16 @@ class Headline:
     year_one_capital: int
     recommendation: str
     break_even_year: int | None
+    quotes: int = 0  # vendor quotes on the workbook's Quotes sheet
+    lowest_quote_price: int | None = None
+    lowest_quote_position: str | None = None  # below | within | above the simulated P10-P90 range
 
     @classmethod
     def from_budget(cls, budget: dict[str, Any]) -> Headline:
         """From the budget.json structure (writers.budget_json.budget_dict)."""
         base = budget["scenarios"][0]
+        quotes = budget.get("quotes") or []
+        lowest = min(quotes, key=lambda q: q["price"], default=None)
         return cls(
             clinic=str(budget["clinic"]["name"]), physicians=int(budget["clinic"]["physicians"]),
             build_low=base["build"]["low"], build_expected=base["build"]["expected"],
@@ -141,6 +146,8 @@ class Headline:
             year_one_capital=base["capital"]["year_one"],
             recommendation=base["recommendation"]["headline"] or base["recommendation"]["path"],
             break_even_year=base["tco"]["break_even_year"],
+            quotes=len(quotes), lowest_quote_price=lowest["price"] if lowest else None,
+            lowest_quote_position=lowest["position"] if lowest else None,
         )
 
 

@@ -26,7 +26,7 @@ INDEX_TEMPLATE = "index.html.j2"
 DOCUMENT_ORDER = tuple(w.file_name for w in sorted(WRITERS, key=lambda w: w.rank))  # best first
 CSV_COLUMNS = ("clinic", "workbook", "status", "physicians", "build_low", "build_expected",
                "build_high", "tier", "year_one_capital", "recommendation", "break_even_year",
-               "documents", "error_report", "errors")
+               "quotes", "lowest_quote", "lowest_quote_position", "documents", "error_report", "errors")
 HOW_TO_FIX = (
     "Open the workbook in Excel, correct each cell listed above (the message says what is "
     "accepted), save it, and put it back in the input folder: the next batch or the watcher "
@@ -125,8 +125,9 @@ def render_csv(rows: Iterable[Row]) -> Iterator[str]:
         h = r.headline
         figures: list[object] = (
             [h.physicians, h.build_low, h.build_expected, h.build_high, h.tier, h.year_one_capital,
-             h.recommendation, "" if h.break_even_year is None else h.break_even_year]
-            if h is not None else [""] * 8
+             h.recommendation, "" if h.break_even_year is None else h.break_even_year, h.quotes,
+             "" if h.lowest_quote_price is None else h.lowest_quote_price, h.lowest_quote_position or ""]
+            if h is not None else [""] * 11
         )
         yield _csv_line([r.clinic, r.source, r.status, *figures, r.documents[0] if r.documents else "",
                          r.error_report or "", " | ".join(r.errors)])
