@@ -84,14 +84,14 @@ def test_a_quote_above_the_range_says_what_might_explain_it(quotes: list[dict[st
 def test_hours_and_rate_are_checked_against_the_price_and_the_guides_rates(quotes: list[dict[str, Any]]) -> None:
     assert [(c["code"], c["message"], c["flag"]) for c in quotes[1]["checks"]] == [
         ("hours_rate_match", "1,500 hours at $45/h is $67,500, within 10% of the price.", False),
-        ("rate_between", "The quoted rate, $45/h, is within the guide's rates ($40/h offshore healthcare team to "
-         "$175/h US team).", False),
+        ("rate_between", "The quoted rate, $45/h, is within the guide's rates ($40/h offshore to $175/h US).",
+         False),
         ("hours", "The quote is based on 1,500 development hours, against 928 that this budget derives for the "
          "scope (the guide: a mid-tier build requires 1,200).", False),
     ]
     assert [(c["code"], c["message"]) for c in quotes[2]["checks"]] == [
-        ("rate_between", "The price over the quoted hours comes to $150/h, is within the guide's rates ($40/h "
-         "offshore healthcare team to $175/h US team)."),
+        ("rate_between", "The price over the quoted hours, $150/h, is within the guide's rates ($40/h "
+         "offshore to $175/h US)."),
         ("hours", "The quote is based on 1,000 development hours, against 928 that this budget derives for the "
          "scope (the guide: a mid-tier build requires 1,200)."),
     ]
@@ -251,3 +251,29 @@ def test_portfolio_shows_the_number_of_quotes_and_the_lowest_quotes_position(tmp
             for w in ("ridgeview.xlsx", "plain.xlsx")] == [("3", "40000", "below"), ("0", "", "")]
     page = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
     assert '<td class="num">3</td>\n<td class="">$40,000, below the simulated P10–P90</td>' in page
+
+
+# ------------------------------------------------------------------ the checks, on a planned scenario
+
+
+def test_flagged_hours_and_rates() -> None:
+    from generator.model import Quote
+    from generator.plan.pricing import plan_scenario
+    from generator.plan.quotes import checks
+    from tests.scenarios import scenario
+
+    sp = plan_scenario(scenario())
+    cheap = checks(Quote("Cheap", 50000, hours=2000, hourly_rate=18), sp)
+    assert [(c.code, c.message, c.flag) for c in cheap[:2]] == [
+        ("hours_rate_mismatch", "2,000 hours at $18/h is $36,000, 28% less than the price: ask what the difference "
+         "covers (project management, licences, a discount).", True),
+        ("rate_below_guide", "The quoted rate, $18/h, is below the guide's $40/h for an India-based healthcare "
+         "team: ask for the team's healthcare references before relying on it.", True),
+    ]
+    dear = checks(Quote("Dear", 90000, hourly_rate=250), sp)
+    assert [(c.code, c.message, c.flag) for c in dear] == [
+        ("rate_above_guide", "The quoted rate, $250/h, is above the guide's $175/h for a US team: ask what the "
+         "premium buys.", True),
+        ("hours", "The price over the quoted rate buys 360 development hours, against 928 that this budget derives "
+         "for the scope (the guide: a mid-tier build requires 1,200).", False),
+    ]

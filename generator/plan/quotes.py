@@ -103,10 +103,16 @@ def advice(quote: Quote, where: str, share: float, sp: ScenarioPlan) -> tuple[st
 # ------------------------------------------------------------------ hours and rate
 
 
+def _rate(x: float) -> str:
+    """An hourly rate: `$45/h`, `$72.50/h`."""
+    cents = round(x * 100)
+    return f"${cents // 100:,}/h" if cents % 100 == 0 else f"${cents / 100:,.2f}/h"
+
+
 def _rate_check(rate: float, card: RateCard, implied: bool) -> QuoteCheck:
     offshore, us = card.value("rate.offshore"), card.value("rate.us")
-    what = "The price over the quoted hours comes to" if implied else "The quoted rate,"
-    shown = f"{what} {usd(rate) if rate >= 100 else f'${rate:,.2f}'.replace('.00', '')}/h"
+    what = "The price over the quoted hours," if implied else "The quoted rate,"
+    shown = f"{what} {_rate(rate)}"
     if rate < offshore:
         return QuoteCheck("rate_below_guide", f"{shown}, is below the guide's {usd(offshore)}/h for an India-based "
                           "healthcare team: ask for the team's healthcare references before relying on it.", True)
@@ -114,7 +120,7 @@ def _rate_check(rate: float, card: RateCard, implied: bool) -> QuoteCheck:
         return QuoteCheck("rate_above_guide", f"{shown}, is above the guide's {usd(us)}/h for a US team: ask "
                           "what the premium buys.", True)
     return QuoteCheck("rate_between", f"{shown}, is within the guide's rates ({usd(offshore)}/h offshore "
-                      f"healthcare team to {usd(us)}/h US team).", False)
+                      f"to {usd(us)}/h US).", False)
 
 
 def checks(quote: Quote, sp: ScenarioPlan) -> tuple[QuoteCheck, ...]:
@@ -126,7 +132,7 @@ def checks(quote: Quote, sp: ScenarioPlan) -> tuple[QuoteCheck, ...]:
         product = dollars(hours * rate)
         gap = (product - quote.price) / quote.price
         tolerance = card.value("quote.hours_rate_tolerance_pct")
-        said = f"{hours:,.0f} hours at {usd(rate) if rate.is_integer() else f'${rate:,.2f}'}/h is {usd(product)}"
+        said = f"{hours:,.0f} hours at {_rate(rate)} is {usd(product)}"
         if abs(gap) <= tolerance:
             out.append(QuoteCheck("hours_rate_match", f"{said}, within {tolerance:.0%} of the price.", False))
         else:

@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable, Sequence
 from html import escape
 
-from generator.model import QuoteAnalysis, ScenarioPlan
+from generator.model import QuoteAnalysis, QuoteResult, ScenarioPlan
 from generator.money import usd
 
 WIDTH = 720
@@ -304,6 +304,19 @@ def share_text(x: float) -> str:
     return text(x)
 
 
+def _quote_label(r: QuoteResult) -> str:
+    name = r.quote.vendor if len(r.quote.vendor) <= 28 else r.quote.vendor[:27].rstrip() + "…"
+    return f"{name} {usd(r.quote.price)} ({share_text(r.percentile)})"
+
+
+def _cost_at(curve: list[tuple[float, int]], prob: float) -> float:
+    """The S-curve's cost at a probability (linear between its points)."""
+    for (p0, c0), (p1, c1) in zip(curve, curve[1:], strict=False):
+        if p0 <= prob <= p1:
+            return c0 + (c1 - c0) * ((prob - p0) / (p1 - p0) if p1 > p0 else 0)
+    return curve[-1][1]
+
+
 def quotes_chart(analysis: QuoteAnalysis, sp: ScenarioPlan, accent: str, uid: str) -> str:
     """The base scenario's S-curve with each vendor's quote marked where it falls on it."""
     curve = list(getattr(sp.risk, "s_curve", ()) or ())
@@ -337,19 +350,30 @@ def quotes_chart(analysis: QuoteAnalysis, sp: ScenarioPlan, accent: str, uid: st
         points = [(px(lo), py(0.0))] + [(px(c), py(p)) for p, c in curve] + [(px(hi), py(1.0))]
         d = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
         parts.append(f'<polyline points="{d}" fill="none" stroke="{accent}" stroke-width="2.5"/>')
-    # Left of the curve the space is above a quote's mark, right of it below: labels go there.
-    label_ys = _spread([py(r.percentile) + (44 if r.percentile > 0.5 else -8) for r in results], 14.0)
-    for i, (r, label_y) in enumerate(zip(results, label_ys, strict=True)):
+    # Each label where the S-curve is not: above-left of a mark on the curve's upper half (the curve
+    # runs up to the right), below-right on its lower half, above a quote left of the curve, and
+    # at the three-quarter line for a quote right of it (the curve has passed there).
+    places = []
+    for r in results:
         x, y = px(r.quote.price), py(r.percentile)
-        marker = MARKERS[i % len(MARKERS)]
+        if r.position == "above":
+            width = 6.5 * len(_quote_label(r))  # DejaVu Sans Bold at 10 px, about 6.5 px a character
+            level = next((p for p in (0.75, 0.65, 0.55, 0.45, 0.35) if curve and
+                          px(_cost_at(curve, p)) < x - 8 - width - 6), 0.3)
+            places.append(("end", x - 8, py(level)))
+        elif r.position == "below":
+            places.append(("start", x + 8, y - 8))
+        elif r.percentile > 0.5:
+            places.append(("end", x - 8, y - 8))
+        else:
+            places.append(("start", x + 8, y + 14))
+    label_ys = _spread([y for _, _, y in places], 14.0)
+    for i, (r, (anchor, lx, _), label_y) in enumerate(zip(results, places, label_ys, strict=True)):
+        x, y = px(r.quote.price), py(r.percentile)
         parts.append(f'<line x1="{x:.1f}" y1="{y:.1f}" x2="{x:.1f}" y2="{py(0.0):.1f}" stroke="#1b1b1b" '
                      f'stroke-width="1" stroke-dasharray="{DASHES[i % len(DASHES)]}"/>')
-        parts.append(_marker(marker, x, y, "#1b1b1b"))
-        name = r.quote.vendor if len(r.quote.vendor) <= 28 else r.quote.vendor[:27].rstrip() + "…"
-        text = f"{name} {usd(r.quote.price)} ({share_text(r.percentile)})"
-        anchor = "end" if x > left + plot_w * 0.6 else "start"
-        parts.append(_t(x + (-8 if anchor == "end" else 8), min(label_y, py(0.0) - 22), text, 10, anchor,
-                        weight="bold"))
+        parts.append(_marker(MARKERS[i % len(MARKERS)], x, y, "#1b1b1b"))
+        parts.append(_t(lx, min(label_y, py(0.0) - 22), _quote_label(r), 10, anchor, weight="bold"))
     svg = _svg(height, "Vendor quotes on the S-curve of the simulated build cost", parts, _hatch(uid, "#888888"))
     return _figure(svg, "Each quote marked on the S-curve of the simulated build cost for this scope; "
                         "the hatched band is the P10–P90 range.")
