@@ -215,8 +215,9 @@ def test_xlsx_quotes_sheet_equals_budget_json_and_keeps_user_text_as_text(tmp_pa
     assert wb["Quotes"]["Y14"].value == '=HYPERLINK("http://evil")' and wb["Quotes"]["Y14"].data_type == "s"
     formulas = [c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.data_type == "f"]
     assert not [f for f in formulas if "cmd" in f or "HYPERLINK" in f]
-    assert wb["Quotes"]["D11"].value == '=IF(C11="",ROUND(B11*\'Cash flow\'!$C$4,0),C11)'
-    assert wb["Quotes"]["S11"].value == "='Quote cash flow'!C36"
+    assert wb["Quotes"]["J11"].value == '=IF(I11="",ROUND(B11*\'Cash flow\'!$C$4,0),I11)'
+    assert wb["Quotes"]["F11"].value == "='Quote cash flow'!C36"
+    assert wb["Quotes"]["D11"].value == '=IF(B11<Quotes!$B$4,"below",IF(B11>Quotes!$B$5,"above","within"))'
 
 
 def test_xlsx_quotes_recalculated_in_libreoffice_match_budget_json(tmp_path: Path) -> None:

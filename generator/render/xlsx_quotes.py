@@ -18,11 +18,15 @@ from generator.render.xlsx_sheet import Book, Sheet
 QUOTES = "Quotes"
 CASH = "Quote cash flow"
 TOP = 9  # the Quotes table's header row (0-based); one quote a row below it
-COLUMNS = ("Vendor", "Build price", "Annual maintenance (quote)", "Maintenance used", "Hours", "Hourly rate",
-           "Hours x rate", "Percentile (simulated)", "Position", "HIPAA builds in production", "FHIR approach",
-           "Maintenance SLA", "Code ownership", "Migration plan", "Strong answers", "Phase 1 share of price",
-           "Later phases", "Maintenance share", "Cost over the horizon", "Cheapest product over the horizon",
-           "Break-even year", "AACE class", "Band low", "Band high", "Notes")
+# The comparison a consultant reads first, then the quote's details (printed as a second page).
+LAYOUT = (("Vendor", 30), ("Build price", 12), ("Percentile (simulated)", 11), ("Position", 9),
+          ("Strong answers", 9), ("Cost over the horizon", 12), ("Cheapest product over the horizon", 13),
+          ("Break-even year", 9), ("Annual maintenance (quote)", 12), ("Maintenance used", 12),
+          ("AACE class", 7), ("Band low", 11), ("Band high", 11),
+          ("Hours", 8), ("Hourly rate", 9), ("Hours x rate", 11), ("HIPAA builds in production", 11),
+          ("FHIR approach", 19), ("Maintenance SLA", 11), ("Code ownership", 10), ("Migration plan", 10),
+          ("Phase 1 share of price", 11), ("Later phases", 11), ("Maintenance share", 11), ("Notes", 45))
+COLUMNS = tuple(name for name, _ in LAYOUT)
 COL = {name: i for i, name in enumerate(COLUMNS)}
 
 
@@ -35,8 +39,7 @@ def quotes_sheets(book: Book, plan: Plan, sp: ScenarioPlan) -> None:
     analysis = plan.quotes
     if analysis is None:
         return
-    sh = Sheet(book, QUOTES, (30, 13, 14, 14, 9, 10, 12, 12, 10, 14, 20, 12, 12, 12, 10, 13, 13, 11, 15, 15,
-                              11, 8, 12, 12, 60))
+    sh = Sheet(book, QUOTES, tuple(width for _, width in LAYOUT))
     r = book.ref
     sh.text(0, 0, f"Vendor quotes against the estimate: {sp.name}", "title")
     sh.text(1, 0, "Yellow cells are the quotes: change a price or a maintenance figure and the position, cash "
@@ -50,9 +53,12 @@ def quotes_sheets(book: Book, plan: Plan, sp: ScenarioPlan) -> None:
     sh.calc(5, 1, r["build.exp"], sp.build.expected, name="quotes.build")
     sh.text(6, 0, "Phase 1 of the expected build")
     sh.calc(6, 1, r["p1"], sum(li.cost.expected for li in sp.components if li.phase == 1), name="quotes.p1")
-    sh.text(7, 0, f"Compared with (cheapest over {sp.ownership.years} years)")
+    sh.text(7, 0, "Compared with (the cheapest product)")
     sh.calc(7, 1, r["cheapest"], sp.ownership.cheapest_product, "text")
-    sh.head(TOP, COLUMNS)
+    _print_setup(sh, TOP)
+    for col, label in enumerate(COLUMNS):
+        sh.text(TOP, col, label, "head_wrap")
+    sh.ws.set_row(TOP, 45)
     for i, result in enumerate(analysis.results):
         _quote_row(sh, sp, TOP + 1 + i, result)
     sh.ws.freeze_panes(TOP + 1, 1)
@@ -94,7 +100,10 @@ def _quote_row(sh: Sheet, sp: ScenarioPlan, row: int, result: QuoteResult) -> No
     sh.calc(row, COL["Band low"], f'ROUND({c("Build price")}*(1{lo:+g}),0)', result.band[0])
     sh.calc(row, COL["Band high"], f'ROUND({c("Build price")}*(1{hi:+g}),0)', result.band[1])
     if q.notes:
-        sh.text(row, COL["Notes"], q.notes)
+        sh.text(row, COL["Notes"], q.notes, "wrap")
+        lines = min(-(-len(q.notes) // 48), 30)  # XlsxWriter cannot autofit: about 48 characters a line
+        if lines > 1:
+            sh.ws.set_row(row, 15 * lines)
 
 
 def _cash_sheet(book: Book, sp: ScenarioPlan, results: tuple[QuoteResult, ...]) -> None:
@@ -110,7 +119,10 @@ def _cash_sheet(book: Book, sp: ScenarioPlan, results: tuple[QuoteResult, ...]) 
     head = ["Quarter", "Index"]
     for res in results:
         head += [f"{res.quote.vendor}: build", f"{res.quote.vendor}: run"]
-    sh.head(3, tuple(head))
+    for col, label in enumerate(head):
+        sh.text(3, col, label, "head_wrap")
+    sh.ws.set_row(3, 45)
+    _print_setup(sh, 3)
     n1 = r["phase1_quarters"]
     for q in range(quarters):
         sh.text(4 + q, 0, own.cash_flow[q].label)
@@ -151,6 +163,16 @@ def _cash_sheet(book: Book, sp: ScenarioPlan, results: tuple[QuoteResult, ...]) 
         last = xl_rowcol_to_cell(cum_row + years - 1, cb)
         _back_fill(book, row, last, flags, res)
     sh.ws.freeze_panes(4, 2)
+
+
+def _print_setup(sh: Sheet, header: int) -> None:
+    """Landscape, the header row and the first column on every printed page, so that each page of
+    a wide table still names its vendors and columns."""
+    sh.ws.set_landscape()
+    sh.ws.set_paper(1)  # Letter
+    sh.ws.repeat_rows(header)
+    sh.ws.repeat_columns(0)
+    sh.ws.fit_to_pages(2, 0)  # two pages wide at most, as many down as the rows need
 
 
 def _quotes_cell(row: int, col: str) -> str:
