@@ -258,7 +258,7 @@ def test_unknown_example_lists_the_names(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr == (
         "error: --example: unknown example 'orthopedics' "
-        "(choose from family-practice, orthopedic, urgent-care); did you mean 'orthopedic'?\n"
+        "(choose from family-practice, orthopedic, urgent-care, pediatrics-quotes); did you mean 'orthopedic'?\n"
     )
     assert not path.exists()
 
