@@ -278,3 +278,20 @@ def test_flagged_hours_and_rates() -> None:
         ("hours", "The price over the quoted rate buys 360 development hours, against 928 that this budget derives "
          "for the scope (the guide: a mid-tier build requires 1,200).", False),
     ]
+
+
+def test_the_chart_names_a_few_quotes_and_numbers_many(tmp_path: Path) -> None:
+    from generator.intake.reader import read_intake
+    from generator.plan import quotes, risk
+    from generator.plan.pricing import plan_intake
+    from generator.render.charts import quotes_chart
+
+    def chart(rows: list[list[object]]) -> str:
+        plan = quotes.apply(risk.apply(plan_intake(read_intake(clinic_workbook(tmp_path / "q.xlsx", Quotes=rows)))))
+        assert plan.quotes is not None
+        return quotes_chart(plan.quotes, plan.base, "#1f5f8b", "q")
+
+    few = chart(QUOTES)
+    assert ">Mid &lt;b&gt;Health&lt;/b&gt; $70,000 (37%)</text>" in few and "rows in the table" not in few
+    many = chart([HEADER] + [[f"Vendor {n}", 50000 + 10000 * n] for n in range(1, 7)])
+    assert ">6. Vendor 6 $110,000 (over 99%)</text>" in many and "rows in the table above" in many

@@ -317,18 +317,23 @@ def _cost_at(curve: list[tuple[float, int]], prob: float) -> float:
     return curve[-1][1]
 
 
+INLINE_LABELS = 4  # up to this many quotes are named on the chart; more are numbered, with a key below
+
+
 def quotes_chart(analysis: QuoteAnalysis, sp: ScenarioPlan, accent: str, uid: str) -> str:
     """The base scenario's S-curve with each vendor's quote marked where it falls on it."""
     curve = list(getattr(sp.risk, "s_curve", ()) or ())
+    numbered = len(analysis.results) > INLINE_LABELS
     results = sorted(analysis.results, key=lambda r: r.quote.price)
     prices = [r.quote.price for r in results]
     lo = min([c for _, c in curve] + prices)
     hi = max([c for _, c in curve] + prices)
     pad = (hi - lo) * 0.04 or 1
     lo, hi = max(lo - pad, 0), hi + pad
-    left, right, top_pad, bottom = 60, 40, 24, 48
-    height = 268 + 16 * max(len(results) - 3, 0)
-    plot_w, plot_h = WIDTH - left - right, height - top_pad - bottom
+    left, right, top_pad, bottom, plot_h = 60, 40, 34, 48, 196
+    key_rows = (len(results) + 1) // 2 if numbered else 0
+    height = top_pad + plot_h + bottom + 16 * key_rows
+    plot_w = WIDTH - left - right
 
     def px(cost: float) -> float:
         return left + plot_w * (cost - lo) / (hi - lo)
@@ -350,9 +355,26 @@ def quotes_chart(analysis: QuoteAnalysis, sp: ScenarioPlan, accent: str, uid: st
         points = [(px(lo), py(0.0))] + [(px(c), py(p)) for p, c in curve] + [(px(hi), py(1.0))]
         d = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
         parts.append(f'<polyline points="{d}" fill="none" stroke="{accent}" stroke-width="2.5"/>')
-    # Each label where the S-curve is not: above-left of a mark on the curve's upper half (the curve
-    # runs up to the right), below-right on its lower half, above a quote left of the curve, and
-    # at the three-quarter line for a quote right of it (the curve has passed there).
+    for i, r in enumerate(results):
+        x, y = px(r.quote.price), py(r.percentile)
+        parts.append(f'<line x1="{x:.1f}" y1="{y:.1f}" x2="{x:.1f}" y2="{py(0.0):.1f}" stroke="#1b1b1b" '
+                     f'stroke-width="1" stroke-dasharray="{DASHES[i % len(DASHES)]}"/>')
+        parts.append(_marker(MARKERS[i % len(MARKERS)], x, y, "#1b1b1b"))
+    if numbered:
+        parts += _numbers(analysis, px, py, top_pad + plot_h + bottom)
+    else:
+        parts += _inline_labels(results, curve, px, py)
+    svg = _svg(height, "Vendor quotes on the S-curve of the simulated build cost", parts, _hatch(uid, "#888888"))
+    key = " The numbers are the quotes' rows in the table above." if numbered else ""
+    return _figure(svg, "Each quote marked on the S-curve of the simulated build cost for this scope; "
+                        f"the hatched band is the P10–P90 range.{key}")
+
+
+def _inline_labels(results: list[QuoteResult], curve: list[tuple[float, int]], px: Callable[[float], float],
+                   py: Callable[[float], float]) -> list[str]:
+    """Each quote named where the S-curve is not: above-left of a mark on the curve's upper half
+    (the curve runs up to the right), below-right on its lower half, above a quote left of the
+    curve, and for a quote right of it at the highest level the curve has already passed."""
     places = []
     for r in results:
         x, y = px(r.quote.price), py(r.percentile)
@@ -368,15 +390,29 @@ def quotes_chart(analysis: QuoteAnalysis, sp: ScenarioPlan, accent: str, uid: st
         else:
             places.append(("start", x + 8, y + 14))
     label_ys = _spread([y for _, _, y in places], 14.0)
-    for i, (r, (anchor, lx, _), label_y) in enumerate(zip(results, places, label_ys, strict=True)):
-        x, y = px(r.quote.price), py(r.percentile)
-        parts.append(f'<line x1="{x:.1f}" y1="{y:.1f}" x2="{x:.1f}" y2="{py(0.0):.1f}" stroke="#1b1b1b" '
-                     f'stroke-width="1" stroke-dasharray="{DASHES[i % len(DASHES)]}"/>')
-        parts.append(_marker(MARKERS[i % len(MARKERS)], x, y, "#1b1b1b"))
-        parts.append(_t(lx, min(label_y, py(0.0) - 22), _quote_label(r), 10, anchor, weight="bold"))
-    svg = _svg(height, "Vendor quotes on the S-curve of the simulated build cost", parts, _hatch(uid, "#888888"))
-    return _figure(svg, "Each quote marked on the S-curve of the simulated build cost for this scope; "
-                        "the hatched band is the P10–P90 range.")
+    return [_t(lx, min(label_y, py(0.0) - 22), _quote_label(r), 10, anchor, weight="bold")
+            for r, (anchor, lx, _), label_y in zip(results, places, label_ys, strict=True)]
+
+
+def _numbers(analysis: QuoteAnalysis, px: Callable[[float], float], py: Callable[[float], float],
+             key_top: float) -> list[str]:
+    """Many quotes: each mark numbered by its row in the table (above the mark, or the nearest
+    place above or below it that clears the numbers placed before), and a key in two columns under
+    the axis."""
+    parts: list[str] = []
+    placed: list[tuple[float, float]] = []
+    for n, r in sorted(enumerate(analysis.results, start=1), key=lambda item: item[1].quote.price):
+        x, mark = px(r.quote.price), py(r.percentile)
+        free = [mark + dy for dy in (-9, -21, 18, 30, -33, 42, 54) if 24 <= mark + dy <= py(0.0) - 4
+                and not any(abs(x - px0) < 16 and abs(mark + dy - py0) < 12 for px0, py0 in placed)]
+        y = free[0] if free else mark - 9
+        placed.append((x, y))
+        parts.append(_t(x, y, str(n), 10, "middle", weight="bold"))
+    half = (len(analysis.results) + 1) // 2
+    for n, r in enumerate(analysis.results, start=1):
+        column, row = divmod(n - 1, half)
+        parts.append(_t(60 + column * 330, key_top + 14 * row + 4, f"{n}. {_quote_label(r)}", 10))
+    return parts
 
 
 CHARTS = {"build": build_chart, "tco": tco_chart, "cash": cash_chart, "scurve": scurve_chart,
