@@ -261,7 +261,7 @@ def test_flagged_hours_and_rates() -> None:
     from generator.model import Quote
     from generator.plan.pricing import plan_scenario
     from generator.plan.quotes import checks
-    from tests.scenarios import scenario
+    from tests.builders import scenario
 
     sp = plan_scenario(scenario())
     cheap = checks(Quote("Cheap", 50000, hours=2000, hourly_rate=18), sp)

@@ -30,7 +30,9 @@ from generator.model import (
 from generator.money import dollars, usd
 from generator.plan import ownership, risk
 from generator.questions import VendorQuestion, vendor_questions
-from generator.ratecard import RateCard
+from generator.ratecard import RateCard, default_card
+
+GUIDE = default_card  # figures the report attributes to the guide: the shipped card, whatever a workbook overrides
 
 BELOW, WITHIN, ABOVE = "below", "within", "above"
 INTAKE_CLASS_NAMES = {5: "concept screening", 4: "study or feasibility", 3: "budget authorization"}
@@ -74,9 +76,8 @@ def advice(quote: Quote, where: str, share: float, sp: ScenarioPlan) -> tuple[st
     if where == WITHIN:
         return (f"{usd(quote.price)} is within the simulated range for this scope, {span}: "
                 f"{share_text(share)} of simulated builds cost no more.",)
-    card = sp.scenario.card
     if where == BELOW:
-        low, high = card.pair("geography.reduction")
+        low, high = GUIDE().pair("geography.reduction")
         return (
             f"{usd(quote.price)} is below the simulated range for this scope ({span}): {share_text(share)} "
             "of simulated builds cost this little.",
@@ -86,14 +87,14 @@ def advice(quote: Quote, where: str, share: float, sp: ScenarioPlan) -> tuple[st
             f"Ask whether the team has documented healthcare software experience: the guide's {low * 100:.0f}-"
             f"{high:.0%} offshore savings hold only for a healthcare-experienced team, and clinics that "
             "under-fund compliance face overruns of "
-            f"{card.value('compliance.overrun_pct'):.0%} or more after launch.",
+            f"{GUIDE().value('compliance.overrun_pct'):.0%} or more after launch.",
         )
-    us_rate = card.value("rate.us")
+    us_rate = GUIDE().value("rate.us")
     return (
         f"{usd(quote.price)} is above the simulated range for this scope ({span}): "
         f"{share_text(share)} of simulated builds cost no more.",
         "What might explain it: a US-based team (the guide's rate is "
-        f"{usd(us_rate)}/h against {usd(card.value('rate.offshore'))}/h offshore), scope beyond this "
+        f"{usd(us_rate)}/h against {usd(GUIDE().value('rate.offshore'))}/h offshore), scope beyond this "
         "workbook (more integrations, specialty features, AI documentation), first-year maintenance or "
         "hosting folded into the price, or a fixed-price risk premium.",
         "Ask for the price broken down by module, and compare it with this budget's components.",
@@ -109,8 +110,8 @@ def _rate(x: float) -> str:
     return f"${cents // 100:,}/h" if cents % 100 == 0 else f"${cents / 100:,.2f}/h"
 
 
-def _rate_check(rate: float, card: RateCard, implied: bool) -> QuoteCheck:
-    offshore, us = card.value("rate.offshore"), card.value("rate.us")
+def _rate_check(rate: float, implied: bool) -> QuoteCheck:
+    offshore, us = GUIDE().value("rate.offshore"), GUIDE().value("rate.us")
     what = "The price over the quoted hours," if implied else "The quoted rate,"
     shown = f"{what} {_rate(rate)}"
     if rate < offshore:
@@ -140,9 +141,9 @@ def checks(quote: Quote, sp: ScenarioPlan) -> tuple[QuoteCheck, ...]:
             out.append(QuoteCheck("hours_rate_mismatch", f"{said}, {abs(gap):.0%} {side} than the price: ask "
                                   "what the difference covers (project management, licences, a discount).", True))
     if rate is not None:
-        out.append(_rate_check(rate, card, implied=False))
+        out.append(_rate_check(rate, implied=False))
     elif hours is not None:
-        out.append(_rate_check(quote.price / hours, card, implied=True))
+        out.append(_rate_check(quote.price / hours, implied=True))
     if hours is not None or rate is not None:
         out.append(_hours_check(quote, sp))
     return tuple(out)
@@ -156,7 +157,7 @@ def _hours_check(quote: Quote, sp: ScenarioPlan) -> QuoteCheck:
     else:
         assert quote.hourly_rate is not None
         hours, what = quote.price / quote.hourly_rate, "The price over the quoted rate buys"
-    reference = sp.scenario.card.value("hours.reference")
+    reference = GUIDE().value("hours.reference")
     return QuoteCheck("hours", f"{what} {hours:,.0f} development hours, against {sp.labor.hours:,} that this "
                       f"budget derives for the scope (the guide: a mid-tier build requires {reference:,.0f}).", False)
 
