@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,21 @@ from generator.settings import Branding, Settings
 from tests.builders import HOSTILE, family, family_clinic, hostile, ortho, plan
 
 GOLDEN = Path(__file__).parent / "golden"
-__all__ = ["CASES", "GOLDEN", "HOSTILE", "settings"]
+__all__ = ["CASES", "GOLDEN", "HOSTILE", "examples", "settings"]
+
+
+_INNER_LOOP = False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _INNER_LOOP
+    _INNER_LOOP = " ".join(str(config.getoption("markexpr", "") or "").split()) == "not slow"
+
+
+def examples(full: int) -> int:
+    """Hypothesis examples for a property test: `full` in the full run, a fifth of them in the
+    inner loop (`pytest -m "not slow"`), which must stay under 30 s."""
+    return max(10, full // 5) if _INNER_LOOP else full
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -137,7 +152,7 @@ def settings(tmp: Path | None = None, formats: tuple[str, ...] = ("md", "html", 
     return Settings(tmp or Path("/nonexistent-out"), formats, templates, branding or Branding())
 
 
-CASES = {
+_BUILD = {
     "family": lambda: plan(family(), source="ridgeview.xlsx"),
     "ortho-risk": lambda: with_risk(plan(ortho(), source="summit.xlsx")),
     "scenarios": lambda: plan(
@@ -147,6 +162,10 @@ CASES = {
         source="ridgeview-scenarios.xlsx"),
     "hostile": lambda: plan(hostile(), source="hostile.xlsx"),
 }
+
+# Each named plan is built once per session (plans are frozen, so tests can share them);
+# CASES[name].__wrapped__() builds a fresh one.
+CASES = {name: cache(build) for name, build in _BUILD.items()}
 
 
 @pytest.fixture(params=sorted(CASES))

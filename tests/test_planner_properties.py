@@ -21,6 +21,7 @@ from generator.model import (
 from generator.money import apportion
 from generator.plan.pricing import plan_scenario
 from tests.builders import modules, scenario
+from tests.conftest import examples
 
 complexities = st.sampled_from([None, *Complexity])
 integrations = st.lists(
@@ -53,7 +54,7 @@ def scenarios(draw: st.DrawFn, with_hours: bool = True) -> Scenario:
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(scenarios())
 def test_totals_equal_the_sum_of_their_rounded_lines(s: Scenario) -> None:
     plan = plan_scenario(s)
@@ -70,7 +71,7 @@ def test_totals_equal_the_sum_of_their_rounded_lines(s: Scenario) -> None:
     assert plan.labor.cost == plan.labor.raw_cost + plan.labor.overhead == plan.build.expected
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(scenarios())
 def test_low_never_exceeds_expected_nor_expected_high(s: Scenario) -> None:
     plan = plan_scenario(s)
@@ -86,7 +87,7 @@ def _totals(s: Scenario) -> tuple[int, ...]:
             plan.ownership.custom_cumulative[-1])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(scenarios(with_hours=False), st.sampled_from([m.name for m in KNOWN_MODULES]), integrations)
 def test_adding_a_module_or_integration_never_lowers_any_total(s: Scenario, name: str, more: tuple) -> None:
     """Hours derived from the modules (a vendor's hour quote fixes the labour cost instead)."""
@@ -97,7 +98,7 @@ def test_adding_a_module_or_integration_never_lowers_any_total(s: Scenario, name
                                       strict=True))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(scenarios())
 def test_a_longer_horizon_never_lowers_cumulative_cost(s: Scenario) -> None:
     years = s.clinic.horizon_years
@@ -108,7 +109,7 @@ def test_a_longer_horizon_never_lowers_cumulative_cost(s: Scenario) -> None:
         assert a.cumulative[-1] <= b.cumulative[-1]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(scenarios(), st.integers(1, 50))
 def test_more_physicians_never_lower_a_subscription(s: Scenario, more: int) -> None:
     bigger = replace(s, clinic=replace(s.clinic, physicians=min(200, s.clinic.physicians + more)))

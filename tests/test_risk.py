@@ -31,6 +31,7 @@ from generator.plan import ownership, risk, sensitivity
 from generator.plan import pricing as planner
 from generator.ratecard import OURS, RateCard, default_card
 from tests.builders import feature, integration, modules, scenario
+from tests.conftest import examples
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -356,7 +357,7 @@ def small_scenarios(draw: st.DrawFn) -> Scenario:
     )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_scenarios())
 def test_percentiles_are_ordered_and_bounded_for_any_scenario(scenario: Scenario) -> None:
     sp = analysed(scenario)
