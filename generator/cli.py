@@ -33,6 +33,7 @@ EPILOG = {
     "validate": "example: clinic-budget validate inputs/*.xlsx",
     "new": "example: clinic-budget new ridgeview.xlsx --example family-practice",
     "assumptions": "example: clinic-budget assumptions --format csv > ratecard.csv",
+    "serve": "example: clinic-budget serve --out output   (then open http://127.0.0.1:8400/ in a browser)",
 }
 
 
@@ -151,6 +152,15 @@ def _generation_commands(command: Command) -> None:
     p.add_argument("--settle", type=float, default=0.5, help="seconds a file must stay unchanged (default 0.5)")
     p.add_argument("--workers", type=int, default=None, help="parallel processes (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="print only failures")
+
+    p = command("serve", "a local web page: upload a workbook, see its errors by cell or download its documents")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this computer only; there is no login)")
+    p.add_argument("--port", type=int, default=8400, help="port to listen on (default 8400; 0: any free port)")
+    _add_generation_options(p)
+    p.add_argument("--workers", type=int, default=None, help="parallel processes (default: all cores)")
+    p.add_argument("--queue", type=int, default=16,
+                   help="uploads taken at once, being worked on or waiting (default 16; more get 'busy')")
 
 
 def _other_commands(command: Command) -> None:
@@ -390,6 +400,12 @@ def _report_watch(event: WatchEvent, quiet: bool) -> None:
         _err(f"waiting for another clinic-budget run on {event.out} to finish...")
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from generator.run.serve import run_serve_command
+
+    return run_serve_command(args, _generation_settings(args), _out, _err)
+
+
 def cmd_new(args: argparse.Namespace) -> int:
     from generator.errors import UsageError
     from generator.intake.blank import EXAMPLES, write_blank, write_example
@@ -446,6 +462,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
     "batch": cmd_batch,
     "watch": cmd_watch,
+    "serve": cmd_serve,
     "validate": cmd_validate,
     "new": cmd_new,
     "assumptions": cmd_assumptions,

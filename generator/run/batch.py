@@ -250,6 +250,16 @@ def default_workers() -> int:
     return os.cpu_count() or 1
 
 
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes for `process_workbook` (the batch's, the watcher's and `serve`'s): forked
+    from a server that has imported PRELOAD, each warmed up and leaving Ctrl-C to its parent."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)  # imported once, shared by every worker it forks
+    return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),))
+
+
 class WorkerPool:
     """Run jobs in `workers` processes (in this process when 1), streaming outcomes back.
 
@@ -262,12 +272,7 @@ class WorkerPool:
         self._executor: ProcessPoolExecutor | None = None
 
     def _pool(self, workers: int | None = None) -> ProcessPoolExecutor:
-        import multiprocessing
-
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(PRELOAD)  # imported once, shared by every worker it forks
-        return ProcessPoolExecutor(workers or self.workers, mp_context=ctx, initializer=_worker_init,
-                                   initargs=(os.getpid(),))
+        return process_pool(workers or self.workers)
 
     def close(self) -> None:
         if self._executor is not None:

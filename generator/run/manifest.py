@@ -344,6 +344,29 @@ class Manifest:
             yield _name_of(name), slug, (_load(record) if record is not None else None)
 
 
+def stored_records(out: Path) -> list[Record]:
+    """Every record in `out`'s manifest, by slug, read without the output lock: a read-only
+    connection sees the last committed state (SQLite's own locking keeps it consistent while
+    a batch or the watcher writes). No manifest, or one this version cannot read: no records."""
+    from urllib.parse import quote
+
+    path = out / MANIFEST_NAME
+    if not path.is_file():
+        return []
+    try:
+        conn = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=ro", uri=True, timeout=5.0)
+    except sqlite3.Error:
+        return []
+    try:
+        if conn.execute("PRAGMA user_version").fetchone()[0] != MANIFEST_SCHEMA:
+            return []
+        return [_load(text) for (text,) in conn.execute("SELECT record FROM records ORDER BY slug")]
+    except sqlite3.Error:
+        return []
+    finally:
+        conn.close()
+
+
 def _dump(record: Record) -> str:
     return json.dumps(record.to_json(), ensure_ascii=False, separators=(",", ":"))
 
