@@ -209,6 +209,7 @@ def test_document_path_rules(tmp_path: Path) -> None:
     ("../../etc/evil.xlsx", "evil.xlsx"), ("..\\..\\evil.xlsx", "evil.xlsx"),
     ("C:\\Users\\pm\\Ridge.xlsx", "Ridge.xlsx"),
     ("..", "workbook.xlsx"), (".hidden.xlsx", "hidden.xlsx"), ("a<script>b.xlsx", "a-script-b.xlsx"),
+    ("Ridgeview (2026) & Co.xlsx", "Ridgeview (2026) & Co.xlsx"), ("a;b|c$d`e.xlsx", "a-b-c-d-e.xlsx"),
     ("Clínica Sã.xlsx", "Clínica Sã.xlsx"), ("x" * 400 + ".xlsx", "x" * 115 + ".xlsx"), ("\0\n.xlsx", "workbook.xlsx"),
 ])
 def test_uploaded_names_become_file_names_only(raw: str, kept: str) -> None:

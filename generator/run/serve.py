@@ -65,7 +65,6 @@ from generator.run.batch import (
     process_workbook,
 )
 from generator.run.manifest import (
-    ERRORS_DIR,
     Manifest,
     OutputLock,
     Record,
@@ -121,12 +120,12 @@ class TooLarge(Exception):
 
 def sanitise_name(raw: str) -> str:
     """An uploaded file's name as a file name only: the last component of any path (either
-    slash), NFC, letters, digits, spaces, `.`, `-` and `_` kept and anything else made `-`, no
-    leading dots or spaces, at most NAME_MAX characters with the suffix kept; "workbook.xlsx"
-    when nothing is left."""
+    slash), NFC; letters, digits, spaces and ``.-_()[]'&,+#@!=~`` kept (none is special to a file
+    system or a shell's globbing), anything else made `-`; no leading dots, dashes or spaces; at
+    most NAME_MAX characters, the suffix kept; "workbook.xlsx" when nothing is left."""
     name = re.split(r"[/\\]", raw)[-1]
     name = unicodedata.normalize("NFC", name)
-    name = re.sub(r"\s+", " ", re.sub(r"[^\w .-]+", "-", name))
+    name = re.sub(r"\s+", " ", re.sub(r"[^\w .()\[\]'&,+#@!=~-]+", "-", name))
     stem, suffix = os.path.splitext(name)
     if len(suffix) > 10 or " " in suffix:  # not an extension: part of the name
         stem, suffix = name, ""
@@ -657,8 +656,7 @@ def build_app(service: Service, loopback: bool = True) -> Starlette:
                         documents=documents_of(record, outcome.folder))
         if outcome.cause == "workbook":
             return page(422, "problems", name=name, errors=outcome.errors, problems=outcome.problems,
-                        kept=bool(documents_of(None, outcome.folder)), slug=outcome.slug,
-                        report=f"{ERRORS_DIR}/{outcome.slug}.html" if outcome.report else None)
+                        kept=bool(documents_of(None, outcome.folder)), slug=outcome.slug)
         return page(500, "message", title=f"{name}: no budget was made", lines=list(outcome.errors),
                     advice=how_to_fix(outcome.cause, outcome.template))
 
@@ -672,6 +670,8 @@ def build_app(service: Service, loopback: bool = True) -> Starlette:
                     figures=read_figures(folder, record), warnings=(), documents=documents_of(record, folder))
 
     async def document(request: Request) -> Response:
+        if request.path_params["path"] == "index.html":  # the error reports' "all clinics" link
+            return RedirectResponse("/", 303)
         path = document_path(service.folder_real, request.path_params["path"])
         if path is None:
             return page(404, "message", title="Not found", lines=["There is no such document in the output folder."])
