@@ -23,6 +23,7 @@ from generator.render.writers import FORMATS
 
 if TYPE_CHECKING:
     from generator.run.batch import BatchEvent, Outcome
+    from generator.run.serve import ServeEvent
     from generator.run.watch import WatchEvent
     from generator.settings import Settings
 
@@ -401,9 +402,33 @@ def _report_watch(event: WatchEvent, quiet: bool) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from generator.run.serve import run_serve_command
+    """The web page until SIGINT or SIGTERM, each line flushed at once; exit 0."""
+    from generator.run.serve import serve
 
-    return run_serve_command(args, _generation_settings(args), _out, _err)
+    settings = _generation_settings(args)
+    _check_workers(args)
+    serve(settings, args.host, args.port, _report_serve, args.workers, args.queue)
+    return 0
+
+
+NO_LOGIN = ("warning: listening on {host}, not only on this computer: there is no login, so anyone who "
+            "can reach {url} can upload workbooks and read every budget in {out}")
+
+
+def _report_serve(event: ServeEvent) -> None:
+    from generator.run.batch import Outcome
+    from generator.run.serve import Serving, Stopped
+
+    if isinstance(event, Serving):
+        if not event.loopback:
+            _err(NO_LOGIN.format(host=event.host, url=event.url, out=event.out))
+        _out(f"serving {event.url} -> {event.out} (Ctrl-C to stop)")
+    elif isinstance(event, Outcome):
+        (_err if event.failed else _out)(describe(event))
+    elif isinstance(event, Stopped):
+        _out("stopped")
+    sys.stdout.flush()
+    sys.stderr.flush()
 
 
 def cmd_new(args: argparse.Namespace) -> int:

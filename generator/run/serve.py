@@ -51,7 +51,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from generator.errors import OutputError, UsageError
-from generator.run import generate as pipeline
 from generator.run.batch import (
     CRASHED,
     WORKBOOK_SUFFIXES,
@@ -60,20 +59,13 @@ from generator.run.batch import (
     Outcome,
     _failure,
     default_workers,
-    describe,
     process_pool,
     process_workbook,
 )
-from generator.run.manifest import (
-    Manifest,
-    OutputLock,
-    Record,
-    fingerprint,
-    remove_stale_temporaries,
-    stored_records,
-    subpath,
-)
+from generator.run.manifest import Manifest, Record, fingerprint, stored_records
+from generator.run.outputs import OutputLock, remove_stale_temporaries, subpath
 from generator.run.portfolio import DOCUMENT_ORDER, Row, build_row, how_to_fix
+from generator.settings import Settings
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -95,12 +87,38 @@ CSP_PAGES = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data
              "base-uri 'none'; frame-ancestors 'none'")
 CSP_DOCUMENTS = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; "
                  "base-uri 'none'; frame-ancestors 'none'")
-NO_LOGIN = ("warning: listening on {host}, not only on this computer: there is no login, so anyone who "
-            "can reach {url} can upload workbooks and read every budget in {out}")
-MEDIA_TYPES = {".md": "text/markdown; charset=utf-8", ".json": "application/json",
-               ".csv": "text/csv; charset=utf-8", ".txt": "text/plain; charset=utf-8",
-               ".html": "text/html; charset=utf-8"}
-Print = Callable[[str], None]
+TEXT_TYPES = {".csv": "text/csv; charset=utf-8", ".txt": "text/plain; charset=utf-8",
+              ".html": "text/html; charset=utf-8"}  # the portfolio's and the error reports' files
+
+
+def media_type(name: str) -> str | None:
+    """The Content-Type of a file in the output folder: the writer's, for a document."""
+    from generator.render.writers import WRITERS
+
+    for writer in WRITERS:
+        if writer.file_name == name:
+            kind = writer.media_type
+            return f"{kind}; charset=utf-8" if kind.startswith("text/") and "charset" not in kind else kind
+    return TEXT_TYPES.get(os.path.splitext(name)[1].lower())
+
+
+@dataclass(frozen=True)
+class Serving:
+    """The page is up at `url`; `loopback` is False when others can reach it (there is no login)."""
+
+    url: str
+    out: Path
+    host: str
+    loopback: bool
+
+
+@dataclass(frozen=True)
+class Stopped:
+    pass
+
+
+ServeEvent = Serving | Outcome | Stopped
+Report = Callable[[ServeEvent], None]
 
 
 class Busy(Exception):
@@ -228,8 +246,7 @@ def documents_of(record: Record | None, folder: str) -> list[str]:
     """The documents in `folder`, in the portfolio's order, then any others the record names."""
     named = list(record.files) if record is not None else []
     order = [*DOCUMENT_ORDER, *(n for n in named if n not in DOCUMENT_ORDER)]
-    extra = [n for n in ("budget.docx",) if n not in order]
-    return [n for n in (*order, *extra) if os.path.isfile(os.path.join(folder, n))]
+    return [n for n in order if os.path.isfile(os.path.join(folder, n))]
 
 
 # ------------------------------------------------------------------ the work behind the page
@@ -251,12 +268,11 @@ class Service:
 
     The manifest (an SQLite connection) and the lock are only touched from one thread, `io`."""
 
-    settings: pipeline.Settings
+    settings: Settings
     workers: int = field(default_factory=default_workers)
     queue: int = DEFAULT_QUEUE
     max_upload: int = 0  # 0: the reader's own limit on a workbook's size, plus the form around it
-    out: Print = lambda line: None  # noqa: E731 - the CLI's printers
-    err: Print = lambda line: None  # noqa: E731
+    report: Report = lambda event: None  # noqa: E731 - the CLI prints what it is told
     lock_wait: float = LOCK_WAIT
 
     def __post_init__(self) -> None:
@@ -445,7 +461,7 @@ class Service:
             outcome = await self._in_io(self._apply, outcome, is_workbook_name(name))
         finally:
             await self._in_io(self._close_session, False)
-        (self.err if outcome.failed else self.out)(describe(outcome))
+        self.report(outcome)
         return outcome
 
     async def _run(self, job: Job) -> Outcome:
@@ -502,7 +518,7 @@ class Service:
 # ------------------------------------------------------------------ the web application
 
 
-def _templates(settings: pipeline.Settings):  # type: ignore[no-untyped-def]
+def _templates(settings: Settings):  # type: ignore[no-untyped-def]
     import jinja2
 
     from generator.run.manifest import shipped_templates
@@ -675,8 +691,7 @@ def build_app(service: Service, loopback: bool = True) -> Starlette:
         path = document_path(service.folder_real, request.path_params["path"])
         if path is None:
             return page(404, "message", title="Not found", lines=["There is no such document in the output folder."])
-        suffix = os.path.splitext(path)[1].lower()
-        return FileResponse(path, media_type=MEDIA_TYPES.get(suffix),
+        return FileResponse(path, media_type=media_type(os.path.basename(path)),
                             headers={"Content-Security-Policy": CSP_DOCUMENTS, "Cache-Control": "no-cache"})
 
     async def workbook(request: Request) -> Response:
@@ -759,14 +774,19 @@ def _stopped_by_signals(server: Any, service: Service) -> Iterator[None]:
             signal.signal(s, handler)
 
 
-def serve(settings: pipeline.Settings, host: str, port: int, out: Print, err: Print,
-          workers: int | None = None, queue: int = DEFAULT_QUEUE) -> None:
-    """Listen on host:port until SIGINT or SIGTERM."""
+def serve(settings: Settings, host: str, port: int, report: Report, workers: int | None = None,
+          queue: int = DEFAULT_QUEUE) -> None:
+    """The page on host:port until SIGINT or SIGTERM; what happens is told to `report` (the CLI
+    prints it): Serving once it is up, each upload's Outcome, Stopped."""
     import uvicorn
 
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port must be from 0 to 65535, got {port}")
+    if queue < 1:
+        raise UsageError("--queue must be 1 or more")
     sock = _listen(host, port)
     url = url_of(sock)
-    service = Service(settings, max(1, workers or default_workers()), queue, out=out, err=err)
+    service = Service(settings, max(1, workers or default_workers()), queue, report=report)
     try:
         service.start()
         app = build_app(service, loopback=is_loopback(host))
@@ -781,34 +801,10 @@ def serve(settings: pipeline.Settings, host: str, port: int, out: Print, err: Pr
 
         server = Server(config)
         with _stopped_by_signals(server, service):
-            if not is_loopback(host):
-                err(NO_LOGIN.format(host=host, url=url, out=settings.out))
-            out(f"serving {url} -> {settings.out} (Ctrl-C to stop)")
+            report(Serving(url, settings.out, host, is_loopback(host)))
             server.run(sockets=[sock])
     finally:  # also when Ctrl-C or SIGTERM (the CLI's Terminated) came before the server was up
         sock.close()
         if not service._stopping.is_set():
             service.stop()
-    out("stopped")
-
-
-def run_serve_command(args: Any, settings: pipeline.Settings, out: Print, err: Print) -> int:
-    """`clinic-budget serve`: the page until Ctrl-C or SIGTERM; exit 0."""
-    if not 0 <= args.port <= 65535:
-        raise UsageError(f"--port must be from 0 to 65535, got {args.port}")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError("--workers must be 1 or more")
-    if args.queue < 1:
-        raise UsageError("--queue must be 1 or more")
-
-    def flushed(sink: Print) -> Print:
-        def write(line: str) -> None:  # a long-running process: each line reaches the log at once
-            import sys
-
-            sink(line)
-            sys.stdout.flush()
-            sys.stderr.flush()
-        return write
-
-    serve(settings, args.host, args.port, flushed(out), flushed(err), args.workers, args.queue)
-    return 0
+    report(Stopped())
