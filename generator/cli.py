@@ -23,8 +23,8 @@ from generator.render.writers import FORMATS
 
 if TYPE_CHECKING:
     from generator.run.batch import BatchEvent, Outcome
-    from generator.run.serve import ServeEvent
     from generator.run.watch import WatchEvent
+    from generator.serve.web import ServeEvent
     from generator.settings import Settings
 
 EPILOG = {
@@ -403,7 +403,7 @@ def _report_watch(event: WatchEvent, quiet: bool) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """The web page until SIGINT or SIGTERM, each line flushed at once; exit 0."""
-    from generator.run.serve import serve
+    from generator.serve.web import serve
 
     settings = _generation_settings(args)
     _check_workers(args)
@@ -417,7 +417,7 @@ NO_LOGIN = ("warning: listening on {host}, not only on this computer: there is n
 
 def _report_serve(event: ServeEvent) -> None:
     from generator.run.batch import Outcome
-    from generator.run.serve import Serving, Stopped
+    from generator.serve.web import Serving, Stopped
 
     if isinstance(event, Serving):
         if not event.loopback:

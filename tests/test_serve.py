@@ -17,7 +17,7 @@ import pytest
 from generator.intake.blank import write_example
 from generator.run.manifest import stored_records
 from generator.run.outputs import OutputLock
-from generator.run.serve import document_path, sanitise_name
+from generator.serve.files import document_path, sanitise_name
 from tests.helpers import BASE_CLINIC, clinic_workbook, run_cli
 from tests.serve_helpers import Server, raw_request, status_of
 
