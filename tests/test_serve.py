@@ -18,7 +18,8 @@ from generator.intake.blank import write_example
 from generator.run.manifest import stored_records
 from generator.run.outputs import OutputLock
 from generator.serve.files import document_path, sanitise_name
-from tests.helpers import BASE_CLINIC, clinic_workbook, run_cli
+from tests.builders import clinic_rows, clinic_workbook
+from tests.helpers import run_cli
 from tests.serve_helpers import Server, raw_request, status_of
 
 pytestmark = pytest.mark.slow
@@ -42,10 +43,8 @@ def example_bytes(tmp: Path, name: str = "family-practice") -> bytes:
 
 
 def bad_workbook(path: Path) -> Path:
-    rows = [list(r) for r in BASE_CLINIC]
-    rows[1][1] = "Dentistry <script>alert(1)</script>"  # Clinic!B2: not a clinic type
-    rows[2][1] = "three"  # Clinic!B3: not a number
-    return clinic_workbook(path, rows)
+    # Clinic!B2 is not a clinic type, Clinic!B3 not a number
+    return clinic_workbook(path, clinic_rows(clinic_type="Dentistry <script>alert(1)</script>", physicians="three"))
 
 
 def validate_lines(path: Path) -> list[str]:
