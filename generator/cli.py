@@ -225,8 +225,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
             continue
         for warning in intake.warnings:
             _err(f"warning: {warning}")
-        n = len(intake.scenarios)
-        _out(f"{name}: ok ({n} scenario{'s' if n != 1 else ''})")
+        n, q = len(intake.scenarios), len(intake.quotes)
+        quotes = f", {q} vendor quote{'s' if q != 1 else ''}" if q else ""
+        _out(f"{name}: ok ({n} scenario{'s' if n != 1 else ''}{quotes})")
     return status
 
 

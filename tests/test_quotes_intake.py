@@ -105,3 +105,10 @@ def test_validate_names_the_bad_quote_cell_and_exits_2(tmp_path: Path) -> None:
     assert "ridgeview.xlsx › Quotes!B2 (Build price): expected an amount in USD, more than 0 and at most " \
            "100,000,000, such as 1,200 or $175, got 'forty thousand'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_validate_counts_the_quotes(tmp_path: Path) -> None:
+    path = clinic_workbook(tmp_path / "ridgeview.xlsx", Quotes=[HEADER, ["Acme", 40000], ["Beta", "$52,000"]])
+    result = run_cli("validate", path)
+    assert (result.returncode, result.stdout) == (0, f"{path}: ok (1 scenario, 2 vendor quotes)\n")
