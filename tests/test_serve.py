@@ -345,3 +345,18 @@ def test_a_port_in_use_is_a_usage_error(served: tuple[Server, Path], tmp_path: P
     done = run_cli("serve", "--port", server.port, "--out", "out", cwd=tmp_path, timeout=60)
     assert done.returncode == 2
     assert f"cannot listen on 127.0.0.1:{server.port}" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_bad_version_keeps_the_earlier_documents_and_links_them(served: tuple[Server, Path],
+                                                                  tmp_path: Path) -> None:
+    server, folder = served
+    assert server.upload("Lakeside.xlsx", example_bytes(tmp_path, "urgent-care")).status == 200
+    before = (folder / "out" / "lakeside" / "budget.json").read_bytes()
+    reply = server.upload("Lakeside.xlsx", bad_workbook(tmp_path / "Lakeside.xlsx").read_bytes())
+    assert reply.status == 422 and 'href="/clinic/lakeside"' in reply.text
+    assert (folder / "out" / "lakeside" / "budget.json").read_bytes() == before
+    clinic = server.get("/clinic/lakeside")
+    assert clinic.status == 200 and "Lakeside Urgent Care" in clinic.text
+    assert 'href="/files/lakeside/budget.json"' in clinic.text
+    assert server.get("/clinic/no-such-clinic").status == 404
+    assert server.get("/clinic/..%2f..%2fetc").status == 404
