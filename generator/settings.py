@@ -19,7 +19,7 @@ from generator.errors import UsageError
 
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 DEFAULT_COLOR = "#1f5f8b"  # the accent, readable in greyscale print
-BRANDING_KEYS = ("firm", "logo", "color")
+BRANDING_KEYS = ("firm", "logo", "color", "docx_reference")
 
 PdfEngine = Literal["chromium", "weasyprint"]
 PDF_ENGINES = ("auto", "chromium", "weasyprint")  # what --pdf-engine accepts
@@ -39,9 +39,13 @@ class Branding:
     color: str = DEFAULT_COLOR
     """The accent colour as '#rrggbb' (lower case once loaded)."""
 
+    docx_reference: Path | None = None
+    """A Word document whose styles, margins and letterhead budget.docx takes (like pandoc's
+    reference documents); None for the house style."""
+
     @classmethod
     def load(cls, path: Path | None, firm: str | None, logo: Path | None, color: str | None) -> Branding:
-        """A branding file (TOML: firm, logo, color), with command-line options on top."""
+        """A branding file (TOML: firm, logo, color, docx_reference), with command-line options on top."""
         data: dict[str, object] = {}
         if path is not None:
             try:
@@ -52,7 +56,7 @@ class Branding:
                 raise UsageError(f"{path}: branding file is not valid TOML: {exc}") from None
             unknown = sorted(set(data) - set(BRANDING_KEYS))
             if unknown:
-                raise UsageError(f"{path}: unknown branding key {unknown[0]!r}; use firm, logo, color")
+                raise UsageError(f"{path}: unknown branding key {unknown[0]!r}; use {', '.join(BRANDING_KEYS)}")
         firm_v = firm if firm is not None else str(data.get("firm", ""))
         logo_v = logo if logo is not None else (
             (path.parent / str(data["logo"])) if path is not None and data.get("logo") else None)
@@ -64,7 +68,25 @@ class Branding:
                 raise UsageError(f"{logo_v}: logo file not found")
             if logo_v.suffix.lower() not in (".png", ".jpg", ".jpeg", ".svg"):
                 raise UsageError(f"{logo_v}: the logo must be a PNG, JPEG or SVG file")
-        return cls(firm_v, logo_v, color_v.lower())
+        reference = (path.parent / str(data["docx_reference"])) if path is not None and data.get(
+            "docx_reference") else None
+        if reference is not None:
+            check_reference(reference)
+        return cls(firm_v, logo_v, color_v.lower(), reference)
+
+
+def check_reference(path: Path) -> None:
+    """A reference Word document must be a readable .docx (a zip with word/document.xml)."""
+    import zipfile
+
+    if not path.is_file():
+        raise UsageError(f"{path}: docx_reference file not found")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            if "word/document.xml" not in zf.namelist():
+                raise UsageError(f"{path}: docx_reference is not a Word document (.docx)")
+    except (zipfile.BadZipFile, OSError):
+        raise UsageError(f"{path}: docx_reference is not a Word document (.docx)") from None
 
 
 @dataclass(frozen=True)
@@ -102,6 +124,10 @@ class Settings:
             elif chosen is None:
                 raise UsageError(NO_PDF_ENGINE)
             engine = chosen or engine
+        if "docx" in formats:
+            from generator.render import docx
+
+            docx.require()
         if templates is not None and not templates.is_dir():
             raise UsageError(f"--templates {templates}: not a folder")
         return cls(out, formats, templates, Branding.load(brand_file, firm, logo, color), engine)

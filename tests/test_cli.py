@@ -11,7 +11,7 @@ from tests.helpers import run_cli
 
 pytestmark = pytest.mark.slow  # every test here runs the installed command
 
-FORMATS_ERROR = "error: --formats: unknown format none given; choose from md,html,xlsx,pdf,json\n"
+FORMATS_ERROR = "error: --formats: unknown format none given; choose from md,html,xlsx,pdf,docx,json\n"
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ def test_readme_documents_every_command() -> None:
 
 
 def test_readme_gives_the_two_commands() -> None:
-    assert "pip install '.[pdf]' && clinic-budget batch inputs --out output" in README
-    assert "pip install -e '.[pdf,test]' && python -m pytest" in README
+    assert "pip install '.[pdf,docx]' && clinic-budget batch inputs --out output" in README
+    assert "pip install -e '.[pdf,docx,test]' && python -m pytest" in README
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert "pip install -e '.[pdf,test]' && python -m pytest" in ci
+    assert "pip install -e '.[pdf,docx,test]' && python -m pytest" in ci

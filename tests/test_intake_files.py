@@ -249,3 +249,40 @@ def test_the_reader_refuses_to_run_without_defusedxml() -> None:
     )
     assert result.returncode != 0
     assert "RuntimeError: openpyxl is not using defusedxml" in result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lxml", ["True", "False"])
+def test_openpyxl_on_lxml_or_defusedxml_reads_and_refuses_entities_alike(tmp_path: Path, lxml: str) -> None:
+    """python-docx brings lxml, and openpyxl then parses whole parts with lxml (entities left
+    unexpanded) instead of defusedxml: the reader must import, read a good workbook, and refuse
+    entity declarations by name either way."""
+    import sys
+
+    from tests import hostile_corpus
+
+    pytest.importorskip("lxml")
+    base = clinic_workbook(tmp_path / "base.xlsx")
+    cases = hostile_corpus.xml_attacks(tmp_path, base)
+    script = (
+        "import sys, openpyxl.xml.functions as f\n"
+        "from defusedxml import ElementTree as T\n"
+        "from generator.errors import IntakeError\n"
+        "from generator.intake.reader import read_intake\n"
+        "print('lxml' if f.fromstring is not T.fromstring else 'defusedxml')\n"
+        "print(read_intake(sys.argv[1]).base.clinic.physicians)\n"
+        "for path in sys.argv[2:]:\n"
+        "    try:\n"
+        "        read_intake(path)\n"
+        "    except IntakeError as exc:\n"
+        "        print(exc.lines()[0])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(base), *(str(c.path) for c in cases)],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "OPENPYXL_LXML": lxml, "CLINIC_BUDGET_SANDBOX": "0"})
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    assert out[0] == ("lxml" if lxml == "True" else "defusedxml")
+    assert out[1] == "3"
+    assert out[2:] == [f"{c.path.name}: the workbook's XML declares entities or a DTD (EntitiesForbidden), which "
+                       "Excel never writes; it may be damaged or hostile and is refused" for c in cases]

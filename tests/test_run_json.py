@@ -126,9 +126,9 @@ def test_same_input_gives_byte_identical_json(tmp_path: Path) -> None:
 
 def test_unknown_format_is_a_usage_error(tmp_path: Path) -> None:
     book = clinic_workbook(tmp_path / "ridgeview.xlsx")
-    result = run_cli("run", book, "--formats", "json,docx")
+    result = run_cli("run", book, "--formats", "json,odt")
     assert result.returncode == 2
-    assert result.stderr == "error: --formats: unknown format 'docx'; choose from md,html,xlsx,pdf,json\n"
+    assert result.stderr == "error: --formats: unknown format 'odt'; choose from md,html,xlsx,pdf,docx,json\n"
 
 
 def test_assumptions_prints_every_key_with_its_source() -> None:
@@ -154,10 +154,11 @@ def test_help_lists_every_command() -> None:
 def test_asking_for_pdf_without_the_engine_is_a_one_line_usage_error(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     from generator import cli
-    from generator.render import pdf
+    from generator.render import docx, pdf
     from generator.settings import Settings
 
     monkeypatch.setattr(pdf, "weasyprint_available", lambda: False)
+    monkeypatch.setattr(docx, "available", lambda: False)  # nor the docx extra
     monkeypatch.setenv("CLINIC_BUDGET_CHROMIUM", "0")  # and no browser either
     book = clinic_workbook(tmp_path / "ridgeview.xlsx")
     assert cli.main(["run", str(book), "--out", str(tmp_path / "out"), "--formats", "pdf"]) == 2

@@ -15,7 +15,7 @@ import struct
 import warnings
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -33,8 +33,36 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from generator.errors import IntakeError
 
+PROBE = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e "expanded">]><r>&e;</r>'
+
+
+def _refuses_entities(parse: Callable[[bytes], object]) -> bool:
+    """Whether `parse` refuses an entity declaration (defusedxml) or leaves it unexpanded (lxml
+    with resolve_entities=False, which openpyxl uses whenever lxml is installed)."""
+    try:
+        root = parse(PROBE)
+    except DefusedXmlException:
+        return True
+    except Exception:  # noqa: BLE001 - any other failure means we cannot vouch for the parser
+        return False
+    itertext = getattr(root, "itertext", None)
+    return callable(itertext) and "expanded" not in "".join(itertext())
+
+
+def _iterparse_root(data: bytes) -> object:
+    root = None
+    for _event, element in openpyxl.xml.functions.iterparse(io.BytesIO(data)):
+        root = element
+    return root
+
+
+# openpyxl parses whole parts (workbook.xml, styles, relationships) with `fromstring` and streams
+# the sheets with `iterparse`. With defusedxml both refuse entity declarations. Installing lxml
+# (python-docx brings it) makes openpyxl's `fromstring` lxml with resolve_entities=False: entities
+# are left unexpanded, which is as safe; `_declarations` below still refuses such a part by name.
+_LXML_PARTS = openpyxl.xml.functions.fromstring is not SafeTree.fromstring
 _SAFE = (openpyxl.xml.DEFUSEDXML and openpyxl.xml.functions.iterparse is SafeTree.iterparse
-         and openpyxl.xml.functions.fromstring is SafeTree.fromstring)
+         and _refuses_entities(openpyxl.xml.functions.fromstring) and _refuses_entities(_iterparse_root))
 if not _SAFE:  # pragma: no cover - an installation problem, not a workbook one
     raise RuntimeError(
         "openpyxl is not using defusedxml, so an untrusted workbook could expand XML entities; "
@@ -269,11 +297,29 @@ def _load(name: str, data: bytes) -> Workbook:
     """Open the workbook lazily: read_only mode parses a sheet only when it is asked for, and
     then only as far as the rows the intake reads."""
     try:
+        if _LXML_PARTS:
+            _declarations(data)
         with warnings.catch_warnings(), _unsized_sheets():
             warnings.simplefilter("ignore")  # openpyxl warns about extensions it drops
             return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on malformed parts
         raise unreadable(name, exc) from exc
+
+
+def _declarations(data: bytes) -> None:
+    """Refuse, as defusedxml would, a part that openpyxl parses whole and that declares entities.
+
+    Only needed when openpyxl parses those parts with lxml (see `_LXML_PARTS`): lxml leaves the
+    entities unexpanded, and this gives the same refusal, by name, as the defusedxml path. The
+    worksheets are streamed through defusedxml either way."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for info in zf.infolist():
+            name = info.filename
+            if name.startswith("xl/worksheets/") or not name.lower().endswith((".xml", ".rels")):
+                continue
+            part = capped_read(zf, name, MAX_XML_PART + 1)
+            if b"<!DOCTYPE" in part or b"<!ENTITY" in part:
+                SafeTree.fromstring(part)  # raises EntitiesForbidden / ExternalReferenceForbidden
 
 
 def open_workbook(path: Path) -> Workbook:

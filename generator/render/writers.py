@@ -145,6 +145,19 @@ def pdf_engine(settings: Settings) -> str:
     return pdf.engine_label(settings.pdf_engine)
 
 
+def render_docx(plan: Plan, settings: Settings) -> bytes:
+    from generator.render import docx
+
+    return docx.render(plan, settings, _markdown(plan, settings))
+
+
+def docx_available() -> bool:
+    """python-docx and CairoSVG (the `docx` extra) are installed."""
+    from generator.render import docx
+
+    return docx.available()
+
+
 DOCUMENT_MODULES = ("generator.render.document", "generator.render.charts", "markdown", "markdown.extensions.tables",
                     "markdown.extensions.toc", "markdown.extensions.attr_list")
 
@@ -160,6 +173,9 @@ WRITERS: tuple[Writer, ...] = (
     # the PDF engine is imported by the workers that are asked for it, not preloaded
     Writer("pdf", "budget.pdf", "application/pdf", render_pdf, rank=20, templated=True,
            available=pdf_available, engine=pdf_engine),
+    # the charts' rasteriser loads the Cairo library: imported by the workers that are asked for it
+    Writer("docx", "budget.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+           render_docx, rank=25, templated=True, available=docx_available),
     Writer("json", "budget.json", "application/json", from_module("generator.render.budget_json"), rank=50,
            preload=("generator.render.budget_json",)),
 )

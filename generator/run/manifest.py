@@ -107,6 +107,8 @@ def fingerprint(settings: Settings) -> str:
         "firm": brand.firm,
         "color": brand.color,
         "logo": sha256_file(brand.logo) if brand.logo is not None else None,
+        "docx_reference": (sha256_file(brand.docx_reference) if "docx" in chosen
+                           and brand.docx_reference is not None else None),
         **{f"{w.name}_engine": w.engine(settings) if w.name in chosen else None
            for w in WRITERS if w.engine is not None},
     }
