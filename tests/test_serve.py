@@ -360,3 +360,34 @@ def test_a_bad_version_keeps_the_earlier_documents_and_links_them(served: tuple[
     assert 'href="/files/lakeside/budget.json"' in clinic.text
     assert server.get("/clinic/no-such-clinic").status == 404
     assert server.get("/clinic/..%2f..%2fetc").status == 404
+
+
+def test_user_text_is_escaped_on_every_page(served: tuple[Server, Path], tmp_path: Path) -> None:
+    from tests.builders import HOSTILE
+
+    server, _ = served
+    path = clinic_workbook(tmp_path / "hostile.xlsx", clinic_rows(name=HOSTILE))
+    reply = server.upload("hostile<img src=x onerror=alert(1)>.xlsx", path.read_bytes())
+    assert reply.status == 200, reply.text
+    for page in (reply.text, server.get("/").text, server.get("/clinic/hostile-img-src-x-onerror-alert-1").text):
+        assert HOSTILE not in page and "<img src=x" not in page
+    assert html.escape(HOSTILE, quote=False) in reply.text
+
+
+def test_an_upload_waits_for_a_batch_holding_the_output_folder(served: tuple[Server, Path],
+                                                               tmp_path: Path) -> None:
+    server, folder = served
+    lock = OutputLock(folder / "out")
+    assert lock.acquire(blocking=False)
+    statuses: list[int] = []
+    thread = threading.Thread(target=lambda: statuses.append(
+        server.upload("waiting.xlsx", example_bytes(tmp_path), timeout=120).status))
+    try:
+        thread.start()
+        time.sleep(3)
+        assert statuses == [] and not (folder / "out" / "waiting").exists()  # nothing written meanwhile
+    finally:
+        lock.release()
+    thread.join(120)
+    assert statuses == [200]
+    assert (folder / "out" / "waiting" / "budget.json").is_file()
