@@ -18,7 +18,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from generator import sensitivity  # noqa: E402
 from generator.model import (  # noqa: E402
     KNOWN_MODULES,
     Category,
@@ -32,8 +31,8 @@ from generator.model import (  # noqa: E402
     Scenario,
     ScenarioPlan,
 )
-from generator.plan import pricing as planner
-from generator.plan import risk
+from generator.plan import pricing as planner  # noqa: E402
+from generator.plan import risk, sensitivity  # noqa: E402
 from generator.ratecard import default_card  # noqa: E402
 
 
