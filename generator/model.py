@@ -227,9 +227,6 @@ class Range:
         return Range(sum(r.low for r in ranges), sum(r.expected for r in ranges), sum(r.high for r in ranges))
 
 
-ZERO = Range(0, 0, 0)
-
-
 @dataclass(frozen=True)
 class LineItem:
     name: str

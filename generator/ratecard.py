@@ -18,7 +18,7 @@ from generator.errors import RateCardError
 
 OURS = "ours"
 UNITS = ("usd", "usd/hour", "usd/month", "usd/year", "usd/provider/year", "usd/user", "usd/violation", "share",
-         "hours", "years", "quarters", "users/physician", "physicians", "draws")
+         "hours", "years", "quarters", "users/physician", "physicians", "draws", "systems")
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,11 @@ class Entry:
     @property
     def is_assumption(self) -> bool:
         return self.source_key == OURS
+
+    @property
+    def is_share(self) -> bool:
+        """A fraction (0.15 = 15%): read from a workbook as a percentage."""
+        return self.unit == "share"
 
     @property
     def is_override(self) -> bool:

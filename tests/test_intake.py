@@ -633,6 +633,38 @@ def test_a_percent_key_typed_as_points_warns(tmp_path: Path) -> None:
     )
 
 
+def test_overhead_typed_as_points_reads_as_a_percentage_with_the_share_warning(tmp_path: Path) -> None:
+    """The rate card's `unit = "share"` decides, not the key's name: `overhead.offshore = 30` is 30%
+    (it was read as 3,000%, taking the build from about $48,000 to over $1,150,000)."""
+    from generator.plan.pricing import plan_scenario
+
+    intake = read(tmp_path, Assumptions=[["Key", "Value"], ["overhead.offshore", 30]])
+    assert intake.base.card.value("overhead.offshore") == 0.30
+    assert intake.warnings == (
+        "ridgeview.xlsx › Assumptions!B2 (overhead.offshore): read 30 as 30%; type 30% or 0.3 to say so",
+    )
+    shipped = plan_scenario(read(tmp_path, Assumptions=[["Key", "Value"]]).base).build.expected
+    assert plan_scenario(intake.base).build.expected < shipped
+
+
+@pytest.mark.parametrize("key", sorted(e.key for e in default_card() if e.is_share))
+def test_every_share_key_reads_points_as_a_percentage(tmp_path: Path, key: str) -> None:
+    points = round(default_card().value(key) * 100, 4) or 12  # the shipped share, in points
+    intake = read(tmp_path, Scenarios=[["Scenario", key], ["Other", points]])
+    assert intake.scenarios[1].card.value(key) == pytest.approx(points / 100)
+    assert intake.warnings == (
+        f"ridgeview.xlsx › Scenarios!B2 ({key}): read {points:g} as {points:g}%; type {points:g}% or "
+        f"{points / 100:g} to say so",
+    )
+
+
+@pytest.mark.parametrize("key", ["rate.us", "hosting.full_size_physicians", "offshelf.extras_per_provider.high"])
+def test_a_key_in_dollars_or_a_count_reads_as_written(tmp_path: Path, key: str) -> None:
+    intake = read(tmp_path, Scenarios=[["Scenario", key], ["Other", 12000]])
+    assert intake.scenarios[1].card.value(key) == 12000
+    assert intake.warnings == ()
+
+
 def test_an_override_may_not_put_a_low_figure_above_its_high(tmp_path: Path) -> None:
     assert problems(tmp_path, Assumptions=[["Key", "Value"], ["hosting.cloud.monthly.low", 3000]]) == [
         "ridgeview.xlsx › Assumptions!B2 (hosting.cloud.monthly.low): expected a value of at most "

@@ -41,10 +41,6 @@ class FieldError(ValueError):
     """A cell that does not hold what its field expects; `str()` is the whole message."""
 
 
-def is_blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
 def show(value: object, number_format: str = "General") -> str:
     """A found value as the message shows it: text quoted, numbers as written."""
     if isinstance(value, bool):

@@ -38,13 +38,6 @@ BASELINE = "Baseline"
 SHEETS = (schema.CLINIC_SHEET, schema.MODULES_SHEET, schema.INTEGRATIONS_SHEET,
           schema.SUBSCRIPTIONS_SHEET, schema.QUOTES_SHEET, schema.SCENARIOS_SHEET, schema.ASSUMPTIONS_SHEET)
 SPECIALTY_PHASE = 2
-# Rate-card keys whose values are fractions from 0 to 1 (shares, positions, rates).
-_PERCENT_KEY = re.compile(
-    r".*_pct(\..*)?|.*\.position|geography\.savings\..*|hosting\.cloud_share|offshelf\.surcharge\..*"
-    r"|discount\.rate"
-)
-
-
 class _Invalid:
     """A cell whose problem is already recorded; its value must not be used."""
 
@@ -73,7 +66,9 @@ def slugify(name: str) -> str:
 
 
 def is_percent_key(key: str) -> bool:
-    return bool(_PERCENT_KEY.fullmatch(key))
+    """Whether a rate-card key holds a share (a fraction 0..1): its `unit` in the rate card says."""
+    entry = default_card().entries.get(key)
+    return entry is not None and entry.is_share
 
 
 # ---------------------------------------------------------------- problems and warnings

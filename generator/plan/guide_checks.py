@@ -105,24 +105,33 @@ def contradictions(card: RateCard) -> tuple[str, ...]:
     )
     h_lo, h_hi = card.pair("hosting.cloud.monthly")
     p_lo, p_hi = card.pair("hosting.onprem.upfront")
+    trade = card.value("hosting.trade_years")
     out.append(
-        f"Hosting: cloud at {usd(h_lo)}-{usd(h_hi)} a month is {usd(h_lo * 36)}-{usd(h_hi * 36)} over three "
-        f"years, against {usd(p_lo)}-{usd(p_hi)} for on-premise servers, so the guide's claim that the trade "
-        "benefits most small practices on a three-year horizon holds only at the low end of its cloud range."
+        f"Hosting: cloud at {usd(h_lo)}-{usd(h_hi)} a month is {usd(h_lo * 12 * trade)}-{usd(h_hi * 12 * trade)} "
+        f"over {_count(trade)} years, against {usd(p_lo)}-{usd(p_hi)} for on-premise servers, so the guide's claim "
+        f"that the trade benefits most small practices on a {_count(trade)}-year horizon holds only at the low end "
+        "of its cloud range."
     )
     m_mid = (lo_pct + hi_pct) / 2
+    example = card.value("maintenance.example.build")
     out.append(
         f"Payback: the guide says custom pays back within three to four years, but on its own figures a "
-        f"$75,000 build's maintenance ({usd(75000 * lo_pct)}-{usd(75000 * hi_pct)}) plus cloud hosting "
-        f"({usd(h_lo * 12)}-{usd(h_hi * 12)}) costs {usd(75000 * lo_pct + h_lo * 12)}-"
-        f"{usd(75000 * hi_pct + h_hi * 12)} a year, close to the {usd(card.value('example.subscription.total.low'))}-"
+        f"{usd(example)} build's maintenance ({usd(example * lo_pct)}-{usd(example * hi_pct)}) plus cloud hosting "
+        f"({usd(h_lo * 12)}-{usd(h_hi * 12)}) costs {usd(example * lo_pct + h_lo * 12)}-"
+        f"{usd(example * hi_pct + h_hi * 12)} a year, close to the {usd(card.value('example.subscription.total.low'))}-"
         f"{usd(card.value('example.subscription.total.high'))} a 4-physician clinic pays for a subscription with "
         f"extras; this budget computes the break-even from the figures instead of assuming it (maintenance "
         f"midpoint {m_mid:.1%})."
     )
     out.append(
-        "Tiers: the guide refers to a table of development tiers that it does not include; it gives $40,000 as "
-        f"the low end and {usd(card.value('tier.advanced_min'))}+ as the top. The basic/mid boundary of "
-        f"{usd(card.value('tier.basic_max'))} is this project's assumption."
+        "Tiers: the guide refers to a table of development tiers that it does not include; it gives "
+        f"{usd(card.value('tier.guide_low'))} as the low end and {usd(card.value('tier.advanced_min'))}+ as the "
+        f"top. The basic/mid boundary of {usd(card.value('tier.basic_max'))} is this project's assumption."
     )
     return tuple(out)
+
+
+def _count(n: float) -> str:
+    """`three` (the guide's own words for a small count), `12`."""
+    words = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+    return words[round(n)] if n == round(n) and 0 <= n <= 10 else f"{n:g}"

@@ -3,6 +3,8 @@ year by year, the break-even year, the guide's three budget phases and the recom
 
 from __future__ import annotations
 
+import numpy as np
+
 from generator.model import (
     BudgetPhase,
     Level,
@@ -17,6 +19,7 @@ from generator.model import (
     Subscription,
 )
 from generator.money import apportion, dollars, usd
+from generator.plan import costs
 
 # rate-card product key -> name shown in reports
 CARD_PRODUCTS = (
@@ -37,23 +40,23 @@ def products(scenario: Scenario) -> tuple[Subscription, ...]:
 
 def switching_cost(scenario: Scenario, lines: tuple[LineItem, ...]) -> int:
     """Migration and training are paid whichever way the clinic goes."""
-    share = scenario.card.value("offshelf.switching_pct")
-    return dollars(share * sum(li.cost.expected for li in lines if li.category in LAUNCH_ITEMS))
+    launch = sum(li.cost.expected for li in lines if li.category in LAUNCH_ITEMS)
+    return dollars(costs.switching_cost(scenario.card, float(launch)))
 
 
 def off_the_shelf(scenario: Scenario, lines: tuple[LineItem, ...], years: int) -> tuple[OffShelf, ...]:
     card, physicians = scenario.card, scenario.clinic.physicians
-    level = scenario.clinic.workflow_specificity.name.lower()
-    extras_default = sum(card.pair("offshelf.extras_per_provider")) / 2 * physicians
+    extras_default = costs.default_extras(costs.extras_per_provider(card)[1], physicians)
     switching = switching_cost(scenario, lines)
     out = []
     for sub in products(scenario):
-        subscription = dollars(sub.monthly_per_provider * physicians * 12)
+        subscription = dollars(costs.annual_subscription(sub.monthly_per_provider, physicians))
         extras = dollars(sub.annual_extras if sub.annual_extras is not None else extras_default)
-        increase = sub.annual_increase if sub.annual_increase is not None else card.value("offshelf.increase_pct")
-        surcharge = dollars(subscription * card.value(f"offshelf.surcharge.{level}"))
-        base = subscription + extras + surcharge
-        yearly = tuple(dollars(base * (1 + increase) ** y) + (switching if y == 0 else 0) for y in range(years))
+        increase = sub.annual_increase if sub.annual_increase is not None else costs.escalation(card)[1]
+        surcharge = dollars(costs.surcharge(card, float(subscription), scenario.clinic.workflow_specificity))
+        base = costs.product_base(subscription, extras, surcharge)
+        grown = costs.escalated(float(base), costs.growth(increase, years)).tolist()
+        yearly = tuple(dollars(v) + (switching if y == 0 else 0) for y, v in enumerate(grown))
         out.append(OffShelf(sub.product, sub.monthly_per_provider, subscription, extras, increase,
                             surcharge, switching, yearly, _cumulative(yearly)))
     return tuple(out)
@@ -71,29 +74,23 @@ def _cumulative(values: tuple[int, ...] | list[int]) -> tuple[int, ...]:
 
 
 def cash_flow(scenario: Scenario, lines: tuple[LineItem, ...], run: RunCosts, years: int) -> tuple[Quarter, ...]:
-    """Quarter by quarter: phase 1 over the first quarters of year one (hardware at launch),
-    phase 2 through year two; run costs from the quarter after each delivery."""
+    """The custom build quarter by quarter (costs.custom_quarters) in whole dollars: each build
+    part split on its schedule so that it adds up exactly, the running cost rounded per quarter,
+    from the run costs as the report shows them."""
     card = scenario.card
-    n1 = max(1, min(4, round(card.value("phase1.build_quarters"))))
     phase1 = sum(li.cost.expected for li in lines if li.phase == 1)
     phase2 = sum(li.cost.expected for li in lines if li.phase != 1)
-    quarters = 4 * years
-    build = [0] * quarters
-    for q, amount in enumerate(apportion(phase1, [1.0] * n1)):
-        build[q] += amount
-    build[n1 - 1] += run.onprem_upfront[1]
-    if phase2 and quarters > 4:
-        for q, amount in enumerate(apportion(phase2, [1.0] * 4)):
-            build[4 + q] += amount
-    pct = (card.value("maintenance.low_pct") + card.value("maintenance.high_pct")) / 2
-    fixed = run.hosting_expected + run.training_updates_expected
-    out = []
-    for q in range(quarters):
-        live = q >= n1
-        delivered = (phase1 if live else 0) + (phase2 if q >= 8 else 0)
-        run_q = dollars((fixed + delivered * pct) / 4) if live else 0
-        out.append(Quarter(f"Y{q // 4 + 1} Q{q % 4 + 1}", build[q], run_q))
-    return tuple(out)
+    fixed = costs.custom_fixed(float(run.hosting_expected), float(run.training_updates_expected))
+    n1 = costs.phase1_quarters(card)
+    run_q = costs.custom_quarters(float(phase1), float(phase2), float(run.onprem_upfront[1]), fixed,
+                                  costs.maintenance_shares(card)[1], n1, years).run.tolist()
+    build = [0] * (4 * years)
+    for amount, when in zip((phase1, phase2, run.onprem_upfront[1]), costs.schedule(n1, years).build, strict=True):
+        paid = np.flatnonzero(when).tolist()
+        if amount and paid:
+            for q, part in zip(paid, apportion(amount, when[paid].tolist()), strict=True):
+                build[q] += part
+    return tuple(Quarter(f"Y{q // 4 + 1} Q{q % 4 + 1}", build[q], dollars(run_q[q])) for q in range(4 * years))
 
 
 def yearly_totals(flow: tuple[Quarter, ...], years: int) -> tuple[int, ...]:
@@ -124,10 +121,11 @@ def budget_phases(lines: tuple[LineItem, ...], run: RunCosts, flow: tuple[Quarte
 
 def workflow_need(scenario: Scenario) -> bool:
     """The guide's case for custom: workflows that need significant modification (High
-    specificity), or integration needs standard platforms handle poorly (Medium with three or more
-    connected systems)."""
+    specificity), or integration needs standard platforms handle poorly (Medium with at least
+    `decision.need_integrations` connected systems)."""
     level = scenario.clinic.workflow_specificity
-    return level is Level.HIGH or (level is Level.MEDIUM and len(scenario.integrations) >= 3)
+    many = scenario.card.value("decision.need_integrations")
+    return level is Level.HIGH or (level is Level.MEDIUM and len(scenario.integrations) >= many)
 
 
 def _facts(scenario: Scenario, custom: tuple[int, ...], cheapest: OffShelf, break_even: int | None) -> list[str]:

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from generator import __version__
 from generator.model import (
     INTEGRATION_KEYS,
-    Complexity,
-    Hosting,
     Intake,
     Integration,
     Labor,
@@ -22,7 +20,6 @@ from generator.model import (
     ModuleChoice,
     Plan,
     Range,
-    Records,
     RunCosts,
     Scenario,
     ScenarioPlan,
@@ -30,6 +27,7 @@ from generator.model import (
     TeamOption,
 )
 from generator.money import apportion, ceil_dollars, dollars, floor_dollars
+from generator.plan import costs
 from generator.ratecard import RateCard, default_card
 
 TRAINING = "staff_training"
@@ -52,32 +50,13 @@ class _Draft:
 
 # ------------------------------------------------------------------ team and labour
 
-
-def effective_rate(card: RateCard, team: Team, rate: float | None = None) -> tuple[float, float, float]:
-    """(hourly rate, overhead rate, effective hourly cost) for a team."""
-    key = "us" if team is Team.US else "offshore"
-    hourly = card.value(f"rate.{key}") if rate is None else rate
-    overhead = card.value(f"overhead.{key}")
-    return hourly, overhead, hourly * (1 + overhead)
-
-
-def guide_effective_rate() -> float:
-    """What the guide's component figures are priced at: the guide's offshore team, overhead
-    included. Taken from the shipped card, so that a workbook overriding `rate.offshore` or
-    `overhead.offshore` moves the build like any other rate."""
-    return effective_rate(default_card(), Team.OFFSHORE)[2]
+effective_rate = costs.effective_rate
+guide_effective_rate = costs.guide_effective_rate
 
 
 def staff_users(scenario: Scenario) -> int:
     clinic = scenario.clinic
-    if clinic.staff_users is not None:
-        return clinic.staff_users
-    return clinic.physicians * round(scenario.card.value("clinic.staff_users_per_physician"))
-
-
-def _position(card: RateCard, complexity: Complexity | None) -> float:
-    level = (complexity or Complexity.TYPICAL).name.lower()
-    return card.value(f"complexity.{level}.position")
+    return costs.staff_users(scenario.card, clinic.physicians, clinic.staff_users)
 
 
 # ------------------------------------------------------------------ components
@@ -113,7 +92,7 @@ def _module_draft(scenario: Scenario, row: ModuleChoice) -> _Draft:
         per_user = card.value("training.per_user") * staff_users(scenario)
         expected = min(max(per_user, low), high)
     else:
-        expected = low + (high - low) * _position(card, row.complexity)
+        expected = costs.in_range(low, high, costs.position(card, row.complexity))
     if row.known is not None and row.known.standard and scenario.clinic.certified_components:
         share = card.value("certified.residual_pct")
         low, expected, high = low * share, expected * share, high * share
@@ -126,7 +105,7 @@ def _module_draft(scenario: Scenario, row: ModuleChoice) -> _Draft:
 def _integration_draft(card: RateCard, item: Integration) -> _Draft:
     key = INTEGRATION_KEYS[item.category]
     low, high = card.value(f"{key}.low"), card.value(f"{key}.high")
-    expected = low + (high - low) * _position(card, item.complexity)
+    expected = costs.in_range(low, high, costs.position(card, item.complexity))
     entry = card.entry(f"{key}.low")
     note = ", ".join(x for x in (item.vendor, entry.note) if x)
     return _Draft(item.system, "integration", item.phase, low, expected, high, entry.cited, note,
@@ -149,7 +128,7 @@ def certified_saving(scenario: Scenario) -> int:
     for row in scenario.modules:
         if row.include and row.known is not None and row.known.standard:
             low, high, _ = module_range(scenario, row)
-            full += low + (high - low) * _position(scenario.card, row.complexity)
+            full += costs.in_range(low, high, costs.position(scenario.card, row.complexity))
     return dollars(full * (1 - share))
 
 
@@ -206,11 +185,7 @@ def team_options(scenario: Scenario, build: Range) -> tuple[TeamOption, ...]:
 
 
 def tier(card: RateCard, build: Range) -> str:
-    if build.expected >= card.value("tier.advanced_min"):
-        return "advanced"
-    if build.expected < card.value("tier.basic_max"):
-        return "basic"
-    return "mid"
+    return costs.tier(card, build.expected)
 
 
 def phase_totals(lines: tuple[LineItem, ...]) -> tuple[tuple[int, Range], ...]:
@@ -223,40 +198,34 @@ def phase_totals(lines: tuple[LineItem, ...]) -> tuple[tuple[int, Range], ...]:
 
 def size_position(scenario: Scenario) -> float:
     """Where a clinic of this size sits in the guide's hosting ranges (0: one physician)."""
-    full = scenario.card.value("hosting.full_size_physicians")
-    return min(max((scenario.clinic.physicians - 1) / max(full - 1, 1), 0.0), 1.0)
+    return costs.size_position(scenario.card, scenario.clinic.physicians)
 
 
 def hosting_costs(scenario: Scenario) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
-    """((annual low, expected, high), (up-front low, expected, high)) for the scenario's hosting."""
-    card, pos = scenario.card, size_position(scenario)
-    if scenario.clinic.hosting is Hosting.ONPREM:
-        lo, hi = card.pair("hosting.onprem.upfront")
-        up = (dollars(lo), dollars(lo + (hi - lo) * pos), dollars(hi))
-        pct = card.value("hosting.onprem.annual_pct")
-        return (dollars(up[0] * pct), dollars(up[1] * pct), dollars(up[2] * pct)), up
-    lo, hi = card.pair("hosting.cloud.monthly")
-    return (dollars(lo * 12), dollars((lo + (hi - lo) * pos) * 12), dollars(hi * 12)), (0, 0, 0)
+    """((annual low, expected, high), (up-front low, expected, high)) for the scenario's hosting,
+    in whole dollars as the report shows them (on-premise upkeep on the servers as shown)."""
+    card, hosting = scenario.card, scenario.clinic.hosting
+    points = [dollars(v) for v in costs.hosting_points(card, hosting, scenario.clinic.physicians)]
+    pairs = [costs.yearly_hosting(card, hosting, float(v)) for v in points]
+    up = (dollars(pairs[0][0]), dollars(pairs[1][0]), dollars(pairs[2][0]))
+    return (dollars(pairs[0][1]), dollars(pairs[1][1]), dollars(pairs[2][1])), up
 
 
 def run_costs(scenario: Scenario, build: Range, lines: tuple[LineItem, ...]) -> RunCosts:
     card = scenario.card
-    lo_pct, hi_pct = card.value("maintenance.low_pct"), card.value("maintenance.high_pct")
-    maintenance = (dollars(build.expected * lo_pct), dollars(build.expected * hi_pct))
+    share_low, _, share_high = costs.maintenance_shares(card)
+    m_low, m_high = (dollars(costs.maintenance(float(build.expected), s)) for s in (share_low, share_high))
+    m_expected = dollars((m_low + m_high) / 2)  # the table's expected column: between the figures it shows
     hosting, upfront = hosting_costs(scenario)
     training = Range.total([li.cost for li in lines if li.category == TRAINING])
-    pct = card.value("training.updates_pct")
-    updates = (dollars(training.low * pct), dollars(training.expected * pct), dollars(training.high * pct))
-    maintenance_expected = dollars((maintenance[0] + maintenance[1]) / 2)
-    annual = Range(
-        maintenance[0] + hosting[0] + updates[0],
-        maintenance_expected + hosting[1] + updates[1],
-        maintenance[1] + hosting[2] + updates[2],
-    )
+    updates = [dollars(costs.training_updates(card, float(t)))
+               for t in (training.low, training.expected, training.high)]
+    annual = Range(*(dollars(m + costs.custom_fixed(float(h), float(u)))
+                     for m, h, u in zip((m_low, m_expected, m_high), hosting, updates, strict=True)))
     u_lo, u_hi = card.value("underestimate.low_pct"), card.value("underestimate.high_pct")
     return RunCosts(
-        maintenance=maintenance,
-        maintenance_expected=maintenance_expected,
+        maintenance=(m_low, m_high),
+        maintenance_expected=m_expected,
         hosting=(hosting[0], hosting[2]),
         hosting_expected=hosting[1],
         training_updates=(updates[0], updates[2]),
@@ -291,10 +260,6 @@ def plan_scenario(scenario: Scenario) -> ScenarioPlan:
         certified_saving=certified_saving(scenario),
         warnings=guide_checks.warnings(scenario, lines, build, own),
     )
-
-
-def migration_needed(scenario: Scenario) -> bool:
-    return scenario.clinic.records is not Records.NONE
 
 
 def plan_intake(intake: Intake, today: dt.date | None = None) -> Plan:

@@ -1,10 +1,10 @@
 """What moves the numbers: the plan's costs as a function of their uncertain inputs, the tornado
 over the sourced ranges, and the switching values at which the recommendation flips.
 
-`CostModel` restates the planner's cost of ownership as arithmetic on NumPy arrays, so the
-Monte Carlo in risk.py can price thousands of draws at once and the tornado here can move one
-input at a time. Switching values re-plan the scenario itself (planner.plan_scenario), so they
-agree with the report by construction.
+`CostModel` holds a planned scenario's uncertain inputs and prices arrays of them with the same
+cost rules (costs.py) that produce the point estimate, so the Monte Carlo in risk.py can price
+thousands of draws at once and the tornado here can move one input at a time. Switching values
+re-plan the scenario itself (planner.plan_scenario), so they agree with the report by construction.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from generator.model import INTEGRATION_KEYS, Category, Hosting, Level, LineItem, Scenario, ScenarioPlan, Team
 from generator.money import dollars, usd
-from generator.plan import ownership
+from generator.plan import costs, ownership
 from generator.plan import pricing as planner
 from generator.ratecard import Entry, RateCard
 
@@ -41,8 +41,9 @@ class Product:
 
 @dataclass(frozen=True, eq=False)
 class CostModel:
-    """The plan's costs as a function of its uncertain inputs, for arrays of draws."""
+    """A planned scenario's uncertain inputs, and its costs (costs.py) for arrays of draws of them."""
 
+    card: RateCard
     components: tuple[LineItem, ...]
     low: Array  # (K,) component ranges, priced for the scenario's team
     mode: Array
@@ -51,43 +52,33 @@ class CostModel:
     training: npt.NDArray[np.bool_]  # (K,) the staff-training line (training updates)
     launch: npt.NDArray[np.bool_]  # (K,) paid whichever way the clinic goes (switching cost)
     maintenance: Point  # share of the build per year
-    hosting: Point  # cloud: per year; on-premise: the servers, up front
-    onprem_pct: float | None  # on-premise: yearly upkeep as a share of the servers; None on cloud
-    updates_pct: float
-    switching_pct: float
-    escalation: Point
+    hosting: Point  # costs.hosting_points: cloud, per year; on-premise, the servers up front
+    hosting_kind: Hosting
     extras: Point  # per provider per year
+    escalation: Point
     physicians: int
     products: tuple[Product, ...]
-    schedule: Array  # (5, Y): cumulative phase-1 share, phase-2 share, servers, live quarters 1, 2
-
-    @property
-    def years(self) -> int:
-        return int(self.schedule.shape[1])
+    years: int
 
     def custom_cumulative(self, comp: Array, maintenance: Array, hosting: Array) -> Array:
         """(N, Y) cumulative cost of the custom build: comp (N, K), maintenance and hosting (N,)."""
-        phase1 = comp[:, self.phase1].sum(axis=1)
-        phase2 = comp[:, ~self.phase1].sum(axis=1)
-        if self.onprem_pct is None:
-            servers, annual = np.zeros_like(hosting), hosting
-        else:
-            servers, annual = hosting, hosting * self.onprem_pct
-        fixed = annual + self.updates_pct * comp[:, self.training].sum(axis=1)
-        a1, a2, up, live1, live2 = self.schedule
-        return (np.outer(phase1, a1) + np.outer(phase2, a2) + np.outer(servers, up)
-                + np.outer(fixed + maintenance * phase1, live1 / 4) + np.outer(maintenance * phase2, live2 / 4))
+        card = self.card
+        servers, annual = costs.yearly_hosting(card, self.hosting_kind, hosting)
+        fixed = costs.custom_fixed(annual, costs.training_updates(card, comp[:, self.training].sum(axis=1)))
+        quarters = costs.custom_quarters(comp[:, self.phase1].sum(axis=1), comp[:, ~self.phase1].sum(axis=1),
+                                         servers, fixed, maintenance, costs.phase1_quarters(card), self.years)
+        return np.cumsum(costs.yearly(quarters.total), axis=-1)
 
     def products_cumulative(self, comp: Array, extras: Array, escalation: Array) -> Array:
         """(N, P, Y) cumulative cost of each product: extras per provider and escalation (N,)."""
-        switching = self.switching_pct * comp[:, self.launch].sum(axis=1)
-        power = np.arange(self.years, dtype=np.float64)
-        drawn = (1 + escalation)[:, None] ** power  # (N, Y), shared by the products without their own
+        switching = costs.switching_cost(self.card, comp[:, self.launch].sum(axis=1))
         out = np.empty((comp.shape[0], len(self.products), self.years))
+        drawn = costs.growth(escalation, self.years)  # (N, Y), shared by the products without their own
+        each = np.ones_like(extras)
         for i, p in enumerate(self.products):
-            extra = extras * self.physicians if p.extras is None else np.full_like(extras, p.extras)
-            growth = drawn if p.increase is None else (1 + p.increase) ** power[None, :]
-            yearly = (p.subscription + p.surcharge + extra)[:, None] * growth
+            extra = costs.default_extras(extras, self.physicians) if p.extras is None else each * p.extras
+            base = costs.product_base(each * p.subscription, extra, each * p.surcharge)
+            yearly = costs.escalated(base, drawn if p.increase is None else costs.growth(p.increase, self.years))
             yearly[:, 0] += switching
             out[:, i, :] = np.cumsum(yearly, axis=1)
         return out
@@ -98,21 +89,6 @@ class CostModel:
         m = np.full(n, self.maintenance[1] if maintenance is None else maintenance)
         h = np.full(n, self.hosting[1] if hosting is None else hosting)
         return self.custom_cumulative(comp, m, h)[:, -1]
-
-
-def schedule(card: RateCard, years: int) -> Array:
-    """The planner's quarterly cash flow (ownership.cash_flow) as cumulative coefficients per year."""
-    n1 = max(1, min(4, round(card.value("phase1.build_quarters"))))
-    quarters = 4 * years
-    rows = np.zeros((5, years))
-    for y in range(years):
-        qs = range(4 * (y + 1))
-        rows[0, y] = sum(1 for q in qs if q < n1) / n1
-        rows[1, y] = sum(1 for q in qs if 4 <= q < 8) / 4 if quarters > 4 else 0.0
-        rows[2, y] = 1.0 if n1 - 1 < 4 * (y + 1) else 0.0
-        rows[3, y] = sum(1 for q in qs if q >= n1)
-        rows[4, y] = sum(1 for q in qs if q >= 8)
-    return rows
 
 
 def _products(sp: ScenarioPlan) -> tuple[Product, ...]:
@@ -128,21 +104,13 @@ def _products(sp: ScenarioPlan) -> tuple[Product, ...]:
     return tuple(out)
 
 
-def _hosting(sp: ScenarioPlan) -> tuple[Point, float | None]:
-    scenario, card = sp.scenario, sp.scenario.card
-    if scenario.clinic.hosting is Hosting.ONPREM:
-        up = sp.run.onprem_upfront
-        return (float(up[0]), float(up[1]), float(up[2])), card.value("hosting.onprem.annual_pct")
-    lo, hi = card.pair("hosting.cloud.monthly")
-    return (lo * 12, float(sp.run.hosting_expected), hi * 12), None
-
-
 def cost_model(sp: ScenarioPlan) -> CostModel:
-    card, lines = sp.scenario.card, sp.components
-    lo_pct, hi_pct = card.value("maintenance.low_pct"), card.value("maintenance.high_pct")
-    extras_lo, extras_hi = card.pair("offshelf.extras_per_provider")
-    hosting, onprem_pct = _hosting(sp)
+    """The scenario's uncertain inputs, each at (low, the plan's point, high)."""
+    card, lines, clinic = sp.scenario.card, sp.components, sp.scenario.clinic
+    low, _, high = costs.hosting_points(card, clinic.hosting, clinic.physicians)
+    point = sp.run.onprem_upfront[1] if clinic.hosting is Hosting.ONPREM else sp.run.hosting_expected
     return CostModel(
+        card=card,
         components=lines,
         low=np.array([li.cost.low for li in lines], dtype=np.float64),
         mode=np.array([li.cost.expected for li in lines], dtype=np.float64),
@@ -150,17 +118,14 @@ def cost_model(sp: ScenarioPlan) -> CostModel:
         phase1=np.array([li.phase == 1 for li in lines], dtype=np.bool_),
         training=np.array([li.category == planner.TRAINING for li in lines], dtype=np.bool_),
         launch=np.array([li.category in ownership.LAUNCH_ITEMS for li in lines], dtype=np.bool_),
-        maintenance=(lo_pct, (lo_pct + hi_pct) / 2, hi_pct),
-        hosting=hosting,
-        onprem_pct=onprem_pct,
-        updates_pct=card.value("training.updates_pct"),
-        switching_pct=card.value("offshelf.switching_pct"),
-        escalation=(card.value("offshelf.increase_pct.low"), card.value("offshelf.increase_pct"),
-                    card.value("offshelf.increase_pct.high")),
-        extras=(extras_lo, (extras_lo + extras_hi) / 2, extras_hi),
-        physicians=sp.scenario.clinic.physicians,
+        maintenance=costs.maintenance_shares(card),
+        hosting=(low, float(point), high),
+        hosting_kind=clinic.hosting,
+        extras=costs.extras_per_provider(card),
+        escalation=costs.escalation(card),
+        physicians=clinic.physicians,
         products=_products(sp),
-        schedule=schedule(card, sp.ownership.years),
+        years=sp.ownership.years,
     )
 
 
@@ -236,7 +201,7 @@ def _run_items(sp: ScenarioPlan, model: CostModel, tco: float, base_tco: float) 
         moved = [float(model.point_tco(mode, maintenance=v)[0]) - base_tco + tco for v in (lo, hi)]
         out.append(_item("Annual maintenance (share of the build)", card.entry("maintenance.low_pct").cited,
                          "share", (lo, hi), build, (moved[0], moved[1])))
-    onprem = model.onprem_pct is not None
+    onprem = model.hosting_kind is Hosting.ONPREM
     key = "hosting.onprem.upfront.low" if onprem else "hosting.cloud.monthly.low"
     if sourced(card.entry(key)):
         lo, _, hi = model.hosting

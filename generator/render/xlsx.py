@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
-from generator.model import Hosting, Plan, ScenarioPlan
+from generator.model import Hosting, Plan, ScenarioPlan, Team
+from generator.plan.costs import effective_rate, maintenance_shares, phase1_quarters
 from generator.plan.ownership import LAUNCH_ITEMS
 from generator.plan.pricing import TRAINING, staff_users
 from generator.render.xlsx_quotes import quotes_sheets
@@ -59,7 +60,7 @@ def _input_rows(sp: ScenarioPlan) -> list[tuple[str, str, float, str, str]]:
         c(f"offshelf.surcharge.{clinic.workflow_specificity.name.lower()}",
           f"Customization surcharge at {clinic.workflow_specificity.value} workflow specificity", "pct"),
         c("offshelf.switching_pct", "Share of migration and training paid on a switch", "pct"),
-        ("phase1_quarters", "Quarters to build phase 1", max(1, min(4, round(card.value("phase1.build_quarters")))),
+        ("phase1_quarters", "Quarters to build phase 1", phase1_quarters(card),
          "num", card.entry("phase1.build_quarters").cited),
         c("tier.basic_max", "Basic tier below", "money"), c("tier.advanced_min", "Advanced tier from", "money"),
     ]
@@ -98,7 +99,8 @@ def component_inputs(sp: ScenarioPlan) -> list[tuple[str, float, float, float | 
     """(name, range low, range high, position or None for per-user training, share paid, phase,
     category) for each priced line, exactly as the planner prices it."""
     from generator.model import INTEGRATION_KEYS
-    from generator.plan.pricing import _position, module_range
+    from generator.plan.costs import position
+    from generator.plan.pricing import module_range
 
     sc = sp.scenario
     card, certified = sc.card, sc.clinic.certified_components
@@ -108,12 +110,12 @@ def component_inputs(sp: ScenarioPlan) -> list[tuple[str, float, float, float | 
         category = "specialty" if m.known is None else m.known.key
         training = category == TRAINING and m.complexity is None
         share = card.value("certified.residual_pct") if m.known and m.known.standard and certified else 1.0
-        out.append((m.name, low, high, None if training else _position(card, m.complexity), share, m.phase,
+        out.append((m.name, low, high, None if training else position(card, m.complexity), share, m.phase,
                     category))
     for item in sc.integrations:
         key = INTEGRATION_KEYS[item.category]
         out.append((item.system, card.value(f"{key}.low"), card.value(f"{key}.high"),
-                    _position(card, item.complexity), 1.0, item.phase, item.category.value))
+                    position(card, item.complexity), 1.0, item.phase, item.category.value))
     return out
 
 
@@ -154,7 +156,7 @@ def _labour(sh: Sheet, sp: ScenarioPlan, dc_range: str, dc: float) -> None:
     eff = lab.rate * (1 + lab.overhead_rate)
     sh.calc(4, 1, f"{r['rate']}*(1+{r['overhead'].replace('$', '$')})", eff, "rate", name="eff")
     card = sp.scenario.card
-    geff = card.value("rate.offshore") * (1 + card.value("overhead.offshore"))
+    geff = effective_rate(card, Team.OFFSHORE)[2]
     sh.calc(5, 1, f"{r['rate.offshore']}*(1+{r['overhead.offshore']})", geff, "rate", name="geff")
     if lab.hours_source == "workbook":
         sh.calc(6, 1, r["hours"], lab.hours, "num", name="hours")
@@ -304,7 +306,8 @@ def run_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
     sh.calc(6, 2, f"ROUND(({r['m.low']}+{r['m.high']})/2,0)+{r['h.1']}+{r['u.1']}", run.annual.expected,
             "bold_money", name="annual.exp")
     sh.calc(6, 3, f"{r['m.high']}+{r['h.2']}+{r['u.2']}", run.annual.high, "bold_money", name="annual.high")
-    sh.text(11, 0, "What a 30-40% underestimate of run costs leaves out, per year")
+    u_lo, u_hi = (sc.card.value(f"underestimate.{end}_pct") * 100 for end in ("low", "high"))
+    sh.text(11, 0, f"What a {u_lo:g}-{u_hi:g}% underestimate of run costs leaves out, per year")
     sh.calc(11, 1, f"ROUND({r['annual.exp']}*{r['underestimate.low_pct']},0)", run.underestimate[0])
     sh.calc(11, 3, f"ROUND({r['annual.exp']}*{r['underestimate.high_pct']},0)", run.underestimate[1])
     sh.ws.freeze_panes(3, 1)
@@ -323,7 +326,7 @@ def cash_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
     sh.text(2, 0, "Later phases")
     sh.calc(2, 2, f"{r['build.exp']}-{r['p1']}", sp.build.expected - p1, name="p2")
     card = sp.scenario.card
-    pct = (card.value("maintenance.low_pct") + card.value("maintenance.high_pct")) / 2
+    pct = maintenance_shares(card)[1]
     sh.text(3, 0, "Maintenance share")
     sh.calc(3, 2, f"({r['maintenance.low_pct']}+{r['maintenance.high_pct']})/2", pct, "pct", name="mpct")
     fixed = sp.run.hosting_expected + sp.run.training_updates_expected

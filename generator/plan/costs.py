@@ -1,0 +1,224 @@
+"""The cost rules, each stated once.
+
+Every rule here works on plain floats and on NumPy arrays of draws alike (`Num`): the point
+estimate (pricing.py, ownership.py) calls it with the plan's figures, the risk analysis
+(risk.py) and the tornado (sensitivity.py) with arrays of simulated inputs. Nothing here rounds:
+whole dollars are for presentation, done by the callers that build the report's tables. The
+budget.xlsx formulas (render/xlsx.py) are the one permitted restatement of these rules.
+
+To add a cost line, add it to the rule that owns it (a custom running cost to `custom_fixed`,
+a one-time cost to `custom_quarters`, an off-the-shelf cost to `product_base`) and to the
+matching formula in render/xlsx.py.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import NamedTuple, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from generator.model import Complexity, Hosting, Level, Team
+from generator.ratecard import RateCard, default_card
+
+Array = npt.NDArray[np.float64]
+Num = TypeVar("Num", float, Array)  # one figure, or an array of simulated draws
+
+
+# ------------------------------------------------------------------ labour
+
+
+def position(card: RateCard, complexity: Complexity | None) -> float:
+    """Where a component's point estimate sits in its range (0: low end, 1: high end)."""
+    level = (complexity or Complexity.TYPICAL).name.lower()
+    return card.value(f"complexity.{level}.position")
+
+
+def in_range(low: Num, high: Num, pos: float) -> Num:
+    """The figure at `pos` between low and high."""
+    return low + (high - low) * pos
+
+
+def effective_rate(card: RateCard, team: Team, rate: float | None = None) -> tuple[float, float, float]:
+    """(hourly rate, overhead rate, effective hourly cost) for a team."""
+    key = "us" if team is Team.US else "offshore"
+    hourly = card.value(f"rate.{key}") if rate is None else rate
+    overhead = card.value(f"overhead.{key}")
+    return hourly, overhead, hourly * (1 + overhead)
+
+
+def guide_effective_rate() -> float:
+    """What the guide's component figures are priced at: the guide's offshore team, overhead
+    included. Taken from the shipped card, so that a workbook overriding `rate.offshore` or
+    `overhead.offshore` moves the build like any other rate."""
+    return effective_rate(default_card(), Team.OFFSHORE)[2]
+
+
+def staff_users(card: RateCard, physicians: int, given: int | None) -> int:
+    """The workbook's staff users, or the rate card's users per physician."""
+    return given if given is not None else physicians * round(card.value("clinic.staff_users_per_physician"))
+
+
+def tier(card: RateCard, build: float) -> str:
+    """The guide's development tier of an expected build cost."""
+    if build >= card.value("tier.advanced_min"):
+        return "advanced"
+    if build < card.value("tier.basic_max"):
+        return "basic"
+    return "mid"
+
+
+# ------------------------------------------------------------------ running costs of the custom build
+
+
+def maintenance_shares(card: RateCard) -> tuple[float, float, float]:
+    """(low, point, high) yearly maintenance as a share of the build; the point is the midpoint."""
+    low, high = card.value("maintenance.low_pct"), card.value("maintenance.high_pct")
+    return low, (low + high) / 2, high
+
+
+def maintenance(build: Num, share: Num) -> Num:
+    """Yearly maintenance of a delivered build."""
+    return build * share
+
+
+def size_position(card: RateCard, physicians: int) -> float:
+    """Where a clinic of this size sits in the guide's hosting ranges (0: one physician)."""
+    full = card.value("hosting.full_size_physicians")
+    return min(max((physicians - 1) / max(full - 1, 1), 0.0), 1.0)
+
+
+def hosting_points(card: RateCard, hosting: Hosting, physicians: int) -> tuple[float, float, float]:
+    """(low, point, high) of the hosting input: cloud, the yearly bill; on-premise, the servers
+    bought up front. The point moves with the clinic's size."""
+    pos = size_position(card, physicians)
+    if hosting is Hosting.ONPREM:
+        lo, hi = card.pair("hosting.onprem.upfront")
+        return lo, in_range(lo, hi, pos), hi
+    lo, hi = card.pair("hosting.cloud.monthly")
+    return lo * 12, in_range(lo, hi, pos) * 12, hi * 12
+
+
+def onprem_upkeep(card: RateCard, servers: Num) -> Num:
+    """Yearly upkeep of on-premise servers."""
+    return servers * card.value("hosting.onprem.annual_pct")
+
+
+def yearly_hosting(card: RateCard, hosting: Hosting, drawn: Num) -> tuple[Num, Num]:
+    """(servers up front, hosting per year) from the hosting input (see `hosting_points`)."""
+    if hosting is Hosting.ONPREM:
+        return drawn, onprem_upkeep(card, drawn)
+    return drawn * 0.0, drawn
+
+
+def training_updates(card: RateCard, training: Num) -> Num:
+    """Yearly training updates, as a share of the staff-training build."""
+    return training * card.value("training.updates_pct")
+
+
+def custom_fixed(hosting: Num, updates: Num) -> Num:
+    """The custom build's yearly running cost that does not depend on what is delivered."""
+    return hosting + updates
+
+
+# ------------------------------------------------------------------ the custom build's cash flow
+
+
+def phase1_quarters(card: RateCard) -> int:
+    """Quarters to build and launch phase 1 (1 to 4: phase 1 is built in year one)."""
+    return max(1, min(4, round(card.value("phase1.build_quarters"))))
+
+
+class Schedule(NamedTuple):
+    """When the custom build's costs fall, quarter by quarter (each row (4Y,))."""
+
+    build: Array  # (3, 4Y): the share of phase 1, phase 2 and the servers paid in each quarter
+    live: Array  # (2, 4Y): 1 where phase 1, phase 2 is in use
+
+
+@cache
+def schedule(n1: int, years: int) -> Schedule:
+    """Phase 1 spread over the first `n1` quarters (the servers bought in its last quarter),
+    phase 2 over year two; each in use from the quarter after it is delivered."""
+    q = np.arange(4 * years)
+    build = np.stack([(q < n1) / n1, ((q >= 4) & (q < 8)) / 4.0, (q == n1 - 1) * 1.0])
+    live = np.stack([(q >= n1) * 1.0, (q >= 8) * 1.0])
+    build.flags.writeable = live.flags.writeable = False
+    return Schedule(build, live)
+
+
+class Quarters(NamedTuple):
+    """The custom build's cost per quarter: each (4Y,) for figures, (N, 4Y) for draws."""
+
+    build: Array
+    run: Array
+
+    @property
+    def total(self) -> Array:
+        return self.build + self.run
+
+
+def custom_quarters(phase1: Num, phase2: Num, servers: Num, fixed: Num, share: Num, n1: int,
+                    years: int) -> Quarters:
+    """The build paid on the schedule; from the quarter after each delivery, the fixed running
+    cost and maintenance on what is in use, a quarter of the yearly figure each quarter."""
+    when, outer = schedule(n1, years), np.multiply.outer
+    build = outer(phase1, when.build[0]) + outer(phase2, when.build[1]) + outer(servers, when.build[2])
+    delivered = outer(phase1, when.live[0]) + outer(phase2, when.live[1])
+    run = (outer(fixed, when.live[0]) + maintenance(delivered, np.asarray(share)[..., None])) / 4
+    return Quarters(build, run)
+
+
+def yearly(per_quarter: Array) -> Array:
+    """(..., Y) yearly sums of (..., 4Y) quarterly figures."""
+    return per_quarter.reshape(*per_quarter.shape[:-1], -1, 4).sum(axis=-1)
+
+
+# ------------------------------------------------------------------ off-the-shelf
+
+
+def annual_subscription(monthly_per_provider: Num, physicians: int) -> Num:
+    return monthly_per_provider * physicians * 12
+
+
+def extras_per_provider(card: RateCard) -> tuple[float, float, float]:
+    """(low, point, high) of the extras a product adds per provider per year."""
+    lo, hi = card.pair("offshelf.extras_per_provider")
+    return lo, (lo + hi) / 2, hi
+
+
+def default_extras(per_provider: Num, physicians: int) -> Num:
+    return per_provider * physicians
+
+
+def escalation(card: RateCard) -> tuple[float, float, float]:
+    """(low, point, high) yearly subscription escalation."""
+    return (card.value("offshelf.increase_pct.low"), card.value("offshelf.increase_pct"),
+            card.value("offshelf.increase_pct.high"))
+
+
+def surcharge(card: RateCard, subscription: Num, level: Level) -> Num:
+    """The customization surcharge at a workflow specificity, per year."""
+    return subscription * card.value(f"offshelf.surcharge.{level.name.lower()}")
+
+
+def product_base(subscription: Num, extras: Num, surcharge: Num) -> Num:
+    """A product's yearly cost in year one, before escalation."""
+    return subscription + extras + surcharge
+
+
+def switching_cost(card: RateCard, launch: Num) -> Num:
+    """What moving to a product costs once: the rate card's share of the migration and training."""
+    return launch * card.value("offshelf.switching_pct")
+
+
+def growth(increase: Num, years: int) -> Array:
+    """(..., Y) how a yearly cost grows from year one at a yearly escalation."""
+    return (1 + np.asarray(increase, dtype=np.float64))[..., None] ** np.arange(years, dtype=np.float64)
+
+
+def escalated(base: Num, grown: Array) -> Array:
+    """(..., Y) a product's yearly cost, escalated from year one (`growth`), without the one-time
+    switching cost."""
+    return np.asarray(base, dtype=np.float64)[..., None] * grown
