@@ -78,8 +78,8 @@ def maintenance_shares(card: RateCard) -> tuple[float, float, float]:
     return low, (low + high) / 2, high
 
 
-def maintenance(build: Num, share: Num) -> Num:
-    """Yearly maintenance of a delivered build."""
+def maintenance(card: RateCard, build: Num, share: Num) -> Num:
+    """Yearly maintenance of a delivered build, at a share of it (`maintenance_shares`)."""
     return build * share
 
 
@@ -159,14 +159,14 @@ class Quarters(NamedTuple):
         return self.build + self.run
 
 
-def custom_quarters(phase1: Num, phase2: Num, servers: Num, fixed: Num, share: Num, n1: int,
+def custom_quarters(card: RateCard, phase1: Num, phase2: Num, servers: Num, fixed: Num, share: Num,
                     years: int) -> Quarters:
     """The build paid on the schedule; from the quarter after each delivery, the fixed running
     cost and maintenance on what is in use, a quarter of the yearly figure each quarter."""
-    when, outer = schedule(n1, years), np.multiply.outer
+    when, outer = schedule(phase1_quarters(card), years), np.multiply.outer
     build = outer(phase1, when.build[0]) + outer(phase2, when.build[1]) + outer(servers, when.build[2])
     delivered = outer(phase1, when.live[0]) + outer(phase2, when.live[1])
-    run = (outer(fixed, when.live[0]) + maintenance(delivered, np.asarray(share)[..., None])) / 4
+    run = (outer(fixed, when.live[0]) + maintenance(card, delivered, np.asarray(share)[..., None])) / 4
     return Quarters(build, run)
 
 

@@ -82,8 +82,8 @@ def cash_flow(scenario: Scenario, lines: tuple[LineItem, ...], run: RunCosts, ye
     phase2 = sum(li.cost.expected for li in lines if li.phase != 1)
     fixed = costs.custom_fixed(float(run.hosting_expected), float(run.training_updates_expected))
     n1 = costs.phase1_quarters(card)
-    run_q = costs.custom_quarters(float(phase1), float(phase2), float(run.onprem_upfront[1]), fixed,
-                                  costs.maintenance_shares(card)[1], n1, years).run.tolist()
+    run_q = costs.custom_quarters(card, float(phase1), float(phase2), float(run.onprem_upfront[1]), fixed,
+                                  costs.maintenance_shares(card)[1], years).run.tolist()
     build = [0] * (4 * years)
     for amount, when in zip((phase1, phase2, run.onprem_upfront[1]), costs.schedule(n1, years).build, strict=True):
         paid = np.flatnonzero(when).tolist()

@@ -214,7 +214,7 @@ def hosting_costs(scenario: Scenario) -> tuple[tuple[int, int, int], tuple[int, 
 def run_costs(scenario: Scenario, build: Range, lines: tuple[LineItem, ...]) -> RunCosts:
     card = scenario.card
     share_low, _, share_high = costs.maintenance_shares(card)
-    m_low, m_high = (dollars(costs.maintenance(float(build.expected), s)) for s in (share_low, share_high))
+    m_low, m_high = (dollars(costs.maintenance(card, float(build.expected), s)) for s in (share_low, share_high))
     m_expected = dollars((m_low + m_high) / 2)  # the table's expected column: between the figures it shows
     hosting, upfront = hosting_costs(scenario)
     training = Range.total([li.cost for li in lines if li.category == TRAINING])

@@ -65,8 +65,8 @@ class CostModel:
         card = self.card
         servers, annual = costs.yearly_hosting(card, self.hosting_kind, hosting)
         fixed = costs.custom_fixed(annual, costs.training_updates(card, comp[:, self.training].sum(axis=1)))
-        quarters = costs.custom_quarters(comp[:, self.phase1].sum(axis=1), comp[:, ~self.phase1].sum(axis=1),
-                                         servers, fixed, maintenance, costs.phase1_quarters(card), self.years)
+        quarters = costs.custom_quarters(card, comp[:, self.phase1].sum(axis=1), comp[:, ~self.phase1].sum(axis=1),
+                                         servers, fixed, maintenance, self.years)
         return np.cumsum(costs.yearly(quarters.total), axis=-1)
 
     def products_cumulative(self, comp: Array, extras: Array, escalation: Array) -> Array:
