@@ -142,8 +142,8 @@ def test_a_quote_narrows_the_estimate_class(made: Path, quotes: list[dict[str, A
 def test_the_markdown_section_escapes_vendor_text(made: Path) -> None:
     md = (made / "budget.md").read_text(encoding="utf-8")
     section = md[md.index("## Vendor quotes"):md.index("## Five questions")]
-    assert "| Mid &lt;b&gt;Health&lt;/b&gt; | $70,000 | 37% | within | $12,000 | 5 of 5 |" in section
-    assert "| Low & Co | $40,000 | under 1% | below | $7,000 (guide) | 0 of 5 |" in section
+    assert "| Mid &lt;b&gt;Health&lt;/b&gt; | $70,000 | 37% | within | $12,000 | 5 of 5 strong |" in section
+    assert "| Low & Co | $40,000 | under 1% | below | $7,000 (guide) | 0 of 5 strong |" in section
     assert r"The quote's notes: \*Fixed\* \| price" in section
     html = (made / "budget.html").read_text(encoding="utf-8")
     assert "<b>Health" not in html and "Mid &lt;b&gt;Health&lt;/b&gt;" in html
@@ -295,3 +295,27 @@ def test_the_chart_names_a_few_quotes_and_numbers_many(tmp_path: Path) -> None:
     assert ">Mid &lt;b&gt;Health&lt;/b&gt; $70,000 (37%)</text>" in few and "rows in the table" not in few
     many = chart([HEADER] + [[f"Vendor {n}", 50000 + 10000 * n] for n in range(1, 7)])
     assert ">6. Vendor 6 $110,000 (over 99%)</text>" in many and "rows in the table above" in many
+
+
+def test_docx_has_the_section_with_its_chart(tmp_path: Path) -> None:
+    from generator.render import docx as docx_writer
+
+    if not docx_writer.available():
+        pytest.skip("python-docx and CairoSVG are not installed (the docx extra)")
+    import docx
+
+    path = clinic_workbook(tmp_path / "ridgeview.xlsx", Quotes=QUOTES)
+    result = run_cli("run", path, "--out", tmp_path / "out", "--formats", "docx")
+    assert result.returncode == 0, result.stderr
+    doc = docx.Document(str(tmp_path / "out" / "ridgeview" / "budget.docx"))
+    headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    at = headings.index("Vendor quotes")
+    assert headings[at + 1: at + 6] == ["What each quote says", "Low & Co: $40,000, below the simulated range",
+                                        "Mid <b>Health</b>: $70,000, within the simulated range",
+                                        "High Systems: $150,000, above the simulated range",
+                                        "The guide's five questions, answered"]
+    table = next(t for t in doc.tables if t.cell(0, 0).text == "Vendor" and t.cell(0, 1).text == "Build price")
+    assert [c.text for c in table.rows[2].cells][:6] == ["Mid <b>Health</b>", "$70,000", "37%", "within", "$12,000",
+                                                        "5 of 5 strong"]
+    captions = [p.text for p in doc.paragraphs if p.text.startswith("Each quote marked on the S-curve")]
+    assert len(captions) == 1

@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable, Sequence
 from html import escape
 
-from generator.model import QuoteAnalysis, QuoteResult, ScenarioPlan
+from generator.model import Plan, QuoteAnalysis, QuoteResult, ScenarioPlan
 from generator.money import usd
 
 WIDTH = 720
@@ -417,6 +417,16 @@ def _numbers(analysis: QuoteAnalysis, px: Callable[[float], float], py: Callable
 
 CHARTS = {"build": build_chart, "tco": tco_chart, "cash": cash_chart, "scurve": scurve_chart,
           "tornado": tornado_chart}
+
+
+def plan_chart(kind: str, plan: Plan, index: int, accent: str) -> str:
+    """The chart a document's `<!-- chart:kind:index -->` mark names: the vendor quotes chart
+    (the plan's, on the base scenario), or scenario `index`'s chart of that kind."""
+    if kind == "quotes":
+        return quotes_chart(plan.quotes, plan.base, accent, "quotes") if plan.quotes else ""
+    if index >= len(plan.scenarios):
+        return ""
+    return chart(kind, plan.scenarios[index], accent, f"{kind}{index}")
 
 
 def chart(kind: str, sp: ScenarioPlan, accent: str, uid: str = "") -> str:

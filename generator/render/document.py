@@ -325,9 +325,7 @@ def render_html(markdown_text: str, plan: Plan, settings: Settings, for_print: b
 
     def chart(match: re.Match[str]) -> str:
         kind, index = match.group(1), int(match.group(2))
-        if kind == "quotes":
-            return charts.quotes_chart(plan.quotes, plan.base, accent_color, "quotes") if plan.quotes else ""
-        return charts.chart(kind, plan.scenarios[index], accent_color, f"{kind}{index}")
+        return charts.plan_chart(kind, plan, index, accent_color)
 
     body = CHART_MARK.sub(chart, body)
     env = environment(settings, "html")
