@@ -11,6 +11,7 @@ recommendation's own rule; and the quote's AACE 18R-97 estimate class gives the 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import numpy as np
@@ -28,7 +29,7 @@ from generator.model import (
     ScenarioPlan,
 )
 from generator.money import dollars, usd
-from generator.plan import ownership, risk
+from generator.plan import costs, ownership, risk
 from generator.questions import VendorQuestion, vendor_questions
 from generator.ratecard import RateCard, default_card
 
@@ -208,8 +209,8 @@ def quoted_scenario(sp: ScenarioPlan, quote: Quote) -> tuple[ScenarioPlan, int, 
     lines = tuple(LineItem(f"{quote.vendor}, phase {phase}", "quote", phase, Range(amount, amount, amount),
                            f"{quote.vendor}'s quote") for phase, amount in ((1, first), (2, later)) if amount)
     if quote.maintenance is None:
-        share = (card.value("maintenance.low_pct") + card.value("maintenance.high_pct")) / 2
-        maintenance, source = dollars(quote.price * share), "guide"
+        share = costs.maintenance_shares(card)[1]
+        maintenance, source = dollars(costs.maintenance(card, float(quote.price), share)), "guide"
     else:
         share = quote.maintenance / quote.price
         maintenance, source = quote.maintenance, "quote"
@@ -226,7 +227,7 @@ def quote_ownership(sp: ScenarioPlan, quote: Quote) -> QuoteOwnership:
     own = sp.ownership
     flow = ownership.cash_flow(quoted.scenario, quoted.components, sp.run, own.years)
     yearly = ownership.yearly_totals(flow, own.years)
-    cumulative = tuple(sum(yearly[: y + 1]) for y in range(own.years))
+    cumulative = tuple(itertools.accumulate(yearly))
     product = own.product(own.cheapest_product)
     break_even = ownership.break_even_year(cumulative, product.cumulative)
     decision = ownership.recommend(quoted.scenario, cumulative, own.off_the_shelf, break_even)
