@@ -238,10 +238,29 @@ class LineItem:
     category: str = ""  # integration category, module key
 
 
+# How a client document names each warning: codes are for budget.json and other tools, never shown raw.
+WARNING_TITLES = {
+    "FHIR_OMITTED": "FHIR R4 API left out",
+    "HIPAA_OMITTED": "HIPAA compliance layer left out",
+    "HIPAA_UNDERFUNDED": "HIPAA compliance layer under-funded",
+    "MIGRATION_OMITTED": "Data migration left out",
+    "TRAINING_OMITTED": "Staff training left out",
+    "CERTIFIED_SAVING_CAPPED": "Certified-component saving capped",
+    "NO_BREAK_EVEN": "No break-even within the horizon",
+    "BEYOND_SCOPE": "Beyond the guide's small-clinic scope",
+    "ON_PREMISE": "On-premise hosting",
+}
+
+
 @dataclass(frozen=True)
 class Warning:
     code: str
     message: str
+
+    @property
+    def title(self) -> str:
+        """The warning's name in a client document (its code, in words, when it has no title)."""
+        return WARNING_TITLES.get(self.code, self.code.replace("_", " ").capitalize())
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,7 @@ class FakeRisk:
     accuracy_text: str
     draws: int
     seed: int
+    budget_confidence: float = 0.80
 
     def to_dict(self) -> dict[str, Any]:
         return {"risk": {k: getattr(self, k) for k in (

@@ -337,7 +337,8 @@ def module_rows(example: Example) -> list[Row]:
     for km in KNOWN_MODULES:
         include = km.default_on and not (no_records and km.key == "data_migration")
         low, high = card.money(f"module.{km.key}.low"), card.money(f"module.{km.key}.high")
-        rows.append([km.name, "Yes" if include else "No", km.phase, "Typical", low, high, None])
+        complexity = None if km.key == "staff_training" else "Typical"  # blank: training follows staff users
+        rows.append([km.name, "Yes" if include else "No", km.phase, complexity, low, high, None])
     for change in example.modules:
         name = str(change[0])
         if name.lower() not in MODULES_BY_NAME:
@@ -558,8 +559,9 @@ def _module_comments(ws: Worksheet) -> None:
         known = MODULES_BY_NAME.get(str(cell.value or "").lower())
         if known is not None:
             entry = card.entry(f"module.{known.key}.low")
-            cell.comment = Comment(f"{entry.note} (source: {entry.source})", AUTHOR,
-                                   width=320, height=90)
+            blank = known.key == "staff_training"
+            text = f"{entry.note} (source: {entry.source})" + (". Complexity blank: follows the staff users" * blank)
+            cell.comment = Comment(text, AUTHOR, width=320, height=110)
 
 
 def _number_format(kind: str) -> str:
