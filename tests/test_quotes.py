@@ -251,7 +251,7 @@ def test_portfolio_shows_the_number_of_quotes_and_the_lowest_quotes_position(tmp
     assert [(rows[w]["quotes"], rows[w]["lowest_quote"], rows[w]["lowest_quote_position"])
             for w in ("ridgeview.xlsx", "plain.xlsx")] == [("3", "40000", "below"), ("0", "", "")]
     page = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
-    assert '<td class="">3<span class="position">lowest $40,000, below P10–P90</span></td>' in page
+    assert '<span class="quotes">3 vendor quotes; lowest $40,000, below P10–P90</span></td>' in page
 
 
 # ------------------------------------------------------------------ the checks, on a planned scenario
