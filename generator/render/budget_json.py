@@ -83,11 +83,7 @@ def scenario_dict(sp: ScenarioPlan) -> dict[str, Any]:
 
 def risk_dict(sp: ScenarioPlan) -> dict[str, Any]:
     """`risk` and `sensitivity`, from the risk stage when it ran."""
-    risk = sp.risk
-    if risk is None:
-        return {"risk": None, "sensitivity": []}
-    to_dict = getattr(risk, "to_dict", None)
-    return to_dict() if callable(to_dict) else {"risk": None, "sensitivity": []}
+    return sp.risk.to_dict() if sp.risk is not None else {"risk": None, "sensitivity": []}
 
 
 def quote_dict(r: QuoteResult) -> dict[str, Any]:

@@ -234,8 +234,9 @@ def _axis_x_costs(lo: float, hi: float, px: Callable[[float], float], y0: float,
 
 def scurve_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
     risk = sp.risk
-    curve = list(getattr(risk, "s_curve", ()) or ())
-    marks = [(f"P{p}", getattr(risk, f"p{p}")) for p in (10, 50, 80, 90)]
+    assert risk is not None  # the S-curve is drawn only for a scenario the risk stage analysed
+    curve = list(risk.s_curve)
+    marks = [("P10", risk.p10), ("P50", risk.p50), ("P80", risk.p80), ("P90", risk.p90)]
     values = [c for _, c in curve] + [v for _, v in marks]
     lo, hi = min(values), max(values)
     span = (hi - lo) or 1
@@ -267,10 +268,11 @@ def scurve_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
 
 def tornado_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
     risk = sp.risk
-    items = [s for s in getattr(risk, "sensitivity", ()) or () if s.swing][:10]
+    assert risk is not None  # the tornado is drawn only for a scenario the risk stage analysed
+    items = [s for s in risk.sensitivity if s.swing][:10]
     if not items:
         return ""
-    point = getattr(risk, "point", sp.build.expected)
+    point = risk.point
     lows = [min(s.low, s.high) for s in items] + [point]
     highs = [max(s.low, s.high) for s in items] + [point]
     lo, hi = min(lows), max(highs)
@@ -322,14 +324,13 @@ INLINE_LABELS = 4  # up to this many quotes are named on the chart; more are num
 
 def quotes_chart(analysis: QuoteAnalysis, sp: ScenarioPlan, accent: str, uid: str) -> str:
     """The base scenario's S-curve with each vendor's quote marked where it falls on it."""
-    curve = list(getattr(sp.risk, "s_curve", ()) or ())
+    curve = list(sp.risk.s_curve) if sp.risk is not None else []
     numbered = len(analysis.results) > INLINE_LABELS
     results = sorted(analysis.results, key=lambda r: r.quote.price)
     prices = [r.quote.price for r in results]
-    lo = min([c for _, c in curve] + prices)
-    hi = max([c for _, c in curve] + prices)
-    pad = (hi - lo) * 0.04 or 1
-    lo, hi = max(lo - pad, 0), hi + pad
+    costs = [float(c) for _, c in curve] + [float(p) for p in prices]
+    pad = (max(costs) - min(costs)) * 0.04 or 1
+    lo, hi = max(min(costs) - pad, 0), max(costs) + pad
     left, right, top_pad, bottom, plot_h = 60, 40, 34, 48, 196
     key_rows = (len(results) + 1) // 2 if numbered else 0
     height = top_pad + plot_h + bottom + 16 * key_rows

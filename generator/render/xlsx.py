@@ -495,31 +495,31 @@ def assumptions_sheet(book: Book, plan: Plan) -> None:
 
 def risk_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
     risk = sp.risk
+    assert risk is not None  # the sheet is written only for a scenario the risk stage analysed
     sh = Sheet(book, names["Risk"], (40, 16, 16, 16, 16, 16, 40))
     sh.text(0, 0, f"Uncertainty (Monte Carlo results, values): {sp.name}", "title")
     sh.head(2, ("Figure", "Build cost", "Cost over the horizon"))
-    for i, p in enumerate(("p10", "p50", "p80", "p90")):
-        sh.text(3 + i, 0, p.upper())
-        sh.num(3 + i, 1, getattr(risk, p))
-        if hasattr(risk, f"tco_{p}"):
-            sh.num(3 + i, 2, getattr(risk, f"tco_{p}"))
+    percentiles = (("P10", risk.p10, risk.tco_p10), ("P50", risk.p50, risk.tco_p50),
+                   ("P80", risk.p80, risk.tco_p80), ("P90", risk.p90, risk.tco_p90))
+    for i, (name, build, tco) in enumerate(percentiles):
+        sh.text(3 + i, 0, name)
+        sh.num(3 + i, 1, build)
+        sh.num(3 + i, 2, tco)
     row = 8
-    for attr, label in (("point", "Expected build"), ("contingency", "Contingency"),
-                        ("recommended_budget", "Recommended budget (P80)"), ("npv_custom", "NPV, custom")):
-        if isinstance(getattr(risk, attr, None), int | float):
-            sh.text(row, 0, label)
-            sh.num(row, 1, getattr(risk, attr))
-            row += 1
-    items = list(getattr(risk, "sensitivity", ()) or ())
-    if items:
+    for label, value in (("Expected build", risk.point), ("Contingency", risk.contingency),
+                         ("Recommended budget (P80)", risk.recommended_budget), ("NPV, custom", risk.npv_custom)):
+        sh.text(row, 0, label)
+        sh.num(row, 1, value)
+        row += 1
+    if risk.sensitivity:
         sh.head(row + 1, ("Input", "Build at low", "Build at high", "Swing", "Input low", "Input high", "Source"))
-        for i, s in enumerate(items):
+        for i, s in enumerate(risk.sensitivity):
             rr = row + 2 + i
             sh.text(rr, 0, s.name)
-            for c, v in ((1, s.low), (2, s.high), (3, s.swing)):
-                sh.num(rr, c, v)
-            for c, v in ((4, s.input_low), (5, s.input_high), (6, s.source)):
-                sh.text(rr, c, v)
+            for c, figure in ((1, s.low), (2, s.high), (3, s.swing)):
+                sh.num(rr, c, figure)
+            for c, shown in ((4, s.input_low), (5, s.input_high), (6, s.source)):
+                sh.text(rr, c, shown)
     sh.ws.freeze_panes(3, 1)
 
 
