@@ -357,8 +357,8 @@ def test_portfolio_marks_stale_figures_fits_the_window_and_has_document_permissi
     assert run_cli("batch", "--formats", "md,json", cwd=tmp_path).returncode == 1
     out = tmp_path / "output"
     page = (out / "index.html").read_text(encoding="utf-8")
-    failed_row = page[page.index('<tr class="failed">'):]
-    failed_row = failed_row[:failed_row.index("</tr>")]
+    failed_row = page[page.index('<tbody class="failed">'):]
+    failed_row = failed_row[:failed_row.index("</tbody>")]
     assert "(from the last good run)" in failed_row and 'class="num stale"' in failed_row
     assert page.count("(from the last good run)") == 1
     document_mode = (out / "a-rather-long-workbook-name-for-clinic-0" / "budget.json").stat().st_mode & 0o777
