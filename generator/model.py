@@ -456,6 +456,7 @@ class ScenarioPlan:
     ownership: Ownership
     certified_saving: int
     warnings: tuple[Warning, ...]
+    staff_users: int  # the workbook's figure, or the rate card's per physician
     risk: RiskResult | None = None  # filled by the risk stage (generator.plan.risk)
 
 

@@ -28,7 +28,7 @@ from generator.model import (
     Range,
     ScenarioPlan,
 )
-from generator.money import dollars, usd
+from generator.money import dollars, share_text, usd
 from generator.plan import costs, ownership, risk
 from generator.questions import VendorQuestion, vendor_questions
 from generator.ratecard import RateCard, default_card
@@ -45,15 +45,6 @@ INTAKE_CLASS_NAMES = {5: "concept screening", 4: "study or feasibility", 3: "bud
 def possessive(name: str) -> str:
     """`Northwind's`, `Keystone Medical Systems'`."""
     return f"{name}'" if name.endswith(("s", "S")) else f"{name}'s"
-
-
-def share_text(x: float) -> str:
-    """A share of the simulated builds as the report says it: 37%, under 1%, over 99%."""
-    if x < 0.005:
-        return "under 1%"
-    if x > 0.995:
-        return "over 99%"
-    return f"{x:.0%}"
 
 
 def percentile(draws: np.ndarray, price: float) -> float:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from html import escape
 
 from generator.model import Plan, QuoteAnalysis, QuoteResult, ScenarioPlan
-from generator.money import usd
+from generator.money import share_text, usd
 
 WIDTH = 720
 FONT = 'font-family="DejaVu Sans, Helvetica, Arial, sans-serif"'
@@ -298,12 +298,6 @@ def tornado_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
     parts.append(f'<line x1="{x:.1f}" y1="24" x2="{x:.1f}" y2="{height - 6}" stroke="#1b1b1b" stroke-width="1.2"/>')
     svg = _svg(height, "Tornado: what moves the build cost most", parts, _hatch(uid, accent))
     return _figure(svg, "Inputs that move the build cost most, largest swing first.")
-
-
-def share_text(x: float) -> str:
-    from generator.plan.quotes import share_text as text
-
-    return text(x)
 
 
 def _quote_label(r: QuoteResult) -> str:

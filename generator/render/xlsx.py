@@ -19,7 +19,7 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 from generator.model import Hosting, Plan, ScenarioPlan, Team
 from generator.plan.costs import effective_rate, maintenance_shares, phase1_quarters
 from generator.plan.ownership import LAUNCH_ITEMS
-from generator.plan.pricing import TRAINING, staff_users
+from generator.plan.pricing import TRAINING
 from generator.render.xlsx_quotes import quotes_sheets
 from generator.render.xlsx_sheet import MONEY, Book, Sheet, col_name, sheet_names
 
@@ -40,7 +40,7 @@ def _input_rows(sp: ScenarioPlan) -> list[tuple[str, str, float, str, str]]:
     team = "us" if sp.labor.team.startswith("US") else "offshore"
     rows = [
         ("physicians", "Physicians", clinic.physicians, "num", "workbook"),
-        ("staff_users", "Staff users", staff_users(sc), "num", "workbook or rate card"),
+        ("staff_users", "Staff users", sp.staff_users, "num", "workbook or rate card"),
         ("rate", f"Hourly rate, {sp.labor.team}", sp.labor.rate, "rate",
          "workbook" if clinic.hourly_rate is not None else card.entry(f"rate.{team}").cited),
         ("overhead", "Overhead on the team's rate", sp.labor.overhead_rate, "pct",
