@@ -1,7 +1,8 @@
 """Regenerate the generated parts of the docs: `python -m tests.update_docs`.
 
 - README.md: the intake reference between the intake-reference markers;
-- docs/ratecard.md: every rate-card key, its value and its source.
+- docs/ratecard.md: every rate-card key, its value and its source;
+- docs/intake.md: the intake workbook contract (tests/intake_doc.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from generator.intake.schema import reference_markdown
 from generator.ratecard import default_card
+from tests.intake_doc import intake_text
 
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- intake-reference:start -->", "<!-- intake-reference:end -->"
@@ -41,6 +43,7 @@ def main() -> None:
     readme = ROOT / "README.md"
     readme.write_text(readme_text(readme.read_text(encoding="utf-8")), encoding="utf-8")
     (ROOT / "docs" / "ratecard.md").write_text(ratecard_text(), encoding="utf-8")
+    (ROOT / "docs" / "intake.md").write_text(intake_text(), encoding="utf-8")
 
 
 if __name__ == "__main__":
