@@ -241,7 +241,8 @@ INSTRUCTIONS = (
     "range in Low cost / High cost. Set Include to No for anything you do not want, or change "
     "the costs to your own estimate. Like the guide's, these costs are what a healthcare-experienced "
     "offshore team charges: with Development team = US the budget scales them to the US rate. "
-    "For a vendor's quote, give its Development hours and Hourly rate on the Clinic sheet.",
+    "To price the build at one vendor's hours and rate, give them on the Clinic sheet; to compare "
+    "vendors' quotes with this estimate, list them on the Quotes sheet.",
     "• Phase 1 is built in year one; Phase 2 (integrations, AI documentation, specialty "
     "features) follows in year two. Complexity picks where inside the range the estimate sits.",
     "• Add your own specialty features (e.g. surgical scheduling) in the empty rows: give a "
