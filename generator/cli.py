@@ -175,7 +175,7 @@ def _other_commands(command: Command) -> None:
     p.add_argument("--list", action="store_true", help="list the examples")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
 
-    p = command("assumptions", "print the rate card: every key, its default and its source")
+    p = command("assumptions", "print the rate card: every key, its default, its range and its source")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
 
@@ -486,21 +486,23 @@ def cmd_assumptions(args: argparse.Namespace) -> int:
     if args.format == "json":
         rows = [
             {"key": e.key, "value": e.value, "unit": e.unit, "source": e.source, "assumption": e.is_assumption,
-             "note": e.note}
+             "note": e.note, "min": e.minimum, "max": e.maximum}
             for e in card
         ]
         _out(json.dumps(rows, indent=2))
     elif args.format == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["key", "value", "unit", "source", "note"])
+        writer.writerow(["key", "value", "unit", "source", "note", "min", "max"])
         for e in card:
-            writer.writerow([e.key, f"{e.value:g}", e.unit, e.source, e.note])
+            writer.writerow([e.key, f"{e.value:g}", e.unit, e.source, e.note, f"{e.minimum:g}", f"{e.maximum:g}"])
     else:
         width = max(len(e.key) for e in card)
         shown = [e.formatted() for e in card]
         value_width = max(map(len, shown))
-        for e, value in zip(card, shown, strict=True):
-            _out(f"{e.key:<{width}}  {value:>{value_width}}  {e.source}")
+        ranges = [f"({e.range_text})" for e in card]
+        range_width = max(map(len, ranges))
+        for e, value, allowed in zip(card, shown, ranges, strict=True):
+            _out(f"{e.key:<{width}}  {value:>{value_width}}  {allowed:<{range_width}}  {e.source}")
     return 0
 
 

@@ -29,13 +29,14 @@ def ratecard_text() -> str:
         "",
         "Every figure the planner uses, with its source. Generated from `generator/ratecard.toml` by",
         "`python -m tests.update_docs`; `clinic-budget assumptions` prints the same. Override any key for one",
-        "workbook in its Assumptions sheet, or per scenario as a Scenarios column.",
+        "workbook in its Assumptions sheet, or per scenario as a Scenarios column, within its range (our",
+        "assumption, from the key's unit or the key itself: the `[limits]` of the rate card).",
         "",
-        "| Key | Value | Unit | Source | Note |",
-        "|---|---|---|---|---|",
+        "| Key | Value | Range | Unit | Source | Note |",
+        "|---|---|---|---|---|---|",
     ]
     for e in default_card():
-        lines.append(f"| `{e.key}` | {e.formatted()} | {e.unit} | {e.source} | {e.note} |")
+        lines.append(f"| `{e.key}` | {e.formatted()} | {e.range_text} | {e.unit} | {e.source} | {e.note} |")
     return "\n".join(lines) + "\n"
 
 

@@ -103,14 +103,17 @@ def contradictions(card: RateCard) -> tuple[str, ...]:
     out = []
     lo_pct, hi_pct = card.value("maintenance.low_pct"), card.value("maintenance.high_pct")
     t_lo, t_hi = card.pair("maintenance.table")
-    m_lo, m_hi = t_lo / hi_pct, t_hi / lo_pct
+    if lo_pct > 0:  # a workbook may set either share to 0%: then the table's row implies no build size
+        m_lo, m_hi = t_lo / hi_pct, t_hi / lo_pct
+        implied = (f" At {lo_pct:.0%}-{hi_pct:.0%} the table's row is the maintenance of a {usd(m_lo)}-{usd(m_hi)} "
+                   f"build ({usd(t_lo)} is {hi_pct:.0%} of {usd(m_lo)}, below the guide's "
+                   f"{usd(card.value('tier.guide_low'))} low end; {usd(t_hi)} is {lo_pct:.0%} of {usd(m_hi)}), while "
+                   f"the text's own {usd(75000)} example carries {usd(75000 * lo_pct)}-{usd(75000 * hi_pct)}.")
+    else:
+        implied = ""
     out.append(
         f"Annual maintenance: the component table gives {usd(t_lo)}-{usd(t_hi)} a year, the text "
-        f"{lo_pct:.0%}-{hi_pct:.0%} of the build. At {lo_pct:.0%}-{hi_pct:.0%} the table's row is the maintenance "
-        f"of a {usd(m_lo)}-{usd(m_hi)} build ({usd(t_lo)} is {hi_pct:.0%} of {usd(m_lo)}, below the guide's "
-        f"{usd(card.value('tier.guide_low'))} low end; {usd(t_hi)} is {lo_pct:.0%} of {usd(m_hi)}), while the "
-        f"text's own {usd(75000)} example carries {usd(75000 * lo_pct)}-{usd(75000 * hi_pct)}. This budget uses "
-        "the percentage of its own build."
+        f"{lo_pct:.0%}-{hi_pct:.0%} of the build.{implied} This budget uses the percentage of its own build."
     )
     ortho_lo, ortho_hi = _scope_range(card, ORTHOPEDIC_MODULES, ORTHOPEDIC_INTEGRATIONS)
     ex_lo, ex_hi = card.pair("example.orthopedic")
