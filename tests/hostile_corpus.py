@@ -344,13 +344,38 @@ def past_the_limits(folder: Path, base: Path) -> list[Case]:
     return cases
 
 
+def largest_within_limits(path: Path) -> Path:
+    """The most work a workbook may ask for: every table at its row limit, 500-character texts,
+    2,000-character notes, 20,000 draws, a ten-year horizon (issue 17: under 90 s and 1 GB with
+    every format)."""
+    text = letters(480)
+    clinic = [["Clinic name", "Largest " + letters(480, 1)], ["Clinic type", "Multi-specialty"],
+              ["Specialty", text], ["Physicians", 200], ["Staff users", 2000], ["Current records", "Legacy EHR"],
+              ["Horizon years", 10], ["Prepared for", text], ["Prepared by", text], ["Report date", "2026-03-02"]]
+    modules = [["Module", "Include", "Low cost", "High cost", "Notes"],
+               *([f"Feature {i} " + letters(400, i), "Yes", 1000 + i, 5000 + i, letters(2000, i)] for i in range(200))]
+    integrations = [["System", "Category", "Vendor"],
+                    *([f"System {i} " + letters(400, i), ("Lab", "Imaging", "Billing", "E-prescribing", "Other")[i % 5],
+                       letters(480, i)] for i in range(200))]
+    subscriptions = [["Product", "Monthly per provider"], *([f"Product {i} " + letters(400, i), 200 + i]
+                                                           for i in range(200))]
+    scenarios = [["Scenario", "Physicians", "Hosting", "Development team"],
+                 *([f"Option {i} " + letters(400, i), 1 + i * 4, ("Cloud", "On-premise")[i % 2],
+                    ("Offshore", "US")[i % 2]] for i in range(50))]
+    return write_workbook(path, {"Clinic": clinic, "Modules": modules, "Integrations": integrations,
+                                 "Subscriptions": subscriptions, "Scenarios": scenarios,
+                                 "Assumptions": [["Key", "Value"], ["risk.draws", 20_000]]})
+
+
 def build_corpus(folder: Path) -> list[Case]:
     """Write every case into `folder` (created if needed) and return them."""
     folder.mkdir(parents=True, exist_ok=True)
     base = clinic_workbook(folder / "base.tmp")
     try:
         return [*zip_bombs(folder, base), *xml_attacks(folder, base), *not_workbooks(folder, base),
-                *big_sheets(folder, base), *odd_workbooks(folder), *past_the_limits(folder, base)]
+                *big_sheets(folder, base), *odd_workbooks(folder), *past_the_limits(folder, base),
+                Case("the largest workbook within the limits", largest_within_limits(folder / "largest.xlsx"), 0,
+                     "ok (51 scenarios)")]
     finally:
         base.unlink()
 

@@ -16,7 +16,7 @@ import pytest
 from generator.model import Hosting, Scenario, Team
 from generator.plan import risk
 from generator.ratecard import default_card, is_low_end, partner
-from generator.run.generate import render
+from generator.render.writers import render_all as render
 from tests.conftest import family_clinic, family_scenario, make_plan, ortho_scenario, settings
 
 FAST = {"risk.draws": (1000.0, "test")}  # the sweep's own draws; risk.draws itself is swept below
