@@ -168,7 +168,7 @@ def whole(value: object, minimum: float | None = None, maximum: float | None = N
 def bounds_phrase(minimum: float | None, maximum: float, more_than: float | None = None) -> str:
     """`0 to 10,000,000` or `more than 0 and at most 1,000`."""
     if more_than is not None:
-        return f"more than {more_than:g} and at most {maximum:,g}"
+        return f"more than {more_than:g} and at most {maximum:,.0f}"
     return f"{minimum or 0:g} to {maximum:,.0f}"
 
 
