@@ -17,7 +17,9 @@ from generator.model import Hosting, Scenario, Team
 from generator.plan import risk
 from generator.ratecard import default_card, is_low_end, partner
 from generator.render.writers import render_all as render
-from tests.conftest import family_clinic, family_scenario, make_plan, ortho_scenario, settings
+from tests.builders import family, family_clinic, ortho
+from tests.builders import plan as make_plan
+from tests.conftest import settings
 
 FAST = {"risk.draws": (1000.0, "test")}  # the sweep's own draws; risk.draws itself is swept below
 LARGEST_FIGURE = 1e13  # no whole-dollar figure of a budget within the limits comes near this
@@ -62,9 +64,9 @@ def _pair_ok(key: str, value: float) -> dict[str, tuple[float, str]]:
 @pytest.mark.parametrize(("key", "value"), _edges(), ids=[f"{k}={v:g}" for k, v in _edges()])
 def test_every_key_at_either_end_of_its_range_plans_and_renders(key: str, value: float) -> None:
     card = default_card().with_overrides(_pair_ok(key, value))
-    base = family_scenario()
-    ortho = ortho_scenario()
-    _whole_job(replace(base, card=card), replace(ortho, name="Ortho", card=card))
+    base_scenario = family()
+    ortho_scenario = ortho()
+    _whole_job(replace(base_scenario, card=card), replace(ortho_scenario, name="Ortho", card=card))
 
 
 @pytest.mark.slow
@@ -76,4 +78,4 @@ def test_every_key_at_either_end_of_its_range_plans_and_renders(key: str, value:
 ], ids=str)
 def test_the_clinic_sheets_numbers_at_their_ends_plan_and_render(clinic: dict[str, Any]) -> None:
     fast = default_card().with_overrides(FAST)
-    _whole_job(replace(family_scenario(clinic=family_clinic(**clinic)), card=fast))
+    _whole_job(replace(family(clinic=family_clinic(**clinic)), card=fast))

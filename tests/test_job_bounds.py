@@ -17,8 +17,10 @@ from generator.intake import sandbox
 from generator.plan import risk
 from generator.run import job
 from generator.run.generate import generate
+from tests.builders import clinic_workbook
 from tests.conftest import settings
-from tests.helpers import clinic_workbook
+
+pytestmark = pytest.mark.slow  # each job forks a bounded child process
 
 
 @pytest.fixture
