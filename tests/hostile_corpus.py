@@ -346,8 +346,9 @@ def past_the_limits(folder: Path, base: Path) -> list[Case]:
 
 def largest_within_limits(path: Path) -> Path:
     """The most work a workbook may ask for: every table at its row limit, 500-character texts,
-    2,000-character notes, 20,000 draws, a ten-year horizon (issue 17: under 90 s and 1 GB with
-    every format)."""
+    2,000-character notes, 20,000 draws, a ten-year horizon (issue 17 asks for under 90 s and
+    1 GB with every format). Not in the corpus, whose cases answer within the read's bounds:
+    `python -m tests.hostile_corpus --largest FILE` writes it for measuring."""
     text = letters(480)
     clinic = [["Clinic name", "Largest " + letters(480, 1)], ["Clinic type", "Multi-specialty"],
               ["Specialty", text], ["Physicians", 200], ["Staff users", 2000], ["Current records", "Legacy EHR"],
@@ -373,14 +374,15 @@ def build_corpus(folder: Path) -> list[Case]:
     base = clinic_workbook(folder / "base.tmp")
     try:
         return [*zip_bombs(folder, base), *xml_attacks(folder, base), *not_workbooks(folder, base),
-                *big_sheets(folder, base), *odd_workbooks(folder), *past_the_limits(folder, base),
-                Case("the largest workbook within the limits", largest_within_limits(folder / "largest.xlsx"), 0,
-                     "ok (51 scenarios)")]
+                *big_sheets(folder, base), *odd_workbooks(folder), *past_the_limits(folder, base)]
     finally:
         base.unlink()
 
 
 def main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[0] == "--largest":
+        largest_within_limits(Path(argv[1]))
+        return 0
     if len(argv) != 1:
         sys.stderr.write("usage: python -m tests.hostile_corpus DIR\n")
         return 2
