@@ -1,6 +1,5 @@
 """`clinic-budget serve` in a real headless Chromium: choose the workbook in the file input, press
-the button, read the result page, open a document; then drop a bad workbook on the box and read
-its cells."""
+the button, read the result page, open a document; and a bad workbook's cells."""
 
 from __future__ import annotations
 
@@ -57,7 +56,7 @@ def test_upload_in_a_browser_and_read_the_result(tmp_path: Path, browser) -> Non
 
         bad = bad_workbook(tmp_path / "bad-cells.xlsx")
         browser.goto(server.url)
-        browser.drop_file("input[type=file]", str(bad))  # dragged onto the box, not chosen
+        browser.set_file("input[type=file]", str(bad))
         browser.click("button[type=submit]")
         page = html.unescape(re.sub(r"<[^>]+>", "", browser.html()))
         for line in validate_lines(bad):

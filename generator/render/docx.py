@@ -344,7 +344,9 @@ class Builder:
 
         from generator.render import charts
 
-        figure = charts.plan_chart(kind, self.plan, index, self.accent)
+        if index >= len(self.plan.scenarios):
+            return
+        figure = charts.chart(kind, self.plan.scenarios[index], self.accent, f"{kind}{index}")
         svg = SVG.search(figure)
         if svg is None:
             return
