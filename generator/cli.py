@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -22,7 +23,7 @@ from generator.errors import BudgetError
 from generator.render.writers import FORMATS
 
 if TYPE_CHECKING:
-    from generator.run.batch import BatchEvent, Outcome
+    from generator.run.batch import BatchEvent, Ignored, Outcome
     from generator.run.watch import WatchEvent
     from generator.serve.web import ServeEvent
     from generator.settings import Settings
@@ -174,7 +175,7 @@ def _other_commands(command: Command) -> None:
     p.add_argument("--list", action="store_true", help="list the examples")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
 
-    p = command("assumptions", "print the rate card: every key, its default and its source")
+    p = command("assumptions", "print the rate card: every key, its default, its range and its source")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
 
@@ -275,6 +276,12 @@ def _check_workers(args: argparse.Namespace) -> None:
         raise UsageError("--workers must be 1 or more")
 
 
+def not_read(event: Ignored) -> str:
+    """The log line for a file in the input folder that is not a workbook."""
+    name = os.path.basename(event.source)
+    return f"not read {event.source}: {event.message.removeprefix(name + ': ')}"
+
+
 def describe(outcome: Outcome) -> str:
     """The log line for one workbook."""
     if outcome.failed:
@@ -310,6 +317,13 @@ class Progress:
         if self.bar is not None:
             self.bar.update(1)
 
+    def note(self, line: str) -> None:
+        """A line on stderr that is not a workbook's outcome (a file that is not read)."""
+        if self.bar is not None:
+            self.bar.write(line, file=sys.stderr)
+        else:
+            _err(line)
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
@@ -318,7 +332,7 @@ class Progress:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     """Print the events of `run_batch`; exit 0, 1 (some failed) or 2."""
-    from generator.run.batch import Outcome, Started, Summary, Waiting, run_batch
+    from generator.run.batch import Ignored, Outcome, Started, Summary, Waiting, run_batch
 
     settings = _generation_settings(args)
     _check_workers(args)
@@ -333,6 +347,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
                 progress.start(event.total)
             elif isinstance(event, Outcome):
                 progress.outcome(event)
+            elif isinstance(event, Ignored):
+                progress.note(not_read(event))
             elif isinstance(event, Summary):
                 summary = event
     finally:
@@ -343,6 +359,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
         _err(f"error reports: {summary.errors_dir}/ (listed in {summary.index})")
     elif not args.quiet:
         _out(summary.line)
+    if not args.quiet and summary.index is not None:
+        _out(f"portfolio: {summary.index}")
     return summary.exit_code
 
 
@@ -381,10 +399,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 
 def _report_watch(event: WatchEvent, quiet: bool) -> None:
-    from generator.run.batch import Outcome, Waiting
+    from generator.run.batch import Ignored, Outcome, Waiting
     from generator.run.watch import FolderGone, Stopped, Watching
 
-    if isinstance(event, Outcome):
+    if isinstance(event, Ignored):
+        _err(not_read(event))
+    elif isinstance(event, Outcome):
         if event.failed:
             _err(describe(event) + (f" (report: {event.report})" if event.report else ""))
         elif not quiet:
@@ -466,21 +486,23 @@ def cmd_assumptions(args: argparse.Namespace) -> int:
     if args.format == "json":
         rows = [
             {"key": e.key, "value": e.value, "unit": e.unit, "source": e.source, "assumption": e.is_assumption,
-             "note": e.note}
+             "note": e.note, "min": e.minimum, "max": e.maximum}
             for e in card
         ]
         _out(json.dumps(rows, indent=2))
     elif args.format == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["key", "value", "unit", "source", "note"])
+        writer.writerow(["key", "value", "unit", "source", "note", "min", "max"])
         for e in card:
-            writer.writerow([e.key, f"{e.value:g}", e.unit, e.source, e.note])
+            writer.writerow([e.key, f"{e.value:g}", e.unit, e.source, e.note, f"{e.minimum:g}", f"{e.maximum:g}"])
     else:
         width = max(len(e.key) for e in card)
         shown = [e.formatted() for e in card]
         value_width = max(map(len, shown))
-        for e, value in zip(card, shown, strict=True):
-            _out(f"{e.key:<{width}}  {value:>{value_width}}  {e.source}")
+        ranges = [f"({e.range_text})" for e in card]
+        range_width = max(map(len, ranges))
+        for e, value, allowed in zip(card, shown, ranges, strict=True):
+            _out(f"{e.key:<{width}}  {value:>{value_width}}  {allowed:<{range_width}}  {e.source}")
     return 0
 
 

@@ -238,10 +238,29 @@ class LineItem:
     category: str = ""  # integration category, module key
 
 
+# How a client document names each warning: codes are for budget.json and other tools, never shown raw.
+WARNING_TITLES = {
+    "FHIR_OMITTED": "FHIR R4 API left out",
+    "HIPAA_OMITTED": "HIPAA compliance layer left out",
+    "HIPAA_UNDERFUNDED": "HIPAA compliance layer under-funded",
+    "MIGRATION_OMITTED": "Data migration left out",
+    "TRAINING_OMITTED": "Staff training left out",
+    "CERTIFIED_SAVING_CAPPED": "Certified-component saving capped",
+    "NO_BREAK_EVEN": "No break-even within the horizon",
+    "BEYOND_SCOPE": "Beyond the guide's small-clinic scope",
+    "ON_PREMISE": "On-premise hosting",
+}
+
+
 @dataclass(frozen=True)
 class Warning:
     code: str
     message: str
+
+    @property
+    def title(self) -> str:
+        """The warning's name in a client document (its code, in words, when it has no title)."""
+        return WARNING_TITLES.get(self.code, self.code.replace("_", " ").capitalize())
 
 
 @dataclass(frozen=True)
@@ -314,13 +333,10 @@ class BudgetPhase:
 
 @dataclass(frozen=True)
 class Recommendation:
-    path: str  # "custom" | "off-the-shelf" | "too-close" (plan/decision.py)
+    path: str  # "custom" | "off-the-shelf"
     headline: str
     reasons: tuple[str, ...]
-    workflow_need: bool = False  # the guide's description of where custom pays (information, not a gate)
-    product: str = ""  # the off-the-shelf product the custom build was compared with
-    probability_custom_cheaper: float | None = None  # from the risk analysis; None before it
-    payback_year: int | None = None  # the median year custom becomes the cheaper path, or None
+    workflow_need: bool = False  # the guide's case for custom applies (it may still not pay back)
 
 
 @dataclass(frozen=True)
@@ -440,6 +456,7 @@ class ScenarioPlan:
     ownership: Ownership
     certified_saving: int
     warnings: tuple[Warning, ...]
+    staff_users: int  # the workbook's figure, or the rate card's per physician
     risk: RiskResult | None = None  # filled by the risk stage (generator.plan.risk)
 
 

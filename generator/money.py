@@ -39,3 +39,12 @@ def usd(amount: float) -> str:
     """`$64,999` (negative: `-$1,200`)."""
     whole = dollars(amount)
     return f"-${-whole:,}" if whole < 0 else f"${whole:,}"
+
+
+def share_text(x: float) -> str:
+    """A share of the simulated builds as the report says it: 37%, under 1%, over 99%."""
+    if x < 0.005:
+        return "under 1%"
+    if x > 0.995:
+        return "over 99%"
+    return f"{x:.0%}"

@@ -18,7 +18,7 @@ from generator.errors import RateCardError
 
 OURS = "ours"
 UNITS = ("usd", "usd/hour", "usd/month", "usd/year", "usd/provider/year", "usd/user", "usd/violation", "share",
-         "hours", "years", "quarters", "users/physician", "physicians", "draws", "systems", "times")
+         "hours", "years", "quarters", "users/physician", "physicians", "draws", "systems")
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,17 @@ class Entry:
     note: str = ""
     unit: str = "usd"  # usd, usd/hour, usd/month, usd/year, share, years, hours, ...
     override_source: str | None = None  # set when a workbook replaced the shipped value
+    minimum: float = 0.0  # the range a workbook's value may take ([limits] in ratecard.toml)
+    maximum: float = 0.0
+    limit_note: str = ""
+
+    def within(self, value: float) -> bool:
+        return self.minimum <= value <= self.maximum
+
+    @property
+    def range_text(self) -> str:
+        """The allowed range as `clinic-budget assumptions` prints it: `0%-100%`, `$1/h-$1,000/h`."""
+        return f"{format_value(self.minimum, self.unit)} to {format_value(self.maximum, self.unit)}"
 
     @property
     def is_assumption(self) -> bool:
@@ -99,6 +110,18 @@ class RateCard:
         return RateCard(MappingProxyType(entries), names)
 
 
+def partner(key: str) -> str | None:
+    """The other end of a key's low/high pair (`x.low` <-> `x.high`, `x.low_pct` <-> `x.high_pct`),
+    or None for a key that is not one end of a pair."""
+    prefix, _, end = key.rpartition(".")
+    ends = {"low": "high", "high": "low", "low_pct": "high_pct", "high_pct": "low_pct"}
+    return f"{prefix}.{ends[end]}" if prefix and end in ends else None
+
+
+def is_low_end(key: str) -> bool:
+    return key.rpartition(".")[2] in ("low", "low_pct")
+
+
 def _unpickle_card(entries: dict[str, Entry], overridden: tuple[str, ...]) -> RateCard:
     return RateCard(MappingProxyType(entries), overridden)
 
@@ -117,7 +140,10 @@ def format_value(value: float, unit: str) -> str:
 
 
 def closest(word: str, choices: Mapping[str, object] | list[str] | tuple[str, ...]) -> str | None:
-    """The choice closest to `word` (case-insensitive), if any is close enough."""
+    """The choice closest to `word` (case-insensitive), if any is close enough. A word far longer
+    than any name is close to none (and comparing it would cost time quadratic in its length)."""
+    if len(word) > 100:
+        return None
     close = difflib.get_close_matches(word.lower(), [str(c).lower() for c in choices], n=1, cutoff=0.6)
     return next(str(c) for c in choices if str(c).lower() == close[0]) if close else None
 
@@ -134,6 +160,8 @@ def parse_card(text: str, origin: str = "ratecard.toml") -> RateCard:
     except tomllib.TOMLDecodeError as exc:
         raise RateCardError(f"{origin}: not valid TOML: {exc}") from None
     sources = data.get("sources", {})
+    limits = data.get("limits", {})
+    unit_limits, key_limits = limits.get("units", {}), limits.get("keys", {})
     entries: dict[str, Entry] = {}
     for key, raw in data.get("entries", {}).items():
         if not isinstance(raw, dict) or "value" not in raw or "source" not in raw:
@@ -147,7 +175,19 @@ def parse_card(text: str, origin: str = "ratecard.toml") -> RateCard:
         unit = raw.get("unit")
         if unit not in UNITS:
             raise RateCardError(f"{origin}: entry {key!r} needs a unit, one of {', '.join(UNITS)}")
-        entries[key] = Entry(key, float(value), src, sources[src], raw.get("note", ""), unit)
+        limit = key_limits.get(key) or unit_limits.get(unit)
+        if not isinstance(limit, dict) or not all(isinstance(limit.get(k), int | float) for k in ("min", "max")):
+            raise RateCardError(f"{origin}: entry {key!r} has no range: add its unit {unit!r} to [limits.units] "
+                                "or the key to [limits.keys], with a min and a max")
+        low, high = float(limit["min"]), float(limit["max"])
+        if not low <= float(value) <= high:
+            raise RateCardError(f"{origin}: entry {key!r} has the value {value:g}, outside its range "
+                                f"{low:g} to {high:g}")
+        entries[key] = Entry(key, float(value), src, sources[src], raw.get("note", ""), unit,
+                             minimum=low, maximum=high, limit_note=str(limit.get("note", "")))
+    for key in key_limits:
+        if key not in entries:
+            raise RateCardError(f"{origin}: [limits.keys] names {key!r}, which is not an entry")
     return RateCard(MappingProxyType(entries))
 
 

@@ -46,12 +46,22 @@ class PageBrowser(chromium.Browser):
     def set_file(self, selector: str, path: str) -> None:
         self.call("DOM.setFileInputFiles", {"files": [path], "nodeId": self._node(selector)})
 
-    def click(self, selector: str, wait_for_load: bool = True) -> None:
-        """A left click in the middle of the element, as a mouse does it."""
+    def _middle(self, selector: str) -> tuple[float, float]:
         node = self._node(selector)
         self.call("DOM.scrollIntoViewIfNeeded", {"nodeId": node})
         quad = self.call("DOM.getBoxModel", {"nodeId": node})["model"]["content"]
-        x, y = sum(quad[0::2]) / 4, sum(quad[1::2]) / 4
+        return sum(quad[0::2]) / 4, sum(quad[1::2]) / 4
+
+    def drop_file(self, selector: str, path: str) -> None:
+        """Drag the file `path` from outside the browser and drop it on the element."""
+        x, y = self._middle(selector)
+        data = {"items": [], "files": [path], "dragOperationsMask": 1}
+        for kind in ("dragEnter", "dragOver", "drop"):
+            self.call("Input.dispatchDragEvent", {"type": kind, "x": x, "y": y, "data": data})
+
+    def click(self, selector: str, wait_for_load: bool = True) -> None:
+        """A left click in the middle of the element, as a mouse does it."""
+        x, y = self._middle(selector)
         event: dict[str, Any] = {"x": x, "y": y, "button": "left", "clickCount": 1}
         self.call("Input.dispatchMouseEvent", {"type": "mousePressed", **event})
         self.call("Input.dispatchMouseEvent", {"type": "mouseReleased", **event}, deadline=self._deadline(),

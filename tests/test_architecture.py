@@ -139,3 +139,58 @@ def test_an_unknown_format_is_a_usage_error_naming_the_formats() -> None:
     with pytest.raises(UsageError) as raised:
         writers.get("word")
     assert str(raised.value) == f"unknown format 'word'; choose from {','.join(writers.FORMATS)}"
+
+
+# ------------------------------------------------------------------ the Plan is the whole hand-off to render/
+
+RENDER = PACKAGE / "render"
+# budget.xlsx restates the planner's arithmetic as live formulas (the one permitted restatement),
+# and still asks the planner for the inputs of its formulas. Each name here must go (onto the Plan);
+# the list may only shrink: a name no longer imported fails test_the_known_planner_imports_are_still_there.
+KNOWN_PLANNER_IMPORTS = {
+    "render/xlsx.py": {"generator.plan.costs.effective_rate", "generator.plan.costs.maintenance_shares",
+                       "generator.plan.costs.phase1_quarters", "generator.plan.costs.position",
+                       "generator.plan.ownership.LAUNCH_ITEMS", "generator.plan.ownership.products",
+                       "generator.plan.pricing.TRAINING", "generator.plan.pricing.module_range",
+                       "generator.plan.pricing.drafts", "generator.plan.pricing.hosting_costs",
+                       "generator.plan.pricing.size_position"},
+}
+
+
+def planner_imports(tree: ast.AST) -> set[str]:
+    """Every name imported from the planning stage (generator.plan and below), anywhere in a module."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module == "generator" and any(a.name == "plan" for a in node.names):
+                found.add("generator.plan")
+            elif node.module == "generator.plan" or node.module.startswith("generator.plan."):
+                found |= {f"{node.module}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name == "generator.plan" or a.name.startswith("generator.plan.")}
+    return found
+
+
+def render_rel(path: Path) -> str:
+    return path.relative_to(PACKAGE).as_posix()
+
+
+@pytest.mark.parametrize("path", sorted(RENDER.rglob("*.py")), ids=render_rel)
+def test_render_imports_nothing_from_the_planning_stage(path: Path) -> None:
+    """Writers get everything they show on the Plan (model.py): no planner internals. The templates
+    see only the Plan and the helpers render/document.py gives them, so this covers them too."""
+    found = planner_imports(ast.parse(path.read_text(encoding="utf-8")))
+    assert found - KNOWN_PLANNER_IMPORTS.get(render_rel(path), set()) == set()
+
+
+@pytest.mark.parametrize("name", sorted(KNOWN_PLANNER_IMPORTS))
+def test_the_known_planner_imports_are_still_there(name: str) -> None:
+    found = planner_imports(ast.parse((PACKAGE / name).read_text(encoding="utf-8")))
+    assert KNOWN_PLANNER_IMPORTS[name] <= found, "remove what is no longer imported from KNOWN_PLANNER_IMPORTS"
+
+
+def test_the_planner_import_check_finds_what_it_looks_for() -> None:
+    code = ("from generator.plan.pricing import _position\nimport generator.plan.risk\nfrom generator import plan\n"
+            "def f():\n    from generator.plan import costs\n")
+    assert planner_imports(ast.parse(code)) == {"generator.plan.pricing._position", "generator.plan.risk",
+                                                "generator.plan", "generator.plan.costs"}

@@ -79,7 +79,7 @@ def test_fifty_workbooks_some_bad(drop: tuple[Path, dict[str, str]], tmp_path: P
     assert "Clinic 3 &lt;&amp;&gt; Care" in page and 'href="_errors/bad-cell.html"' in page
     assert 'href="clinic-05/budget.json"' in page
     rows = list(csv.DictReader((out / "index.csv").read_text(encoding="utf-8").splitlines()))
-    assert len(rows) == 50 and {r["status"] for r in rows} == {"generated", "failed"}
+    assert len(rows) == 51 and {r["status"] for r in rows} == {"generated", "failed", "ignored"}  # + notes.txt
     assert {p.name: p.read_bytes() for p in inputs.iterdir() if p.is_file()} == before  # inputs untouched
 
 
@@ -154,7 +154,8 @@ def test_exit_codes_and_quiet(tmp_path: Path) -> None:
     (tmp_path / "inputs").mkdir()
     r = run_cli("batch", cwd=tmp_path)
     assert r.returncode == 0
-    assert re.fullmatch(r"0 workbooks: 0 generated, 0 unchanged, 0 failed in \d+\.\d s\n", r.stdout), r.stdout
+    assert re.fullmatch(r"0 workbooks: 0 generated, 0 unchanged, 0 failed in \d+\.\d s\n"
+                        r"portfolio: output/index.html\n", r.stdout), r.stdout
     good_workbook(tmp_path / "inputs" / "one.xlsx", 1)
     r = run_cli("batch", "--formats", "json", "--quiet", cwd=tmp_path)
     assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
@@ -356,8 +357,8 @@ def test_portfolio_marks_stale_figures_fits_the_window_and_has_document_permissi
     assert run_cli("batch", "--formats", "md,json", cwd=tmp_path).returncode == 1
     out = tmp_path / "output"
     page = (out / "index.html").read_text(encoding="utf-8")
-    failed_row = page[page.index('<tr class="failed">'):]
-    failed_row = failed_row[:failed_row.index("</tr>")]
+    failed_row = page[page.index('<tbody class="failed">'):]
+    failed_row = failed_row[:failed_row.index("</tbody>")]
     assert "(from the last good run)" in failed_row and 'class="num stale"' in failed_row
     assert page.count("(from the last good run)") == 1
     document_mode = (out / "a-rather-long-workbook-name-for-clinic-0" / "budget.json").stat().st_mode & 0o777

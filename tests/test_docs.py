@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from generator.cli import COMMANDS
+from generator.intake import schema
 from generator.ratecard import default_card
+from tests.intake_doc import intake_text
 from tests.update_docs import ROOT, ratecard_text, readme_text
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -18,6 +20,18 @@ def test_ratecard_doc_lists_every_key_with_its_source() -> None:
     assert doc == ratecard_text(), "run: python -m tests.update_docs"
     for entry in default_card():
         assert f"`{entry.key}`" in doc
+
+
+def test_intake_contract_ships_and_matches_the_schema() -> None:
+    doc = (ROOT / "docs" / "intake.md").read_text(encoding="utf-8")
+    assert doc == intake_text(), "docs/intake.md is stale: run python -m tests.update_docs"
+    for sheet in (schema.CLINIC_SHEET, *schema.TABLE_SHEETS, schema.SCENARIOS_SHEET):
+        assert f"## Sheet `{sheet}`" in doc, sheet
+    for fields in (schema.CLINIC_FIELDS, *schema.TABLE_SHEETS.values()):
+        for f in fields:
+            assert f"| {f.label} | " in doc, f.label
+    assert "[docs/intake.md](docs/intake.md)" in README
+    assert "shared/intake-spec" not in README  # not in a clone of the project
 
 
 def test_readme_documents_every_command() -> None:

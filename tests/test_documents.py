@@ -103,14 +103,17 @@ def test_every_money_figure_in_markdown_and_html_is_in_budget_json(case: tuple[s
 
 
 def test_sections_in_reading_order() -> None:
-    md, _ = documents(CASES["ortho-risk"]())
+    plan = CASES["ortho-risk"]()
+    md, _ = documents(plan)
     order = ["Executive summary", "Clinic profile", "Phased build plan", "Component breakdown", "Integrations",
              "Team and geography", "Run costs", "Custom versus off-the-shelf", "Uncertainty",
              "Compliance and risk", "Five questions", "Assumptions and sources", "Where the guide contradicts",
              "## Warnings"]
     positions = [md.index(h) for h in order]
     assert positions == sorted(positions)
-    assert "Class 4 estimate" in md and "Recommended budget" in md
+    risk = plan.base.risk
+    assert risk is not None and "AACE class 5 estimate" in risk.accuracy_text
+    assert risk.accuracy_text in md and f"**Recommended budget: ${risk.recommended_budget:,}**" in md
 
 
 def test_scenarios_side_by_side_come_first() -> None:

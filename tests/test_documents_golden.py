@@ -1,8 +1,11 @@
-"""Golden files per format: Markdown and HTML as text, XLSX as cell values, PDF as extracted text.
+"""Golden files per format: Markdown and HTML as text, budget.json as written, XLSX as cell
+values, PDF as extracted text; the `ortho-risk` case carries the real, seeded risk analysis.
 
-Regenerate them all with one command:
+Regenerate them all with one command (the PDF text needs the pdf extra):
 
     python -m pytest tests/test_documents_golden.py --regen-golden
+
+then read the diff (`git diff tests/golden`) before committing it.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ import json
 import pytest
 from openpyxl import load_workbook
 
+from generator.render import budget_json, xlsx
 from generator.render import document as render
-from generator.render import xlsx
 from tests.conftest import CASES, GOLDEN, settings
 from tests.test_documents import pdf_marks, pdf_text
 
@@ -33,7 +36,8 @@ def outputs(name: str) -> dict[str, str]:
     s = settings()
     md = render.render_markdown(plan, s)
     html = render.render_html(md, plan, s)
-    return {"budget.md": md, "budget.html": html, "budget.xlsx.json": xlsx_cells(xlsx.render(plan, s))}
+    return {"budget.md": md, "budget.html": html, "budget.json": budget_json.render(plan, s).decode("utf-8"),
+            "budget.xlsx.json": xlsx_cells(xlsx.render(plan, s))}
 
 
 def pdf_output(name: str) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from generator.model import Plan
 from generator.render import document as render
 from generator.settings import Branding
 from tests.builders import analysed, family, family_clinic, ortho, plan
@@ -11,8 +12,8 @@ from tests.conftest import CASES, settings
 from tests.test_documents import documents, html_text
 
 
-def ortho_with_risk() -> tuple[str, object]:
-    plan = analysed(ortho(), source="summit.xlsx")
+def ortho_with_risk() -> tuple[str, Plan]:
+    plan = CASES["ortho-risk"]()
     md, _ = documents(plan)
     return md, plan
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -170,13 +171,13 @@ def test_sheet_names_match_case_insensitively_ignoring_spaces(tmp_path: Path) ->
 def test_every_optional_clinic_field(tmp_path: Path) -> None:
     clinic = form(**{
         "Specialty": "Orthopedics", "Staff users": "14", "Hosting": "on-premise",
-        "Development team": "us", "Hourly rate": "$1,200", "Development hours": "1,350.5",
+        "Development team": "us", "Hourly rate": "$1,000", "Development hours": "1,350.5",
         "Workflow specificity": "HIGH", "Certified components": "Y", "Horizon years": 7.0,
         "Prepared for": "Dr. Lee", "Prepared by": 2026, "Report date": dt.datetime(2026, 3, 2),
     })
     c = read(tmp_path, clinic).base.clinic
     assert (c.specialty, c.staff_users, c.hosting, c.team) == ("Orthopedics", 14, Hosting.ONPREM, Team.US)
-    assert (c.hourly_rate, c.development_hours) == (1200.0, 1350.5)
+    assert (c.hourly_rate, c.development_hours) == (1000.0, 1350.5)
     assert (c.workflow_specificity, c.certified_components, c.horizon_years) == (Level.HIGH, True, 7)
     assert (c.prepared_for, c.prepared_by, c.report_date) == ("Dr. Lee", "2026", dt.date(2026, 3, 2))
 
@@ -252,8 +253,8 @@ def test_horizon_years_bounds(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("value", "expected"), [
-    ("$1,200", 1200.0), ("1,200", 1200.0), ("$175", 175.0), ("175.00", 175.0), (" $ 62.50 ", 62.5),
-    (40, 40.0), (37.5, 37.5),
+    ("$1,000", 1000.0), ("1,000", 1000.0), ("$175", 175.0), ("175.00", 175.0), (" $ 62.50 ", 62.5),
+    (40, 40.0), (37.5, 37.5), (37.499, 37.5),
 ])
 def test_money_accepts_numbers_and_money_text(tmp_path: Path, value: object, expected: float) -> None:
     assert read(tmp_path, form(**{"Hourly rate": value})).base.clinic.hourly_rate == expected
@@ -261,18 +262,41 @@ def test_money_accepts_numbers_and_money_text(tmp_path: Path, value: object, exp
 
 @pytest.mark.parametrize(("value", "shown"), [
     ("forty", "'forty'"), (-5, "-5"), ("-$5", "'-$5'"), ("1,20", "'1,20'"), ("1.2.3", "'1.2.3'"),
+    (0, "0"), (1000.01, "1000.01"), ("$1,200", "'$1,200'"), (1e12, "1000000000000"), (1e308, "1e+308"),
+    (0.004, "0.004"),
 ])
-def test_money_rejects_words_and_negatives(tmp_path: Path, value: object, shown: str) -> None:
+def test_money_rejects_words_negatives_zero_and_rates_past_1000(tmp_path: Path, value: object, shown: str) -> None:
+    """Issue 13's input bounds: more than 0 and at most $1,000; read to the cent, so a rate of
+    5e-324 (which made NaN figures) is 0 and refused."""
     assert problems(tmp_path, form(**{"Hourly rate": value})) == [
-        "ridgeview.xlsx › Clinic!B6 (Hourly rate): expected an amount in USD, 0 or more, "
-        f"such as 1,200 or $175, got {shown}",
+        "ridgeview.xlsx › Clinic!B6 (Hourly rate): expected an amount in USD, more than 0 and at most 1,000, "
+        f"such as 45 or $175.50, got {shown}",
     ]
 
 
-def test_development_hours_must_be_a_number(tmp_path: Path) -> None:
-    assert problems(tmp_path, form(**{"Development hours": "lots"})) == [
-        "ridgeview.xlsx › Clinic!B6 (Development hours): expected a number, 0 or more, got 'lots'",
+@pytest.mark.parametrize(("value", "shown"), [("lots", "'lots'"), (0, "0"), (100_001, "100001"), (1e308, "1e+308"),
+                                              (0.001, "0.001")])
+def test_development_hours_are_more_than_0_and_at_most_100000(tmp_path: Path, value: object, shown: str) -> None:
+    assert problems(tmp_path, form(**{"Development hours": value})) == [
+        "ridgeview.xlsx › Clinic!B6 (Development hours): expected a number, more than 0 and at most 100,000, "
+        f"got {shown}",
     ]
+
+
+@pytest.mark.parametrize(("label", "value", "side"), [("Hourly rate", 5, "low"), ("Hourly rate", 900, "high"),
+                                                      ("Development hours", 20, "low"),
+                                                      ("Development hours", 90_000, "high")])
+def test_implausible_but_possible_rates_and_hours_are_warnings(tmp_path: Path, label: str, value: float,
+                                                                side: str) -> None:
+    intake = read(tmp_path, form(**{label: value}))
+    assert len(intake.warnings) == 1
+    assert intake.warnings[0].startswith(f"ridgeview.xlsx › Clinic!B6 ({label}): {value} is unusually {side} ")
+    assert intake.warnings[0].endswith("; check it")
+
+
+@pytest.mark.parametrize(("label", "value"), [("Hourly rate", 40), ("Hourly rate", 175), ("Development hours", 1200)])
+def test_the_guides_rates_and_hours_give_no_warning(tmp_path: Path, label: str, value: float) -> None:
+    assert read(tmp_path, form(**{label: value})).warnings == ()
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -567,7 +591,7 @@ def test_percentages_out_of_range_are_errors(tmp_path: Path, value: object, show
 def test_subscription_rows_need_product_and_monthly_price(tmp_path: Path) -> None:
     assert problems(tmp_path, Subscriptions=[["Product", "Monthly per provider"], ["A", None], [None, 300]]) == [
         "ridgeview.xlsx › Subscriptions!B2 (Monthly per provider): required field is empty; expected an "
-        "amount in USD, 0 or more, such as 1,200 or $175",
+        "amount in USD, 0 to 100,000, such as 1,200 or $175",
         "ridgeview.xlsx › Subscriptions!A3 (Product): required field is empty; expected text",
     ]
 
@@ -658,10 +682,11 @@ def test_every_share_key_reads_points_as_a_percentage(tmp_path: Path, key: str) 
     )
 
 
-@pytest.mark.parametrize("key", ["rate.us", "hosting.full_size_physicians", "offshelf.extras_per_provider.high"])
-def test_a_key_in_dollars_or_a_count_reads_as_written(tmp_path: Path, key: str) -> None:
-    intake = read(tmp_path, Scenarios=[["Scenario", key], ["Other", 12000]])
-    assert intake.scenarios[1].card.value(key) == 12000
+@pytest.mark.parametrize(("key", "value"), [("rate.us", 150), ("hosting.full_size_physicians", 150),
+                                          ("offshelf.extras_per_provider.high", 12000)])
+def test_a_key_in_dollars_or_a_count_reads_as_written(tmp_path: Path, key: str, value: int) -> None:
+    intake = read(tmp_path, Scenarios=[["Scenario", key], ["Other", value]])
+    assert intake.scenarios[1].card.value(key) == value
     assert intake.warnings == ()
 
 
@@ -786,13 +811,13 @@ def test_parsers_show_what_was_found_as_written() -> None:
         fields.yes_no(dt.datetime(2026, 3, 2))
     with pytest.raises(fields.FieldError, match=r"^expected a whole number, got nan$"):
         fields.whole(float("nan"))
-    with pytest.raises(fields.FieldError, match=r"^expected a number, 0 or more, got inf$"):
+    with pytest.raises(fields.FieldError, match=r"^expected a number, 0 to 10,000,000, got inf$"):
         fields.number(float("inf"))
     with pytest.raises(fields.FieldError) as info:
         fields.choice("Hgh", ["Low", "Typical", "High"])
     assert str(info.value) == "expected one of Low | Typical | High, got 'Hgh'; did you mean 'High'?"
     long = "x" * 100
-    with pytest.raises(fields.FieldError, match=rf"^expected phase 1 or 2, got '{'x' * 57}\.\.\.'$"):
+    with pytest.raises(fields.FieldError, match=rf"^expected phase 1 or 2, got '{'x' * 57}\.\.\. \(100 characters\)'$"):
         fields.phase(long)
 
 
@@ -815,3 +840,126 @@ def test_a_misspelled_required_label_is_pointed_at_not_reported_missing(tmp_path
     assert caught.value.lines() == [
         "ridgeview.xlsx › Clinic!A3 (Physicians): unknown label 'Phsyicians'; did you mean 'Physicians'? "
         "It is a required field"]
+
+
+# ---------------------------------------------------------------- limits (issue 17, items 1, 9, 10, 13)
+
+
+def test_a_text_cell_holds_at_most_500_characters_and_notes_2000(tmp_path: Path) -> None:
+    name = "R" * 501
+    notes = "n" * 2001
+    found = problems(tmp_path, form(**{"Clinic name": name}), Modules=[
+        ["Module", "Notes"], ["Patient records", "n" * 2000], ["AI documentation", notes]])
+    assert found == [
+        "ridgeview.xlsx › Clinic!B2 (Clinic name): expected text of at most 500 characters, got 501 characters "
+        f"('{'R' * 37}... (501 characters)')",
+        "ridgeview.xlsx › Modules!B3 (Notes): expected text of at most 2,000 characters, got 2,001 characters "
+        f"('{'n' * 37}... (2,001 characters)')",
+    ]
+    assert read(tmp_path, form(**{"Clinic name": "R" * 500})).base.clinic.name == "R" * 500
+
+
+@pytest.mark.parametrize(("sheet", "header", "row", "limit"), [
+    ("Modules", ["Module", "Low cost", "High cost"], lambda i: [f"Feature {i}", 1000, 2000], 200),
+    ("Integrations", ["System", "Category"], lambda i: [f"System {i}", "Lab"], 200),
+    ("Subscriptions", ["Product", "Monthly per provider"], lambda i: [f"Product {i}", 100], 200),
+    ("Scenarios", ["Scenario", "Physicians"], lambda i: [f"Option {i}", 4], 50),
+])
+def test_a_table_holds_at_most_its_row_limit(tmp_path: Path, sheet: str, header: list[object],
+                                             row: Any, limit: int) -> None:
+    at_limit = read(tmp_path, **{sheet: [header, *(row(i) for i in range(limit))]})
+    assert at_limit.warnings == ()
+    over = problems(tmp_path, **{sheet: [header, *(row(i) for i in range(limit + 40))]})
+    noun = "scenarios" if sheet == "Scenarios" else "rows"
+    assert over == [f"ridgeview.xlsx › {sheet}!A{limit + 2}: the sheet holds more than {limit} {noun}, the most an "
+                    "intake workbook may have; this row and those after it are not read"]
+
+
+def test_blank_rows_do_not_count_towards_the_limit(tmp_path: Path) -> None:
+    rows: list[list[object]] = [["System", "Category"]]
+    for i in range(200):
+        rows += [[f"System {i}", "Lab"], [None, None]]
+    assert len(read(tmp_path, Integrations=rows).base.integrations) == 200
+
+
+@pytest.mark.parametrize(("key", "value", "shown", "allowed"), [
+    ("risk.draws", 5_000_000, "5000000", "1,000 to 20,000"),
+    ("risk.draws", 10, "10", "1,000 to 20,000"),
+    ("rate.us", 0, "0", "$1/h to $1,000/h"),
+    ("rate.offshore", 1e308, "1e+308", "$1/h to $1,000/h"),
+    ("module.patient_records.high", 1e308, "1e+308", "$0 to $10,000,000"),
+    ("payback.years", 1e308, "1e+308", "1 years to 10 years"),
+    ("horizon.years", 50, "50", "3 years to 10 years"),
+    ("hours.reference", 0.0000001, "1e-07", "1 to 100,000"),
+    ("phase1.build_quarters", 0, "0", "1 quarters to 4 quarters"),
+])
+def test_an_assumption_outside_its_keys_range_is_an_error_naming_the_cell(
+        tmp_path: Path, key: str, value: float, shown: str, allowed: str) -> None:
+    from generator.ratecard import default_card
+
+    allowed = default_card().entry(key).range_text  # the range `clinic-budget assumptions` prints
+    assert problems(tmp_path, Assumptions=[["Key", "Value"], [key, value]]) == [
+        f"ridgeview.xlsx › Assumptions!B2 ({key}): expected a value from {allowed} for this key (the range "
+        f"`clinic-budget assumptions` states), got {shown}"]
+
+
+def test_a_scenario_column_outside_its_keys_range_is_an_error_too(tmp_path: Path) -> None:
+    found = problems(tmp_path, Scenarios=[["Scenario", "risk.draws", "Hourly rate"], ["Heavy", 50_000_000, 1e12]])
+    assert found == [
+        "ridgeview.xlsx › Scenarios!B2 (risk.draws): expected a value from 1,000 to 20,000 for this key (the range "
+        "`clinic-budget assumptions` states), got 50000000",
+        "ridgeview.xlsx › Scenarios!C2 (Hourly rate): expected an amount in USD, more than 0 and at most 1,000, "
+        "such as 45 or $175.50, got 1000000000000",
+    ]
+
+
+def test_the_smallest_float_is_read_as_zero_and_refused_where_zero_is() -> None:
+    """5e-324 (a denormal) in a rate made NaN figures: amounts are read to the cent."""
+    from generator.intake import fields
+
+    assert fields.money(5e-324) == 0.0
+    with pytest.raises(fields.FieldError, match="more than 0 and at most 1,000"):
+        fields.money(5e-324, 1000, more_than=0)
+    with pytest.raises(fields.FieldError, match="more than 0 and at most 100,000"):
+        fields.number(5e-324, None, 100_000, more_than=0)
+
+
+def test_every_shipped_value_lies_within_its_range_and_every_key_has_one() -> None:
+    from generator.ratecard import default_card
+
+    for entry in default_card():
+        assert entry.minimum <= entry.value <= entry.maximum, entry.key
+        assert entry.maximum > entry.minimum, entry.key
+
+
+def test_errors_per_workbook_are_capped_with_a_count_of_the_rest(tmp_path: Path) -> None:
+    """Issue 17 item 10: 1,999 long module names made a 161 MB error report; now the first 100
+    problems are listed, each quoting at most 60 characters, and one line counts the rest."""
+    rows: list[list[object]] = [["Module", "Low cost", "High cost"]]
+    rows += [[f"{i} " + "m" * 5000, "lots", "more"] for i in range(150)]
+    found = problems(tmp_path, Modules=rows)
+    assert len(found) == 101
+    assert found[-1] == ("ridgeview.xlsx: and 350 more problems not listed (only the first 100 are); "
+                         "fix these and validate again")
+    assert max(map(len, found)) < 250
+
+
+def test_a_value_with_newlines_and_escapes_is_quoted_on_one_line(tmp_path: Path) -> None:
+    found = problems(tmp_path, form(**{"Physicians": "3\nerror: forged.xlsx: all fine\t"}))
+    assert found == ["ridgeview.xlsx › Clinic!B4 (Physicians): expected a whole number from 1 to 200, got "
+                     "'3\\nerror: forged.xlsx: all fine\\t'"]
+    from generator.intake import fields
+
+    assert fields.show("\x1b[2J\u202eevil\r") == "'\\x1b[2J\\u202eevil\\r'"
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("maintenance.low_pct", 0.5, "expected a value of at most maintenance.high_pct (0.2), got 0.5"),
+    ("underestimate.high_pct", 0.1, "expected a value of at least underestimate.low_pct (0.3), got 0.1"),
+    ("hosting.cloud.monthly.low", 5000, "expected a value of at most hosting.cloud.monthly.high (2400), got 5000"),
+])
+def test_a_pair_of_percentages_stays_in_order_like_a_pair_of_amounts(tmp_path: Path, key: str, value: float,
+                                                                     message: str) -> None:
+    """`maintenance.low_pct` above `maintenance.high_pct` passed validate and crashed run."""
+    assert problems(tmp_path, Assumptions=[["Key", "Value"], [key, value]]) == [
+        f"ridgeview.xlsx › Assumptions!B2 ({key}): {message}"]

@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 
 from generator.model import Category, Complexity, Hosting, Level, Range, Subscription, Team
+from generator.plan.guide_checks import contradictions
 from generator.plan.ownership import off_the_shelf
 from generator.plan.pricing import plan_scenario, run_costs, tier
 from generator.ratecard import default_card
@@ -145,6 +146,15 @@ def test_tiers_put_40000_at_the_low_end_and_90000_at_the_top() -> None:
     assert tier(CARD, Range(90_000, 90_000, 90_000)) == "advanced"
 
 
+def test_maintenance_contradiction_is_arithmetic() -> None:
+    """'Annual maintenance | $7,500–$18,000/yr | 15–20% of build cost': the table's row is 15-20% of a
+    $37,500-$120,000 build (the old note put a $50,000 build 'above the $60,000 basic tier')."""
+    (text,) = [c for c in contradictions(CARD) if c.startswith("Annual maintenance")]
+    assert "$37,500-$120,000 build" in text
+    assert "20% of $37,500" in text and "15% of $120,000" in text
+    assert "above the" not in text
+
+
 def test_cloud_hosting_is_800_to_2400_a_month_and_servers_30000_to_60000() -> None:
     """'...previously spent $30,000–$60,000 on on-premise server infrastructure now pays $800–$2,400 per month...'"""
     cloud = plan_scenario(scenario())
@@ -183,14 +193,15 @@ def test_three_budget_phases_build_launch_and_two_years_of_operation() -> None:
     assert all(b.total == sum(v for _, v in b.items) for b in plan.ownership.budget_phases)
 
 
-def test_high_specificity_that_never_pays_back_is_not_custom() -> None:
-    """The rule is checked against the budget's own figures: where custom does not pay back within
-    the horizon, the answer is not 'Build' (a 3-physician clinic at High specificity)."""
+def test_a_workflow_need_that_never_pays_back_recommends_off_the_shelf() -> None:
+    """The guide's rule is checked against the budget's own figures: where custom does not pay back
+    within the horizon, the headline is not 'Build' (a 3-physician clinic at High specificity)."""
     plan = plan_scenario(scenario(workflow_specificity=Level.HIGH))
     rec = plan.ownership.recommendation
     assert plan.ownership.break_even_year is None
-    assert rec.path != "custom" and rec.workflow_need
-    assert not any(w.code == "NO_BREAK_EVEN" for w in plan.warnings)  # no 'the workflows point to custom'
+    assert (rec.path, rec.workflow_need) == ("off-the-shelf", True)
+    assert any("does not pay back within 5 years" in r for r in rec.reasons)
+    assert any(w.code == "NO_BREAK_EVEN" for w in plan.warnings)
 
 
 def test_medium_specificity_with_a_specialty_feature_lets_cost_decide() -> None:
@@ -218,15 +229,12 @@ def test_low_workflow_specificity_recommends_off_the_shelf() -> None:
     assert plan.ownership.recommendation.path == "off-the-shelf"
 
 
-def test_high_workflow_specificity_costs_the_products_more_not_a_gate() -> None:
-    """Workflow specificity enters the costs once, as the products' customization surcharge: the
-    answer at High is never further from custom than at Low, all else equal."""
-    order = {"off-the-shelf": 0, "too-close": 1, "custom": 2}
-    low = plan_scenario(scenario(workflow_specificity=Level.LOW, physicians=5)).ownership
-    high = plan_scenario(scenario(workflow_specificity=Level.HIGH, physicians=5)).ownership
-    assert high.product(high.cheapest_product).cumulative[-1] > low.product(low.cheapest_product).cumulative[-1]
-    assert order[high.recommendation.path] >= order[low.recommendation.path]
-    assert any("three to four years" in r for r in high.recommendation.reasons)
+def test_high_workflow_specificity_recommends_custom() -> None:
+    """'If specialty workflows require significant modification ... custom development pays back within three
+    to four years for most small clinic operations.'"""
+    plan = plan_scenario(scenario(workflow_specificity=Level.HIGH, physicians=5))
+    assert plan.ownership.recommendation.path == "custom"
+    assert any("three to four years" in r for r in plan.ownership.recommendation.reasons)
 
 
 def test_break_even_year_is_the_first_year_custom_is_cheaper() -> None:
@@ -271,3 +279,16 @@ def test_more_physicians_raise_the_hosting_estimate_within_the_guides_range() ->
     assert large.run.hosting_expected == 2_400 * 12
     mid = plan_scenario(replace(scenario(), clinic=replace(scenario().clinic, physicians=5)))
     assert small.run.hosting_expected < mid.run.hosting_expected < large.run.hosting_expected
+
+
+def test_a_clinic_well_beyond_the_small_clinic_scope_is_warned_and_extrapolated() -> None:
+    """The guide is for 'a 3-physician family practice or a single-specialty urgent care center', its worked
+    examples have 3 to 5 physicians: beyond scope.max_physicians the figures are extrapolated."""
+    bound = round(CARD.value("scope.max_physicians"))
+    inside = plan_scenario(scenario(physicians=bound))
+    assert not [w for w in inside.warnings if w.code == "BEYOND_SCOPE"]
+    (warning,) = [w for w in plan_scenario(scenario(physicians=bound + 1)).warnings if w.code == "BEYOND_SCOPE"]
+    assert "scope" in warning.message and "extrapolated" in warning.message
+    assert f"{bound} physicians" in warning.message
+    crowded = plan_scenario(scenario(physicians=5, staff_users=2_000))
+    assert any(w.code == "BEYOND_SCOPE" and "2,000 staff users" in w.message for w in crowded.warnings)

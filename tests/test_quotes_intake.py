@@ -62,11 +62,11 @@ def test_every_bad_cell_of_a_quote_is_reported_together(tmp_path: Path) -> None:
     row = [None, 48000, "15%", 0, 1001, None, "maybe", "scratch", "Yes", 2, "N"]
     assert problems(tmp_path, [HEADER, row]) == [
         "ridgeview.xlsx › Quotes!A2 (Vendor): required field is empty; expected text",
-        "ridgeview.xlsx › Quotes!C2 (Annual maintenance): expected an amount in USD, 0 or more and at most "
+        "ridgeview.xlsx › Quotes!C2 (Annual maintenance): expected an amount in USD, 0 to "
         "100,000,000, such as 1,200 or $175, got '15%'",
         "ridgeview.xlsx › Quotes!D2 (Hours): expected a number, more than 0 and at most 100,000, got 0",
         "ridgeview.xlsx › Quotes!E2 (Hourly rate): expected an amount in USD, more than 0 and at most 1,000, "
-        "such as 1,200 or $175, got 1001",
+        "such as 45 or $175.50, got 1001",
         "ridgeview.xlsx › Quotes!G2 (HIPAA builds in production): expected Yes or No, got 'maybe'",
         "ridgeview.xlsx › Quotes!H2 (FHIR approach): expected one of Certified components | Built from "
         "scratch, got 'scratch'",
@@ -87,13 +87,15 @@ def test_a_missing_price_column_and_a_repeated_vendor(tmp_path: Path) -> None:
 
 def test_quote_limits_text_length_and_rows(tmp_path: Path) -> None:
     assert problems(tmp_path, [HEADER, ["V" * 501, 1000, None, None, None, "n" * 2001]]) == [
-        "ridgeview.xlsx › Quotes!A2 (Vendor): expected text of at most 500 characters, got 501 characters",
-        "ridgeview.xlsx › Quotes!F2 (Notes): expected text of at most 2,000 characters, got 2,001 characters",
+        "ridgeview.xlsx › Quotes!A2 (Vendor): expected text of at most 500 characters, got 501 characters "
+        f"('{'V' * 37}... (501 characters)')",
+        "ridgeview.xlsx › Quotes!F2 (Notes): expected text of at most 2,000 characters, got 2,001 characters "
+        f"('{'n' * 37}... (2,001 characters)')",
     ]
     many = [HEADER] + [[f"Vendor {i}", 40000 + i] for i in range(201)]
     assert problems(tmp_path, many) == [
-        "ridgeview.xlsx › Quotes!A202 (Vendor): the Quotes sheet holds at most 200 quotes; keep the ones to "
-        "compare and delete the rest",
+        "ridgeview.xlsx › Quotes!A202: the sheet holds more than 200 rows, the most an intake workbook may have; "
+        "this row and those after it are not read",
     ]
 
 

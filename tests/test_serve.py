@@ -84,6 +84,7 @@ def test_good_upload_gives_the_headline_the_recommendation_and_every_document(
     home = server.get("/")
     assert home.status == 200 and "Ridgeview Family.xlsx" in home.text
     assert 'href="/files/ridgeview-family/budget.html"' in home.text
+    assert 'href="/clinic/ridgeview-family"' in home.text
     assert "default-src 'none'" in home.headers["content-security-policy"]
     assert "<script" not in home.text
 

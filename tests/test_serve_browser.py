@@ -1,5 +1,6 @@
 """`clinic-budget serve` in a real headless Chromium: choose the workbook in the file input, press
-the button, read the result page, open a document; and a bad workbook's cells."""
+the button, read the result page, open a document; then drop a bad workbook on the box and read
+its cells."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def test_upload_in_a_browser_and_read_the_result(tmp_path: Path, browser) -> Non
 
         bad = bad_workbook(tmp_path / "bad-cells.xlsx")
         browser.goto(server.url)
-        browser.set_file("input[type=file]", str(bad))
+        browser.drop_file("input[type=file]", str(bad))  # dragged onto the box, not chosen
         browser.click("button[type=submit]")
         page = html.unescape(re.sub(r"<[^>]+>", "", browser.html()))
         for line in validate_lines(bad):

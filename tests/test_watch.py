@@ -121,6 +121,10 @@ def test_the_drop_folder(tmp_path: Path) -> None:
     # A bad file: reported, and the watcher carries on.
     (inputs / "broken.xlsx").write_text("clinic,physicians\n", encoding="utf-8")
     w.wait_line(lambda x: x.startswith("FAIL inputs/broken.xlsx: "))
+    # A file that is not a workbook: said once, with what `validate` says about it, and listed.
+    (inputs / "budget.csv").write_text("clinic,physicians\n", encoding="utf-8")
+    w.wait_line(lambda x: x == "not read inputs/budget.csv: this is a CSV or text file, not an Excel workbook; "
+                               "open it in Excel and save as .xlsx")
     w.wait_line(lambda x: x == "ok   inputs/direct.xlsx -> output/direct")
     w.wait_line(lambda x: x == "ok   inputs/renamed.xlsx -> output/renamed")
     assert budget(out, "direct")["clinic"]["name"] == "Direct Clinic"  # type: ignore[index]
@@ -138,6 +142,8 @@ def test_the_drop_folder(tmp_path: Path) -> None:
     assert len(fails) == 1 and "broken.xlsx" in fails[0], w.lines  # no half-written file failed
     assert (out / "_errors" / "broken.html").is_file()
     assert "broken.xlsx" in (out / "index.html").read_text(encoding="utf-8")
+    assert sum(x.startswith("not read inputs/budget.csv") for x in w.lines) == 1, w.lines
+    assert 'data-key="budget.csv"' in (out / "index.html").read_text(encoding="utf-8")
     assert sorted(check_outputs(out)) == ["already-there", "direct", "new-before-start", "renamed"]
     after = digests(inputs)
     assert {k: v for k, v in after.items() if k != "renamed.xlsx"} == {

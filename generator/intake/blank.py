@@ -241,7 +241,8 @@ INSTRUCTIONS = (
     "range in Low cost / High cost. Set Include to No for anything you do not want, or change "
     "the costs to your own estimate. Like the guide's, these costs are what a healthcare-experienced "
     "offshore team charges: with Development team = US the budget scales them to the US rate. "
-    "For a vendor's quote, give its Development hours and Hourly rate on the Clinic sheet.",
+    "To price the build at one vendor's hours and rate, give them on the Clinic sheet; to compare "
+    "vendors' quotes with this estimate, list them on the Quotes sheet.",
     "• Phase 1 is built in year one; Phase 2 (integrations, AI documentation, specialty "
     "features) follows in year two. Complexity picks where inside the range the estimate sits.",
     "• Add your own specialty features (e.g. surgical scheduling) in the empty rows: give a "
@@ -337,7 +338,8 @@ def module_rows(example: Example) -> list[Row]:
     for km in KNOWN_MODULES:
         include = km.default_on and not (no_records and km.key == "data_migration")
         low, high = card.money(f"module.{km.key}.low"), card.money(f"module.{km.key}.high")
-        rows.append([km.name, "Yes" if include else "No", km.phase, "Typical", low, high, None])
+        complexity = None if km.key == "staff_training" else "Typical"  # blank: training follows staff users
+        rows.append([km.name, "Yes" if include else "No", km.phase, complexity, low, high, None])
     for change in example.modules:
         name = str(change[0])
         if name.lower() not in MODULES_BY_NAME:
@@ -558,8 +560,9 @@ def _module_comments(ws: Worksheet) -> None:
         known = MODULES_BY_NAME.get(str(cell.value or "").lower())
         if known is not None:
             entry = card.entry(f"module.{known.key}.low")
-            cell.comment = Comment(f"{entry.note} (source: {entry.source})", AUTHOR,
-                                   width=320, height=90)
+            blank = known.key == "staff_training"
+            text = f"{entry.note} (source: {entry.source})" + (". Complexity blank: follows the staff users" * blank)
+            cell.comment = Comment(text, AUTHOR, width=320, height=110)
 
 
 def _number_format(kind: str) -> str:

@@ -53,10 +53,27 @@ def show(value: object, number_format: str = "General") -> str:
         return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
-    text = str(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"'{text}'"
+    return f"'{shorten(str(value))}'"
+
+
+SHOWN_CHARS = 60  # the most of a found value a message quotes
+
+
+def shorten(text: str, limit: int = SHOWN_CHARS) -> str:
+    """`text` as a message quotes it: at most `limit` characters (a long value ends in `...`
+    and its length), control characters escaped, so a quoted value never floods a report nor
+    breaks the message's one line."""
+    cut = text if len(text) <= limit else f"{text[:limit - 3]}... ({len(text):,} characters)"
+    return one_line(cut)
+
+
+def one_line(text: str) -> str:
+    """`text` with every control character (newlines, tabs, terminal escapes, bidirectional
+    overrides) written as an escape such as `\\n` or `\\x1b`, so it stays one plain line."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _plain(x: float) -> str:
@@ -65,6 +82,8 @@ def _plain(x: float) -> str:
     if not math.isfinite(x):
         return repr(x)
     rounded = round(x, 10)
+    if rounded == 0 and x != 0:
+        return repr(x)  # 5e-324 is not 0
     if rounded.is_integer() and abs(rounded) < 1e15:
         return str(int(rounded))
     return repr(rounded)
@@ -106,10 +125,15 @@ def _fail(expected: str, value: object, number_format: str = "General",
 # ---------------------------------------------------------------- the parsers
 
 
-def text(value: object) -> str:
-    """Any value as text: numbers as written, dates in ISO form, booleans as Yes/No."""
+def text(value: object, limit: float = schema.TEXT_LIMIT) -> str:
+    """Any value as text: numbers as written, dates in ISO form, booleans as Yes/No; at most
+    `limit` characters."""
     if isinstance(value, str):
-        return value.strip()
+        stripped = value.strip()
+        if len(stripped) > limit:
+            raise FieldError(f"expected text of at most {limit:,.0f} characters, got {len(stripped):,} characters "
+                             f"('{shorten(stripped, 40)}')")
+        return stripped
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, int | float):
@@ -117,6 +141,11 @@ def text(value: object) -> str:
     if isinstance(value, dt.date | dt.time):
         return show(value)
     return str(value).strip()
+
+
+def as_text(value: object) -> str:
+    """Any value as text, whatever its length (for labels and headers matched against names)."""
+    return text(value, math.inf)
 
 
 def whole_phrase(minimum: float | None = None, maximum: float | None = None) -> str:
@@ -136,19 +165,44 @@ def whole(value: object, minimum: float | None = None, maximum: float | None = N
     return int(x)
 
 
-def number(value: object, minimum: float = 0.0) -> float:
-    """A number of `minimum` or more, from a numeric cell or text such as `1,200`."""
+def bounds_phrase(minimum: float | None, maximum: float, more_than: float | None = None) -> str:
+    """`0 to 10,000,000` or `more than 0 and at most 1,000`."""
+    if more_than is not None:
+        return f"more than {more_than:g} and at most {maximum:,.0f}"
+    return f"{minimum or 0:g} to {maximum:,.0f}"
+
+
+def _bounded(x: float | None, minimum: float | None, maximum: float, more_than: float | None) -> bool:
+    if x is None:
+        return False
+    if more_than is not None and not x > more_than:
+        return False
+    return (minimum or 0) <= x <= maximum
+
+
+def number(value: object, minimum: float | None = 0.0, maximum: float = schema.MONEY_LIMIT,
+           more_than: float | None = None) -> float:
+    """A number within the bounds, from a numeric cell or text such as `1,200`, to two decimals
+    (so that a value such as 5e-324 is 0, and never reaches a division)."""
     x = _real(value)
-    if x is None or x < minimum:
-        raise _fail(f"a number, {minimum:g} or more", value)
+    x = None if x is None else round(x, 2)
+    if not _bounded(x, minimum, maximum, more_than):
+        raise _fail(f"a number, {bounds_phrase(minimum, maximum, more_than)}", value)
+    assert x is not None
     return x
 
 
-def money(value: object) -> float:
-    """A non-negative amount in USD: `1200`, `1,200`, `$175`, `175.00`."""
+def money_example(maximum: float) -> str:
+    return MONEY_EXAMPLE if maximum >= 1200 else "such as 45 or $175.50"
+
+
+def money(value: object, maximum: float = schema.MONEY_LIMIT, more_than: float | None = None) -> float:
+    """An amount in USD within the bounds, to the cent: `1200`, `1,200`, `$175`, `175.00`."""
     x = _real(value)
-    if x is None or x < 0:
-        raise _fail(f"an amount in USD, 0 or more, {MONEY_EXAMPLE}", value)
+    x = None if x is None else round(x, 2)
+    if not _bounded(x, 0, maximum, more_than):
+        raise _fail(f"an amount in USD, {bounds_phrase(0, maximum, more_than)}, {money_example(maximum)}", value)
+    assert x is not None
     return x
 
 
@@ -251,38 +305,6 @@ def phase(value: object) -> int:
     raise _fail(PHASE_PHRASE, value)
 
 
-def amount_phrase(field: schema.Field) -> str:
-    """What a bounded number or amount accepts: `an amount in USD, more than 0 and at most
-    1,000, such as 1,200 or $175`."""
-    what = "an amount in USD" if field.kind == schema.MONEY else "a number"
-    low = "more than 0" if field.positive else "0 or more"
-    high = f" and at most {field.maximum:,.0f}" if field.maximum is not None else ""
-    example = f", {MONEY_EXAMPLE}" if field.kind == schema.MONEY else ""
-    return f"{what}, {low}{high}{example}"
-
-
-def _bounded(field: schema.Field) -> bool:
-    return field.kind in (schema.NUMBER, schema.MONEY) and (field.positive or field.maximum is not None)
-
-
-def amount(field: schema.Field, value: object) -> float:
-    """A number or amount within the field's bounds (more than 0 when `positive`)."""
-    x = _real(value)
-    low_ok = x is not None and (x > 0 if field.positive else x >= 0)
-    if x is None or not low_ok or (field.maximum is not None and x > field.maximum):
-        raise _fail(amount_phrase(field), value)
-    return x
-
-
-def bounded_text(field: schema.Field, value: object) -> str:
-    """Text of at most the field's `max_length` characters."""
-    result = text(value)
-    if field.max_length is not None and len(result) > field.max_length:
-        raise FieldError(f"expected text of at most {field.max_length:,} characters, got {len(result):,} "
-                         "characters")
-    return result
-
-
 # ---------------------------------------------------------------- by field
 
 
@@ -290,12 +312,11 @@ def expectation(field: schema.Field) -> str:
     """What a field accepts, as the `expected ...` part of a message."""
     if field.kind == schema.WHOLE:
         return whole_phrase(field.minimum, field.maximum)
-    if _bounded(field):
-        return amount_phrase(field)
     return {
         schema.TEXT: "text",
-        schema.NUMBER: "a number, 0 or more",
-        schema.MONEY: f"an amount in USD, 0 or more, {MONEY_EXAMPLE}",
+        schema.NUMBER: f"a number, {bounds_phrase(field.minimum, field.limit, field.more_than)}",
+        schema.MONEY: f"an amount in USD, {bounds_phrase(0, field.limit, field.more_than)}, "
+                      f"{money_example(field.limit)}",
         schema.PERCENT: PERCENT_PHRASE,
         schema.YESNO: YESNO_PHRASE,
         schema.DATE: DATE_PHRASE,
@@ -308,15 +329,13 @@ def parse(field: schema.Field, value: object, number_format: str = "General") ->
     """The value of a non-blank cell for `field`; choices come back as their enum member."""
     kind = field.kind
     if kind == schema.TEXT:
-        return bounded_text(field, value)
-    if _bounded(field):
-        return amount(field, value)
+        return text(value, field.limit)
     if kind == schema.WHOLE:
         return whole(value, field.minimum, field.maximum)
     if kind == schema.NUMBER:
-        return number(value)
+        return number(value, field.minimum, field.limit, field.more_than)
     if kind == schema.MONEY:
-        return money(value)
+        return money(value, field.limit, field.more_than)
     if kind == schema.PERCENT:
         return percent(value, number_format)
     if kind == schema.YESNO:

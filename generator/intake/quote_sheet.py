@@ -4,7 +4,7 @@ Report."""
 
 from __future__ import annotations
 
-from generator.intake import schema
+from generator.intake import fields, schema
 from generator.intake.reader import INVALID, Report, _rows, _usable
 from generator.intake.workbook import Cell, Sheet, normalize
 from generator.model import Quote
@@ -14,17 +14,14 @@ def read_quotes(sheet: Sheet | None, rep: Report) -> tuple[Quote, ...]:
     """The Quotes sheet: one vendor's quote a row, at most MAX_QUOTES rows."""
     found: list[Quote] = []
     seen: dict[str, Cell] = {}
-    for count, (values, cells) in enumerate(_rows(sheet, schema.QUOTE_COLUMNS, rep), start=1):
-        if count > schema.MAX_QUOTES:
-            rep.at(cells["vendor"], "Vendor", f"the Quotes sheet holds at most {schema.MAX_QUOTES} quotes; "
-                   "keep the ones to compare and delete the rest")
-            break
+    for values, cells in _rows(sheet, schema.QUOTE_COLUMNS, rep):  # at most MAX_QUOTES rows: reader._limited
         vendor = values["vendor"]
         if vendor not in (None, INVALID):
             key = normalize(vendor)
             if key in seen:
-                rep.at(cells["vendor"], "Vendor", f"vendor '{vendor}' is listed twice (first at "
-                       f"{seen[key].coordinate}); give each quote its own name, e.g. '{vendor} (option B)'")
+                rep.at(cells["vendor"], "Vendor", f"vendor {fields.show(vendor)} is listed twice (first at "
+                       f"{seen[key].coordinate}); give each quote its own name, e.g. "
+                       f"{fields.show(vendor + ' (option B)')}")
                 continue
             seen[key] = cells["vendor"]
         if any(v is INVALID for v in values.values()) or vendor is None or values["price"] is None:

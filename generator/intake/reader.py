@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.errors import IntakeError, Problem
+from generator.errors import IntakeError
 from generator.intake import fields, schema
+from generator.intake.report import INVALID, PLAUSIBLE, Report, _usable  # noqa: F401 - quote_sheet's too
 from generator.intake.workbook import FORM, TABLE, Book, Cell, Sheet, Table, normalize, read_book, table
 from generator.model import (
     KNOWN_MODULES,
@@ -32,22 +33,12 @@ from generator.model import (
     Scenario,
     Subscription,
 )
-from generator.ratecard import RateCard, closest, default_card, suggest
+from generator.ratecard import Entry, RateCard, closest, default_card, is_low_end, partner, suggest
 
 BASELINE = "Baseline"
 SHEETS = (schema.CLINIC_SHEET, schema.MODULES_SHEET, schema.INTEGRATIONS_SHEET,
           schema.SUBSCRIPTIONS_SHEET, schema.QUOTES_SHEET, schema.SCENARIOS_SHEET, schema.ASSUMPTIONS_SHEET)
 SPECIALTY_PHASE = 2
-class _Invalid:
-    """A cell whose problem is already recorded; its value must not be used."""
-
-    def __repr__(self) -> str:
-        return "INVALID"
-
-
-INVALID: Any = _Invalid()
-
-
 def _stem(name: str) -> str:
     """`Path(name).stem`, the same string for every name, computed without making a `Path`."""
     parts = [p for p in name.replace(os.altsep or os.sep, os.sep).split(os.sep) if p and p != "."]
@@ -71,57 +62,6 @@ def is_percent_key(key: str) -> bool:
     return entry is not None and entry.is_share
 
 
-# ---------------------------------------------------------------- problems and warnings
-
-
-@dataclass
-class Report:
-    """Collects a workbook's problems and warnings while it is read."""
-
-    file: str
-    problems: list[Problem] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    def at(self, cell: Cell, name: str | None, message: str) -> None:
-        self.problems.append(Problem(self.file, cell.sheet, cell.coordinate, name, message))
-
-    def on_sheet(self, sheet: str | None, name: str | None, message: str) -> None:
-        self.problems.append(Problem(self.file, sheet, None, name, message))
-
-    def warn(self, sheet: str | None, cell: str | None, name: str | None, message: str) -> None:
-        self.warnings.append(str(Problem(self.file, sheet, cell, name, message)))
-
-    def read(self, cell: Cell, fld: schema.Field, name: str | None = None) -> Any:
-        """The cell's value for `fld`: None when blank, INVALID (problem recorded) when wrong."""
-        name = name or fld.label
-        if cell.formula is not None:
-            self.at(cell, name, cell.uncached_message())
-            return INVALID
-        if cell.blank:
-            if fld.required:
-                self.at(cell, name, f"required field is empty; expected {fields.expectation(fld)}")
-            return None
-        try:
-            value = fields.parse(fld, cell.value, cell.number_format)
-        except fields.FieldError as exc:
-            self.at(cell, name, str(exc))
-            return INVALID
-        if fld.kind == schema.PERCENT:
-            self.percent_warning(cell, name)
-        return value
-
-    def percent_warning(self, cell: Cell, name: str) -> None:
-        if fields.percent_points(cell.value, cell.number_format):
-            shown = fields.show(cell.value)
-            points = fields.percent(cell.value) * 100
-            message = f"read {shown} as {points:g}%; type {points:g}% or {points / 100:g} to say so"
-            self.warn(cell.sheet, cell.coordinate, name, message)
-
-
-def _usable(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None and v is not INVALID}
-
-
 def _dollars(x: float) -> str:
     return f"${x:,.0f}"
 
@@ -134,7 +74,7 @@ def _locate(book: Book, rep: Report) -> dict[str, Sheet | None]:
     for name in SHEETS:
         titles = book.matching(name)
         for extra in titles[1:]:
-            message = f"another sheet ('{titles[0]}') is also named '{name}'; keep one"
+            message = f"another sheet ({fields.show(titles[0])}) is also named '{name}'; keep one"
             rep.on_sheet(extra, None, message)
         window = FORM if name == schema.CLINIC_SHEET else TABLE
         sheet = book.sheet(titles[0], window) if titles else None
@@ -185,7 +125,7 @@ def _unknown_labels(sheet: Sheet, unknown: list[Cell], seen: dict[str, Cell], re
     labels = [f.label for f in schema.CLINIC_FIELDS]
     typo_for: dict[str, Cell] = {}
     for label in unknown:
-        guess = closest(fields.text(label.value), labels)
+        guess = closest(fields.as_text(label.value), labels)
         fld = next((f for f in schema.CLINIC_FIELDS if f.label == guess), None)
         if fld is not None and fld.required and fld.attr not in seen and fld.attr not in typo_for:
             typo_for[fld.attr] = label
@@ -193,7 +133,7 @@ def _unknown_labels(sheet: Sheet, unknown: list[Cell], seen: dict[str, Cell], re
                                      "It is a required field")
             continue
         rep.warn(sheet.title, label.coordinate, None, f"unknown label {fields.show(label.value)} "
-                 f"(its value is ignored){suggest(fields.text(label.value), labels)}")
+                 f"(its value is ignored){suggest(fields.as_text(label.value), labels)}")
     for fld in schema.CLINIC_FIELDS:
         if fld.required and fld.attr not in seen and fld.attr not in typo_for:
             rep.on_sheet(sheet.title, fld.label, "required field is missing; add a row "
@@ -207,7 +147,7 @@ def _columns(tbl: Table, columns: tuple[schema.Field, ...], rep: Report) -> dict
     for col, cell in sorted(tbl.headers.items()):
         fld = by_label.get(normalize(cell.value))
         if fld is None:
-            hint = suggest(fields.text(cell.value), [f.label for f in columns])
+            hint = suggest(fields.as_text(cell.value), [f.label for f in columns])
             rep.warn(cell.sheet, cell.coordinate, None,
                      f"unknown column {fields.show(cell.value)} (its values are ignored){hint}")
         elif fld.attr in found:
@@ -231,11 +171,30 @@ def _rows(sheet: Sheet | None, columns: tuple[schema.Field, ...], rep: Report,
     cols = _columns(tbl, columns, rep) if tbl is not None else None
     if tbl is None or cols is None:
         return
-    for row, _cells in tbl.body(set(cols.values())):
+    for row, _cells in _limited(tbl, set(cols.values()), rep):
         cells = {attr: tbl.sheet.cell(row, col) for attr, col in cols.items()}
         values = {f.attr: rep.read(cells[f.attr], f) if f.attr in cells else None
                   for f in columns if f.attr not in unparsed}
         yield values, cells
+
+
+def _limited(tbl: Table, columns: set[int], rep: Report) -> Iterable[tuple[int, dict[int, Cell]]]:
+    """The table's non-empty rows, up to the sheet's row limit (intake-spec.md, "Limits"); a row
+    past it is one error naming its first cell, and the rows after it are not read."""
+    limit = schema.ROW_LIMITS.get(_canonical(tbl.sheet.title))
+    for count, (row, cells) in enumerate(tbl.body(columns), start=1):
+        if limit is not None and count > limit:
+            first = min((c for c in cells if c in columns), default=1)
+            what = "scenarios" if limit == schema.ROW_LIMITS[schema.SCENARIOS_SHEET] else "rows"
+            rep.at(tbl.sheet.cell(row, first), None, f"the sheet holds more than {limit} {what}, the most an "
+                   f"intake workbook may have; this row and those after it are not read")
+            return
+        yield row, cells
+
+
+def _canonical(title: str) -> str:
+    """The contract's name of a sheet (`Modules`) from its title (` modules: `)."""
+    return next((name for name in SHEETS if normalize(name) == normalize(title)), title)
 
 
 # ---------------------------------------------------------------- modules
@@ -259,7 +218,7 @@ def _modules(sheet: Sheet | None, card: RateCard, rep: Report) -> list[ModuleRow
             continue
         key = normalize(name)
         if key in seen:
-            rep.at(cells["name"], "Module", f"module '{name}' is listed twice (first in row "
+            rep.at(cells["name"], "Module", f"module {fields.show(name)} is listed twice (first in row "
                    f"{seen[key].row}); keep one row")
             continue
         seen[key] = cells["name"]
@@ -275,7 +234,7 @@ def _check_costs(known: KnownModule | None, values: Mapping[str, Any], cells: Ma
     if low is INVALID or high is INVALID:
         return
     if known is None:
-        needs = f"a specialty feature ('{values['name']}') needs its cost range"
+        needs = f"a specialty feature ({fields.show(values['name'])}) needs its cost range"
         for attr, label in (("low", "Low cost"), ("high", "High cost")):
             if values[attr] is None and attr in cells:
                 rep.at(cells[attr], label, f"{needs}; expected an amount in USD, 0 or more, "
@@ -369,8 +328,10 @@ def _subscriptions(sheet: Sheet | None, rep: Report) -> tuple[Subscription, ...]
 # ---------------------------------------------------------------- assumptions
 
 
-def _key_value(key: str, cell: Cell, rep: Report, required: bool = False) -> Any:
-    """A rate-card value from a cell: percent keys as fractions 0..1, others 0 or more."""
+def _key_value(entry: Entry, cell: Cell, rep: Report, required: bool = False) -> Any:
+    """A rate-card value from a cell: percent keys as fractions 0..1, others 0 or more; to six
+    decimals, and within the range the rate card states for the key (`clinic-budget assumptions`)."""
+    key = entry.key
     if cell.formula is not None:
         rep.at(cell, key, cell.uncached_message())
         return INVALID
@@ -383,24 +344,32 @@ def _key_value(key: str, cell: Cell, rep: Report, required: bool = False) -> Any
         if is_percent_key(key):
             value = fields.percent(cell.value, cell.number_format)
             rep.percent_warning(cell, key)
-            return value
-        return fields.quantity(cell.value)
+        else:
+            value = fields.quantity(cell.value)
     except fields.FieldError as exc:
         rep.at(cell, key, str(exc))
         return INVALID
+    value = round(value, 6)
+    if not entry.within(value):
+        shown = fields.show(cell.value, cell.number_format)
+        rep.at(cell, key, f"expected a value from {entry.range_text} for this key (the range "
+               f"`clinic-budget assumptions` states), got {shown}")
+        return INVALID
+    return value
 
 
 def _check_pairs(card: RateCard, cells: Mapping[str, Cell], rep: Report) -> None:
-    """A `.low` / `.high` pair must stay in order after overrides; report it at the changed cell."""
+    """A low/high pair (`x.low`/`x.high`, `x.low_pct`/`x.high_pct`) must stay in order after
+    overrides; report it at the changed cell (the high one when both changed)."""
     for key, cell in cells.items():
-        prefix, _, end = key.rpartition(".")
-        other = f"{prefix}.{'high' if end == 'low' else 'low'}"
-        if end not in ("low", "high") or other not in card or (end == "low" and other in cells):
+        other = partner(key)
+        if other is None or other not in card or (is_low_end(key) and other in cells):
             continue
-        low, high = card.value(f"{prefix}.low"), card.value(f"{prefix}.high")
+        low_key, high_key = (key, other) if is_low_end(key) else (other, key)
+        low, high = card.value(low_key), card.value(high_key)
         if low <= high:
             continue
-        limit = f"at most {other} ({high:g})" if end == "low" else f"at least {other} ({low:g})"
+        limit = f"at most {other} ({high:g})" if is_low_end(key) else f"at least {other} ({low:g})"
         rep.at(cell, key, f"expected a value of {limit}, got {fields.show(cell.value)}")
 
 
@@ -416,14 +385,14 @@ def _assumptions(sheet: Sheet | None, card: RateCard, rep: Report) -> RateCard:
         key = keys.get(normalize(written))
         if key is None:
             hint = suggest(written, list(keys.values()))
-            rep.at(key_cell, "Key", f"unknown rate-card key '{written}'{hint} "
+            rep.at(key_cell, "Key", f"unknown rate-card key {fields.show(written)}{hint} "
                    "(`clinic-budget assumptions` lists every key)")
         elif key in cells:
             first = cells[key].coordinate
             rep.at(key_cell, "Key", f"key '{key}' is set twice (first at {first}); keep one row")
         else:
             cells[key] = row_cells["value"]
-            value = _key_value(key, row_cells["value"], rep, required=True)
+            value = _key_value(card.entry(key), row_cells["value"], rep, required=True)
             if value is not None and value is not INVALID:
                 overrides[key] = (value, values["source"] or "")
     result = card.with_overrides(overrides)
@@ -475,7 +444,7 @@ def _scenario_columns(tbl: Table, vocab: dict[str, tuple[str, Target]], rep: Rep
         elif header in vocab:
             columns[col] = vocab[header][1]
         else:
-            hint = suggest(fields.text(cell.value), [spelling for spelling, _ in vocab.values()])
+            hint = suggest(fields.as_text(cell.value), [spelling for spelling, _ in vocab.values()])
             rep.at(cell, None, f"unknown column {fields.show(cell.value)}; expected a Clinic "
                    f"label, a module name or a rate-card key{hint}")
     if name_col is None:
@@ -492,17 +461,17 @@ def _scenario_name(cell: Cell, seen: dict[str, Cell], rep: Report) -> str:
     if name is INVALID:
         return ""
     if normalize(name) == normalize(BASELINE):
-        rep.at(cell, "Scenario", f"'{name}' is the name of the workbook's own values (the first "
+        rep.at(cell, "Scenario", f"{fields.show(name)} is the name of the workbook's own values (the first "
                "scenario); give this scenario another name")
     elif normalize(name) in seen:
-        rep.at(cell, "Scenario", f"scenario '{name}' appears twice (first at "
+        rep.at(cell, "Scenario", f"scenario {fields.show(name)} appears twice (first at "
                f"{seen[normalize(name)].coordinate}); give each scenario its own name")
     seen[normalize(name)] = cell
     return str(name)
 
 
-def _scenario_row(sheet: Sheet, row: int, name: str, columns: dict[int, Target], rep: Report
-                  ) -> ScenarioRow:
+def _scenario_row(sheet: Sheet, row: int, name: str, columns: dict[int, Target], card: RateCard,
+                  rep: Report) -> ScenarioRow:
     result = ScenarioRow(name)
     for col, (kind, target) in columns.items():
         cell = sheet.cell(row, col)
@@ -515,7 +484,7 @@ def _scenario_row(sheet: Sheet, row: int, name: str, columns: dict[int, Target],
             if include is not None and include is not INVALID:
                 result.includes[normalize(target)] = include
         else:
-            value = _key_value(target, cell, rep)
+            value = _key_value(card.entry(target), cell, rep)
             result.cells[target] = cell
             if value is not None and value is not INVALID:
                 result.overrides[target] = (value, f"scenario '{name}'")
@@ -533,9 +502,9 @@ def _scenarios(sheet: Sheet | None, modules: list[ModuleRow], card: RateCard, re
         return []
     rows: list[ScenarioRow] = []
     seen: dict[str, Cell] = {}
-    for row, _cells in tbl.body({name_col, *columns}):
+    for row, _cells in _limited(tbl, {name_col, *columns}, rep):
         name = _scenario_name(tbl.sheet.cell(row, name_col), seen, rep)
-        result = _scenario_row(tbl.sheet, row, name, columns, rep)
+        result = _scenario_row(tbl.sheet, row, name, columns, card, rep)
         changed = {k: c for k, c in result.cells.items() if k in result.overrides}
         _check_pairs(card.with_overrides(result.overrides), changed, rep)
         rows.append(result)
@@ -561,8 +530,9 @@ def read_intake(path: Path, card: RateCard | None = None) -> Intake:
     subscriptions = _subscriptions(sheets[schema.SUBSCRIPTIONS_SHEET], rep)
     quotes = quote_sheet.read_quotes(sheets[schema.QUOTES_SHEET], rep)
     rows = _scenarios(sheets[schema.SCENARIOS_SHEET], modules, base_card, rep)
+    rep.plausibility(base_card)
     if rep.problems:
-        raise IntakeError(rep.problems)
+        raise IntakeError(rep.all_problems())
 
     def scenario(name: str, values: Mapping[str, Any], includes: Mapping[str, bool],
                  scenario_card: RateCard) -> Scenario:
@@ -575,4 +545,4 @@ def read_intake(path: Path, card: RateCard | None = None) -> Intake:
         scenarios.append(scenario(row.name, {**clinic, **row.clinic}, row.includes,
                                   base_card.with_overrides(row.overrides)))
     return Intake(source=path.name, slug=slugify(path.name), scenarios=tuple(scenarios),
-                  warnings=tuple(rep.warnings), quotes=quotes)
+                  warnings=rep.all_warnings(), quotes=quotes)

@@ -20,6 +20,7 @@ process, with only the reader's own limits (`workbook.py`).
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 import resource
@@ -27,15 +28,16 @@ import select
 import signal
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 from generator.errors import IntakeError
 from generator.lifecycle import at_exit
 from generator.model import Intake
 
 MEMORY_MB = 600
-SECONDS = 10.0
+SECONDS = 9.0  # with start-up (under a second), `validate` answers within 10 s
 ENV = "CLINIC_BUDGET_SANDBOX"
 MB = 1024 * 1024
 _FLOOR = 128 * MB  # the least a read may allocate, however large the process it forks from
@@ -46,6 +48,7 @@ CRASHED = ("stopped the reader ({how}), most likely at the {mb} MB memory limit;
            "it may be damaged or hostile")
 
 Reader = Callable[[Path], Intake]
+T = TypeVar("T")
 
 
 def enabled() -> bool:
@@ -84,21 +87,60 @@ def read_intake_bounded(path: Path, *, memory_mb: int = MEMORY_MB, seconds: floa
     Returns the Intake, re-raises the reader's IntakeError (or any other exception it raised),
     and turns a child that ran out of memory or time into an IntakeError naming the file.
     `reader` (default `intake.read_intake`) is what the child calls; tests pass their own.
+    The `seconds` count everything, the fork and the clean-up after a kill included.
     """
     from generator.intake.reader import read_intake
 
     path = Path(path)
     read: Reader = reader or read_intake
+    intake = run_bounded(lambda: read(path), path.name, memory_mb=memory_mb,
+                         deadline=time.monotonic() + seconds, messages=Messages(seconds, memory_mb))
+    assert isinstance(intake, Intake)
+    return intake
+
+
+@dataclass(frozen=True)
+class Messages:
+    """What a child that ran out of time or memory, or died, is reported as."""
+
+    seconds: float
+    memory_mb: int
+    timeout: str = TIMEOUT
+    memory: str = MEMORY
+    crashed: str = CRASHED
+
+    def timed_out(self) -> str:
+        return self.timeout.format(seconds=self.seconds, mb=self.memory_mb)
+
+    def out_of_memory(self) -> str:
+        return self.memory.format(seconds=self.seconds, mb=self.memory_mb)
+
+    def died(self, how: str) -> str:
+        return self.crashed.format(how=how, seconds=self.seconds, mb=self.memory_mb)
+
+
+KILL_MARGIN = 0.1  # seconds kept back from a deadline for killing and reaping a child
+
+
+def run_bounded(work: Callable[[], T], name: str, *, memory_mb: int, deadline: float, messages: Messages) -> T:
+    """`work()` in a forked child that may hold at most `memory_mb` and must answer before
+    `deadline` (a time.monotonic() value; the child is killed and reaped by then).
+
+    Returns what `work` returned (it must pickle), re-raises an IntakeError's problems or any
+    other exception `work` raised, and turns a child that ran out of memory or time, or died,
+    into an IntakeError naming `name`.
+    """
     rfd, wfd = os.pipe()
+    seconds = max(0.0, deadline - KILL_MARGIN - time.monotonic())
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child; its outcome is checked through the parent
         os.close(rfd)
         _let_go_of_inherited_files(keep=(wfd,))
-        _child(path, read, memory_mb, seconds, wfd)
+        _child(work, memory_mb, seconds, wfd)
     os.close(wfd)
     status: int | None = None
     try:
-        payload, timed_out = _collect(rfd, seconds)
+        payload, timed_out = _collect(rfd, deadline - KILL_MARGIN)
         if timed_out:
             os.kill(pid, signal.SIGKILL)
         status = os.waitpid(pid, 0)[1]
@@ -108,8 +150,8 @@ def read_intake_bounded(path: Path, *, memory_mb: int = MEMORY_MB, seconds: floa
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
     if timed_out:
-        raise IntakeError.single(path.name, TIMEOUT.format(seconds=seconds))
-    return _outcome(path.name, payload, status, memory_mb)
+        raise IntakeError.single(name, messages.timed_out())
+    return _outcome(name, payload, status, messages)  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------- a reader that stays
@@ -194,21 +236,25 @@ def read_intake_served(path: str | Path, *, memory_mb: int = MEMORY_MB, seconds:
         _server = _Server(memory_mb)
         at_exit(_close_server)
     server = _server
-    payload, timed_out = server.read(path, seconds)
+    started = time.monotonic()
+    payload, timed_out = server.read(path, seconds - KILL_MARGIN)
+    messages = Messages(seconds, memory_mb)
     if timed_out or not payload:
         _server = None
         status = server.close(kill=True)
         if timed_out:
-            raise IntakeError.single(name, TIMEOUT.format(seconds=seconds))
-        return _outcome(name, b"", status, memory_mb)
+            raise IntakeError.single(name, messages.timed_out())
+        _outcome(name, b"", status, messages)  # raises: no payload is a dead reader
     if pickle.loads(payload)[0] == "memory":  # room left by earlier reads, or the workbook's own?
         _server = None
         server.close(kill=True)
-        return read_intake_bounded(Path(path), memory_mb=memory_mb, seconds=seconds)
+        return read_intake_bounded(Path(path), memory_mb=memory_mb, seconds=seconds - (time.monotonic() - started))
     if server.worn():
         _server = None
         server.close(kill=False)
-    return _outcome(name, payload, 0, memory_mb)
+    intake = _outcome(name, payload, 0, messages)
+    assert isinstance(intake, Intake)
+    return intake
 
 
 def _close_server() -> None:
@@ -264,7 +310,7 @@ def _serve(requests: int, replies: int, memory_mb: int) -> NoReturn:  # pragma: 
                 break  # the parent closed the pipe (or died): done
             name, seconds = pickle.loads(_read_exactly(requests, int.from_bytes(header, "big"), None)[0])
             _limit_cpu(seconds)
-            data = pickle.dumps(_message(Path(name), read_intake), protocol=pickle.HIGHEST_PROTOCOL)
+            data = pickle.dumps(_message(functools.partial(read_intake, Path(name))), protocol=pickle.HIGHEST_PROTOCOL)
             _write_all(replies, len(data).to_bytes(_HEADER, "big") + data)
     except BaseException:  # noqa: BLE001 - a reader that stops answering tells the parent enough
         code = 70
@@ -334,9 +380,9 @@ def _limit_cpu(seconds: float) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
 
 
-def _message(path: Path, reader: Reader) -> tuple[str, object]:
+def _message(work: Callable[[], object]) -> tuple[str, object]:
     try:
-        return "ok", reader(path)
+        return "ok", work()
     except IntakeError as exc:
         return "intake", exc.problems  # IntakeError's own pickling would lose its problems
     except MemoryError:
@@ -349,7 +395,7 @@ def _message(path: Path, reader: Reader) -> tuple[str, object]:
             return "raise", RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
-def _child(path: Path, reader: Reader, memory_mb: int, seconds: float, wfd: int
+def _child(work: Callable[[], object], memory_mb: int, seconds: float, wfd: int
            ) -> NoReturn:  # pragma: no cover - runs in the forked child
     import gc
 
@@ -357,7 +403,7 @@ def _child(path: Path, reader: Reader, memory_mb: int, seconds: float, wfd: int
     code = 0
     try:
         _limit(memory_mb, seconds)
-        data = pickle.dumps(_message(path, reader), protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps(_message(work), protocol=pickle.HIGHEST_PROTOCOL)
         view = memoryview(data)
         while view:
             view = view[os.write(wfd, view):]
@@ -370,9 +416,8 @@ def _child(path: Path, reader: Reader, memory_mb: int, seconds: float, wfd: int
 # ---------------------------------------------------------------- the parent
 
 
-def _collect(fd: int, seconds: float) -> tuple[bytes, bool]:
+def _collect(fd: int, deadline: float) -> tuple[bytes, bool]:
     """Everything the child writes, and whether it ran past the deadline first."""
-    deadline = time.monotonic() + seconds
     chunks: list[bytes] = []
     while True:
         left = deadline - time.monotonic()
@@ -387,19 +432,18 @@ def _collect(fd: int, seconds: float) -> tuple[bytes, bool]:
         chunks.append(chunk)
 
 
-def _outcome(name: str, payload: bytes, status: int, memory_mb: int) -> Intake:
+def _outcome(name: str, payload: bytes, status: int, messages: Messages) -> object:
     if not payload:
         if os.WIFSIGNALED(status):
             how = signal.Signals(os.WTERMSIG(status)).name
         else:
             how = f"exit status {os.WEXITSTATUS(status)}"
-        raise IntakeError.single(name, CRASHED.format(how=how, mb=memory_mb))
+        raise IntakeError.single(name, messages.died(how))
     kind, value = pickle.loads(payload)  # written by our own child, never by the workbook
     if kind == "ok":
-        assert isinstance(value, Intake)
         return value
     if kind == "intake":
         raise IntakeError(value)
     if kind == "memory":
-        raise IntakeError.single(name, MEMORY.format(mb=memory_mb))
+        raise IntakeError.single(name, messages.out_of_memory())
     raise value

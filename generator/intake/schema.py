@@ -15,6 +15,15 @@ TEXT, WHOLE, NUMBER, MONEY, PERCENT, YESNO, DATE, CHOICE, PHASE = (
     "text", "whole", "number", "money", "percent", "yesno", "date", "choice", "phase",
 )
 
+# Limits, so that a workbook can never ask for unbounded work (intake-spec.md, "General rules").
+TEXT_LIMIT = 500  # characters in a text cell
+NOTES_LIMIT = 2000  # characters in a Notes cell
+MONEY_LIMIT = 10_000_000  # USD in any amount a row gives (the rate card's own `usd` range)
+MONTHLY_LIMIT = 100_000  # USD per provider per month (the rate card's `usd/month` range)
+ROW_LIMITS = {"Modules": 200, "Integrations": 200, "Subscriptions": 200, "Quotes": 200, "Scenarios": 50}
+PROBLEM_LIMIT = 100  # problems listed per workbook; the rest are counted
+WARNING_LIMIT = 100  # warnings listed per workbook; the rest are counted
+
 
 @dataclass(frozen=True)
 class Field:
@@ -25,10 +34,21 @@ class Field:
     default: str = ""  # the spec's default, as prose
     help: str = ""  # shown beside the field in a blank workbook
     choices: tuple[str, ...] = ()
-    minimum: float | None = None
-    maximum: float | None = None
+    minimum: float | None = None  # numbers: the least allowed (inclusive)
+    maximum: float | None = None  # numbers: the most allowed
     positive: bool = False  # a number or amount that must be more than 0 (not merely 0 or more)
-    max_length: int | None = None  # a text cell's limit in characters
+    max_length: int | None = None  # a text cell's limit in characters (default TEXT_LIMIT)
+
+    @property
+    def limit(self) -> float:
+        """The largest value (numbers) or the most characters (text) this field takes."""
+        if self.kind == TEXT:
+            return self.max_length if self.max_length is not None else TEXT_LIMIT
+        return self.maximum if self.maximum is not None else MONEY_LIMIT
+
+    @property
+    def more_than(self) -> float | None:
+        return 0.0 if self.positive else None
 
     @property
     def type_text(self) -> str:
@@ -36,12 +56,13 @@ class Field:
             return " | ".join(self.choices)
         if self.kind == WHOLE and self.minimum is not None:
             return f"whole number, {self.minimum:g} to {self.maximum:g}"
-        if self.kind in (NUMBER, MONEY) and (self.positive or self.maximum is not None):
-            low = "more than 0" if self.positive else "0 or more"
-            high = f", at most {self.maximum:,.0f}" if self.maximum is not None else ""
-            return f"{'number, USD' if self.kind == MONEY else 'number'}, {low}{high}"
-        if self.kind == TEXT and self.max_length is not None and self.max_length != TEXT_LIMIT:
-            return f"text, at most {self.max_length:,} characters"
+        if self.kind == TEXT:
+            return f"text, at most {self.limit:,.0f} characters"
+        if self.kind in (NUMBER, MONEY):
+            unit = "number, USD" if self.kind == MONEY else "number"
+            low = "more than 0" if self.positive else f"{self.minimum or 0:g}"
+            joiner = " and at most " if self.positive else " to "
+            return f"{unit}, {low}{joiner}{self.limit:,.0f}"
         return {
             TEXT: "text", WHOLE: "whole number", NUMBER: "number", MONEY: "number, USD",
             PERCENT: "percent", YESNO: "Yes/No", DATE: "date", PHASE: "1 | 2",
@@ -69,9 +90,11 @@ CLINIC_FIELDS: tuple[Field, ...] = (
           help="Cloud (monthly fee) or On-premise (servers bought up front)."),
     Field("Development team", "team", CHOICE, default="Offshore", choices=_choices(Team),
           help="Offshore: healthcare-experienced offshore team. US: US-based team."),
-    Field("Hourly rate", "hourly_rate", MONEY, default="the team's rate from the rate card",
+    Field("Hourly rate", "hourly_rate", MONEY, default="the team's rate from the rate card", positive=True,
+          maximum=1000,
           help="USD per hour, if you have a quote. Leave blank for the rate card's figure."),
-    Field("Development hours", "development_hours", NUMBER, default="derived from the modules",
+    Field("Development hours", "development_hours", NUMBER, default="derived from the modules", positive=True,
+          maximum=100_000,
           help="Only if a vendor quoted hours. Leave blank to derive them from the modules."),
     Field("Workflow specificity", "workflow_specificity", CHOICE, default="Medium", choices=_choices(Level),
           help="How far your workflows differ from what standard EHR products do out of the box."),
@@ -96,7 +119,7 @@ MODULE_COLUMNS: tuple[Field, ...] = (
           help="Picks the point estimate inside the cost range."),
     Field("Low cost", "low", MONEY, default="the rate card's figure", help="USD. Required for specialty features."),
     Field("High cost", "high", MONEY, default="the rate card's figure", help="USD. Required for specialty features."),
-    Field("Notes", "notes", TEXT, help="Anything the report should mention."),
+    Field("Notes", "notes", TEXT, help="Anything the report should mention.", max_length=NOTES_LIMIT),
 )
 
 INTEGRATIONS_SHEET = "Integrations"
@@ -112,7 +135,8 @@ INTEGRATION_COLUMNS: tuple[Field, ...] = (
 SUBSCRIPTIONS_SHEET = "Subscriptions"
 SUBSCRIPTION_COLUMNS: tuple[Field, ...] = (
     Field("Product", "product", TEXT, True, help="The off-the-shelf product to compare against."),
-    Field("Monthly per provider", "monthly_per_provider", MONEY, True, help="USD per provider per month."),
+    Field("Monthly per provider", "monthly_per_provider", MONEY, True, help="USD per provider per month.",
+          maximum=MONTHLY_LIMIT),
     Field("Annual extras", "annual_extras", MONEY, default="the rate card's figure",
           help="USD per year: support tiers, storage, integration connectors."),
     Field("Annual increase", "annual_increase", PERCENT, default="the rate card's figure",
@@ -120,9 +144,7 @@ SUBSCRIPTION_COLUMNS: tuple[Field, ...] = (
 )
 
 QUOTES_SHEET = "Quotes"
-MAX_QUOTES = 200  # rows of the Quotes sheet (the intake contract's limit)
-TEXT_LIMIT = 500  # characters in a text cell
-NOTES_LIMIT = 2000  # characters in a Notes cell
+MAX_QUOTES = ROW_LIMITS[QUOTES_SHEET]  # rows of the Quotes sheet (the intake contract's limit)
 # The largest price or hour count a quote may state: the Clinic sheet's own limits
 # (Development hours at most 100,000; Hourly rate at most $1,000) multiplied.
 MAX_HOURS = 100_000

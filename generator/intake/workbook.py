@@ -518,6 +518,16 @@ class Book:
         return self._sheets[title]
 
 
+def file_message(path: Path) -> str | None:
+    """The one line `validate` reports for a file that is not an Excel workbook at all (its
+    name first), or None when its bytes are a workbook's."""
+    try:
+        problem = file_problem(_read_bytes(path))
+    except IntakeError as exc:
+        return exc.lines()[0]
+    return f"{path.name}: {problem}" if problem else None
+
+
 def read_book(path: Path) -> Book:
     """Load `path` as an intake workbook, or raise an IntakeError that says what it is instead."""
     data = _read_bytes(path)

@@ -44,10 +44,36 @@ def warnings(scenario: Scenario, lines: tuple[LineItem, ...], build: Range, own:
                            f"{usd(high)} is more than the standard modules cost at this clinic's scale (at most "
                            f"{usd(full_high)} together); this budget takes off only what those modules cost "
                            "beyond licensing and integrating the certified components."))
+    if own.recommendation.workflow_need and own.break_even_year is None:
+        out.append(Warning("NO_BREAK_EVEN", f"Workflow specificity is {clinic.workflow_specificity.value}, which "
+                           "can favour a custom build, but on this budget's figures the custom build does not "
+                           f"become cheaper than {own.cheapest_product} within {own.years} years."))
+    scope = beyond_scope(scenario)
+    if scope:
+        out.append(Warning("BEYOND_SCOPE", scope))
     if clinic.hosting is Hosting.ONPREM:
         out.append(Warning("ON_PREMISE", "On-premise hosting: the guide notes cloud is now the default "
                            f"({card.value('hosting.cloud_share'):.2%} of the EHR market)."))
     return tuple(out)
+
+
+def beyond_scope(scenario: Scenario) -> str:
+    """Why the clinic is well beyond the guide's small-clinic scope, or "" when it is not."""
+    from generator.plan.pricing import staff_users
+
+    card, clinic = scenario.card, scenario.clinic
+    bound = round(card.value("scope.max_physicians"))
+    users_bound = bound * round(card.value("clinic.staff_users_per_physician"))
+    users = staff_users(scenario)
+    if clinic.physicians <= bound and users <= users_bound:
+        return ""
+    size = (f"{clinic.physicians} physicians" if clinic.physicians > bound
+            else f"{users:,} staff users")
+    full = round(card.value("hosting.full_size_physicians"))
+    return (f"With {size} this clinic is well beyond the guide's small-clinic scope (its worked examples have "
+            f"3 to 5 physicians and its size-dependent figures stop at {full}; this budget draws the line at "
+            f"{bound} physicians or {users_bound} staff users). Its figures are extrapolated from the guide's "
+            "small-clinic figures, so check them against vendor quotes.")
 
 
 def _hipaa_underfunded(scenario: Scenario) -> bool:
@@ -61,26 +87,41 @@ def _hipaa_underfunded(scenario: Scenario) -> bool:
     return scenario.card.value(key) < floor or any(v < floor for v in given)
 
 
+ORTHOPEDIC_MODULES = ("patient_records", "appointment_scheduling", "clinical_documentation", "hipaa_compliance_layer",
+                      "fhir_r4_api", "data_migration", "staff_training")
+ORTHOPEDIC_INTEGRATIONS = ("lab_imaging", "billing", "e_prescribing")
+
+
+def _scope_range(card: RateCard, modules: tuple[str, ...], integrations: tuple[str, ...]) -> tuple[float, float]:
+    """(low, high) of a scope at the component table's figures."""
+    keys = [f"module.{k}" for k in modules] + [f"integration.{k}" for k in integrations]
+    return sum(card.value(f"{k}.low") for k in keys), sum(card.value(f"{k}.high") for k in keys)
+
+
 def contradictions(card: RateCard) -> tuple[str, ...]:
     """Where the guide's own figures disagree, with the figures, for the report."""
     out = []
     lo_pct, hi_pct = card.value("maintenance.low_pct"), card.value("maintenance.high_pct")
     t_lo, t_hi = card.pair("maintenance.table")
+    if lo_pct > 0:  # a workbook may set either share to 0%: then the table's row implies no build size
+        m_lo, m_hi = t_lo / hi_pct, t_hi / lo_pct
+        implied = (f" At {lo_pct:.0%}-{hi_pct:.0%} the table's row is the maintenance of a {usd(m_lo)}-{usd(m_hi)} "
+                   f"build ({usd(t_lo)} is {hi_pct:.0%} of {usd(m_lo)}, below the guide's "
+                   f"{usd(card.value('tier.guide_low'))} low end; {usd(t_hi)} is {lo_pct:.0%} of {usd(m_hi)}), while "
+                   f"the text's own {usd(75000)} example carries {usd(75000 * lo_pct)}-{usd(75000 * hi_pct)}.")
+    else:
+        implied = ""
     out.append(
         f"Annual maintenance: the component table gives {usd(t_lo)}-{usd(t_hi)} a year, the text "
-        f"{lo_pct:.0%}-{hi_pct:.0%} of the build. The table's low end implies a {usd(t_lo / lo_pct)} build at "
-        f"{lo_pct:.0%}, {_tier_of(card, t_lo / lo_pct)}. This budget uses the percentage of its own build."
+        f"{lo_pct:.0%}-{hi_pct:.0%} of the build.{implied} This budget uses the percentage of its own build."
     )
-    scope = ("patient_records", "appointment_scheduling", "clinical_documentation", "hipaa_compliance_layer",
-             "fhir_r4_api", "data_migration", "staff_training")
-    integ = ("lab_imaging", "billing", "e_prescribing")
-    low = sum(card.value(f"module.{k}.low") for k in scope) + sum(card.value(f"integration.{k}.low") for k in integ)
-    high = sum(card.value(f"module.{k}.high") for k in scope) + sum(card.value(f"integration.{k}.high") for k in integ)
+    ortho_lo, ortho_hi = _scope_range(card, ORTHOPEDIC_MODULES, ORTHOPEDIC_INTEGRATIONS)
     ex_lo, ex_hi = card.pair("example.orthopedic")
     out.append(
         f"The guide's 5-physician orthopedic example (lab, billing and e-prescribing) lands at {usd(ex_lo)}-"
         f"{usd(ex_hi)}, but its own component table for that scope (core modules, HIPAA, FHIR R4, migration, "
-        f"training and the three integrations) adds up to {usd(low)}-{usd(high)}. This budget sums the table."
+        f"training and the three integrations) adds up to {usd(ortho_lo)}-{usd(ortho_hi)} (expected "
+        f"{usd((ortho_lo + ortho_hi) / 2)} at the middle of each range). This budget sums the table."
     )
     o_lo, o_hi = card.pair("integration.other")
     out.append(
@@ -130,13 +171,3 @@ def _count(n: float) -> str:
     """`three` (the guide's own words for a small count), `12`."""
     words = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
     return words[round(n)] if n == round(n) and 0 <= n <= 10 else f"{n:g}"
-
-
-def _tier_of(card: RateCard, build: float) -> str:
-    """Where a build cost sits among the tiers, in words: `a basic-tier build (below $60,000)`."""
-    basic, advanced = card.value("tier.basic_max"), card.value("tier.advanced_min")
-    if build < basic:
-        return f"a basic-tier build (below the {usd(basic)} basic-tier limit)"
-    if build >= advanced:
-        return f"an advanced-tier build (from {usd(advanced)})"
-    return f"a mid-tier build ({usd(basic)} to {usd(advanced)})"

@@ -259,6 +259,7 @@ def plan_scenario(scenario: Scenario) -> ScenarioPlan:
         ownership=own,
         certified_saving=certified_saving(scenario),
         warnings=guide_checks.warnings(scenario, lines, build, own),
+        staff_users=staff_users(scenario),
     )
 
 

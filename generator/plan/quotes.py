@@ -11,6 +11,7 @@ recommendation's own rule; and the quote's AACE 18R-97 estimate class gives the 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import numpy as np
@@ -27,7 +28,7 @@ from generator.model import (
     Range,
     ScenarioPlan,
 )
-from generator.money import dollars, usd
+from generator.money import dollars, share_text, usd
 from generator.plan import costs, ownership, risk
 from generator.questions import VendorQuestion, vendor_questions
 from generator.ratecard import RateCard, default_card
@@ -44,15 +45,6 @@ INTAKE_CLASS_NAMES = {5: "concept screening", 4: "study or feasibility", 3: "bud
 def possessive(name: str) -> str:
     """`Northwind's`, `Keystone Medical Systems'`."""
     return f"{name}'" if name.endswith(("s", "S")) else f"{name}'s"
-
-
-def share_text(x: float) -> str:
-    """A share of the simulated builds as the report says it: 37%, under 1%, over 99%."""
-    if x < 0.005:
-        return "under 1%"
-    if x > 0.995:
-        return "over 99%"
-    return f"{x:.0%}"
 
 
 def percentile(draws: np.ndarray, price: float) -> float:
@@ -226,10 +218,10 @@ def quote_ownership(sp: ScenarioPlan, quote: Quote) -> QuoteOwnership:
     own = sp.ownership
     flow = ownership.cash_flow(quoted.scenario, quoted.components, sp.run, own.years)
     yearly = ownership.yearly_totals(flow, own.years)
-    cumulative = tuple(sum(yearly[: y + 1]) for y in range(own.years))
+    cumulative = tuple(itertools.accumulate(yearly))
     product = own.product(own.cheapest_product)
     break_even = ownership.break_even_year(cumulative, product.cumulative)
-    decision = ownership.recommend(quoted.scenario, yearly, product)
+    decision = ownership.recommend(quoted.scenario, cumulative, own.off_the_shelf, break_even)
     whose = f"With {possessive(quote.vendor)} quote"
     totals = f"{usd(cumulative[-1])} against {usd(product.cumulative[-1])} over {own.years} years"
     if break_even is not None:

@@ -70,10 +70,7 @@ def scenario_dict(sp: ScenarioPlan) -> dict[str, Any]:
         "budget_phases": [{"name": b.name, "title": b.title, "total": b.total,
                            "items": [{"name": n, "amount": v} for n, v in b.items]} for b in own.budget_phases],
         "certified_saving": sp.certified_saving,
-        "recommendation": {"path": own.recommendation.path, "product": own.recommendation.product,
-                           "probability_custom_cheaper": own.recommendation.probability_custom_cheaper,
-                           "payback_year": own.recommendation.payback_year,
-                           "headline": own.recommendation.headline,
+        "recommendation": {"path": own.recommendation.path, "headline": own.recommendation.headline,
                            "reasons": list(own.recommendation.reasons),
                            "workflow_need": own.recommendation.workflow_need},
         "inputs": {"physicians": clinic.physicians, "hosting": clinic.hosting.value, "team": clinic.team.value,
@@ -86,11 +83,7 @@ def scenario_dict(sp: ScenarioPlan) -> dict[str, Any]:
 
 def risk_dict(sp: ScenarioPlan) -> dict[str, Any]:
     """`risk` and `sensitivity`, from the risk stage when it ran."""
-    risk = sp.risk
-    if risk is None:
-        return {"risk": None, "sensitivity": []}
-    to_dict = getattr(risk, "to_dict", None)
-    return to_dict() if callable(to_dict) else {"risk": None, "sensitivity": []}
+    return sp.risk.to_dict() if sp.risk is not None else {"risk": None, "sensitivity": []}
 
 
 def quote_dict(r: QuoteResult) -> dict[str, Any]:

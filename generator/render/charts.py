@@ -10,8 +10,8 @@ import math
 from collections.abc import Callable, Sequence
 from html import escape
 
-from generator.model import QuoteAnalysis, QuoteResult, ScenarioPlan
-from generator.money import usd
+from generator.model import Plan, QuoteAnalysis, QuoteResult, ScenarioPlan
+from generator.money import share_text, usd
 
 WIDTH = 720
 FONT = 'font-family="DejaVu Sans, Helvetica, Arial, sans-serif"'
@@ -234,8 +234,9 @@ def _axis_x_costs(lo: float, hi: float, px: Callable[[float], float], y0: float,
 
 def scurve_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
     risk = sp.risk
-    curve = list(getattr(risk, "s_curve", ()) or ())
-    marks = [(f"P{p}", getattr(risk, f"p{p}")) for p in (10, 50, 80, 90)]
+    assert risk is not None  # the S-curve is drawn only for a scenario the risk stage analysed
+    curve = list(risk.s_curve)
+    marks = [("P10", risk.p10), ("P50", risk.p50), ("P80", risk.p80), ("P90", risk.p90)]
     values = [c for _, c in curve] + [v for _, v in marks]
     lo, hi = min(values), max(values)
     span = (hi - lo) or 1
@@ -267,10 +268,11 @@ def scurve_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
 
 def tornado_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
     risk = sp.risk
-    items = [s for s in getattr(risk, "sensitivity", ()) or () if s.swing][:10]
+    assert risk is not None  # the tornado is drawn only for a scenario the risk stage analysed
+    items = [s for s in risk.sensitivity if s.swing][:10]
     if not items:
         return ""
-    point = getattr(risk, "point", sp.build.expected)
+    point = risk.point
     lows = [min(s.low, s.high) for s in items] + [point]
     highs = [max(s.low, s.high) for s in items] + [point]
     lo, hi = min(lows), max(highs)
@@ -298,12 +300,6 @@ def tornado_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
     return _figure(svg, "Inputs that move the build cost most, largest swing first.")
 
 
-def share_text(x: float) -> str:
-    from generator.plan.quotes import share_text as text
-
-    return text(x)
-
-
 def _quote_label(r: QuoteResult) -> str:
     name = r.quote.vendor if len(r.quote.vendor) <= 28 else r.quote.vendor[:27].rstrip() + "…"
     return f"{name} {usd(r.quote.price)} ({share_text(r.percentile)})"
@@ -322,14 +318,13 @@ INLINE_LABELS = 4  # up to this many quotes are named on the chart; more are num
 
 def quotes_chart(analysis: QuoteAnalysis, sp: ScenarioPlan, accent: str, uid: str) -> str:
     """The base scenario's S-curve with each vendor's quote marked where it falls on it."""
-    curve = list(getattr(sp.risk, "s_curve", ()) or ())
+    curve = list(sp.risk.s_curve) if sp.risk is not None else []
     numbered = len(analysis.results) > INLINE_LABELS
     results = sorted(analysis.results, key=lambda r: r.quote.price)
     prices = [r.quote.price for r in results]
-    lo = min([c for _, c in curve] + prices)
-    hi = max([c for _, c in curve] + prices)
-    pad = (hi - lo) * 0.04 or 1
-    lo, hi = max(lo - pad, 0), hi + pad
+    costs = [float(c) for _, c in curve] + [float(p) for p in prices]
+    pad = (max(costs) - min(costs)) * 0.04 or 1
+    lo, hi = max(min(costs) - pad, 0), max(costs) + pad
     left, right, top_pad, bottom, plot_h = 60, 40, 34, 48, 196
     key_rows = (len(results) + 1) // 2 if numbered else 0
     height = top_pad + plot_h + bottom + 16 * key_rows
@@ -417,6 +412,16 @@ def _numbers(analysis: QuoteAnalysis, px: Callable[[float], float], py: Callable
 
 CHARTS = {"build": build_chart, "tco": tco_chart, "cash": cash_chart, "scurve": scurve_chart,
           "tornado": tornado_chart}
+
+
+def plan_chart(kind: str, plan: Plan, index: int, accent: str) -> str:
+    """The chart a document's `<!-- chart:kind:index -->` mark names: the vendor quotes chart
+    (the plan's, on the base scenario), or scenario `index`'s chart of that kind."""
+    if kind == "quotes":
+        return quotes_chart(plan.quotes, plan.base, accent, "quotes") if plan.quotes else ""
+    if index >= len(plan.scenarios):
+        return ""
+    return chart(kind, plan.scenarios[index], accent, f"{kind}{index}")
 
 
 def chart(kind: str, sp: ScenarioPlan, accent: str, uid: str = "") -> str:

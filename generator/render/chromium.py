@@ -165,7 +165,8 @@ class Browser:
         while b"\0" not in self._buffer:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([self._receive], [], [], left)[0]:
-                raise BrowserError(f"Chromium did not answer within {PRINT_TIMEOUT:.0f} s")
+                raise BrowserError(f"Chromium did not answer in time (the limit is {PRINT_TIMEOUT:.0f} s a step, "
+                                   "and the workbook's whole job has its own)")
             chunk = os.read(self._receive, 1 << 20)
             if not chunk:
                 raise BrowserError("Chromium exited unexpectedly")
@@ -185,7 +186,8 @@ class Browser:
         if self._session:
             message["sessionId"] = self._session
         self._write(message)
-        deadline = deadline if deadline is not None else time.monotonic() + PRINT_TIMEOUT
+        limit = time.monotonic() + PRINT_TIMEOUT
+        deadline = limit if deadline is None else min(deadline, limit)
         answer: dict[str, Any] | None = None
         waiting = until
         while answer is None or waiting is not None:
@@ -207,9 +209,11 @@ class Browser:
 
     # -------------------------------------------------------------- printing
 
-    def print_pdf(self, html: str) -> bytes:
-        self.call("Page.setDocumentContent", {"frameId": self._frame, "html": html}, until="Page.loadEventFired")
-        data = self.call("Page.printToPDF", PRINT_OPTIONS)["data"]
+    def print_pdf(self, html: str, deadline: float | None = None) -> bytes:
+        """The PDF of `html`; both steps together end by `deadline` (time.monotonic), when given."""
+        self.call("Page.setDocumentContent", {"frameId": self._frame, "html": html}, until="Page.loadEventFired",
+                  deadline=deadline)
+        data = self.call("Page.printToPDF", PRINT_OPTIONS, deadline=deadline)["data"]
         return base64.b64decode(data)
 
     def alive(self) -> bool:
@@ -265,13 +269,13 @@ def close_shared() -> None:
         _browser = None
 
 
-def html_to_pdf(html: str, found: Found, stamp: str) -> bytes:
+def html_to_pdf(html: str, found: Found, stamp: str, deadline: float | None = None) -> bytes:
     """The PDF of `html`, with Chromium's print time replaced by `stamp` ("20260302000000", UTC).
 
     The dates keep their length, so the cross-reference offsets stay right.
     A browser that fails is closed, and the next PDF starts a fresh one."""
     try:
-        data = _shared(found).print_pdf(html)
+        data = _shared(found).print_pdf(html, deadline)
     except BrowserError:
         close_shared()
         raise

@@ -24,7 +24,7 @@ from markupsafe import Markup
 
 from generator.errors import BudgetError, TemplateError
 from generator.model import Integration, LineItem, Plan, ScenarioPlan
-from generator.money import usd
+from generator.money import share_text, usd
 from generator.questions import vendor_questions
 from generator.ratecard import Entry
 
@@ -143,8 +143,6 @@ def f_pct(value: float, digits: int = 0) -> Markup:
 
 def f_share(value: float) -> Markup:
     """A share of simulated outcomes: `37%`, `under 1%`, `over 99%` (never a bare 0% or 100%)."""
-    from generator.plan.quotes import share_text
-
     return Markup(share_text(value))
 
 
@@ -186,7 +184,8 @@ def integration_rows(sp: ScenarioPlan) -> list[tuple[Integration, LineItem]]:
 
 
 def has_risk(sp: ScenarioPlan) -> bool:
-    return sp.risk is not None and all(hasattr(sp.risk, k) for k in ("p10", "p50", "p80", "p90"))
+    """Whether the risk stage ran (for templates of one's own; the shipped ones test `sp.risk`)."""
+    return sp.risk is not None
 
 
 def logo_uri(logo: Path | None) -> str:
@@ -210,7 +209,6 @@ def accent(settings: Settings) -> str:
 
 
 def context(plan: Plan, settings: Settings) -> dict[str, Any]:
-    from generator.plan.pricing import staff_users
     from generator.render.budget_json import budget_dict
 
     clinic = plan.intake.base.clinic
@@ -226,7 +224,7 @@ def context(plan: Plan, settings: Settings) -> dict[str, Any]:
         "card": plan.intake.base.card,
         "firm": settings.branding.firm,
         "integration_rows": integration_rows,
-        "staff_users": lambda sp: staff_users(sp.scenario),
+        "staff_users": lambda sp: sp.staff_users,
         "has_risk": has_risk,
         "phase_total": lambda sp, n: next((r for p, r in sp.phases if p == n), None),
         "assumption_value": assumption_value,
@@ -325,9 +323,7 @@ def render_html(markdown_text: str, plan: Plan, settings: Settings, for_print: b
 
     def chart(match: re.Match[str]) -> str:
         kind, index = match.group(1), int(match.group(2))
-        if kind == "quotes":
-            return charts.quotes_chart(plan.quotes, plan.base, accent_color, "quotes") if plan.quotes else ""
-        return charts.chart(kind, plan.scenarios[index], accent_color, f"{kind}{index}")
+        return charts.plan_chart(kind, plan, index, accent_color)
 
     body = CHART_MARK.sub(chart, body)
     env = environment(settings, "html")

@@ -344,9 +344,7 @@ class Builder:
 
         from generator.render import charts
 
-        if index >= len(self.plan.scenarios):
-            return
-        figure = charts.chart(kind, self.plan.scenarios[index], self.accent, f"{kind}{index}")
+        figure = charts.plan_chart(kind, self.plan, index, self.accent)
         svg = SVG.search(figure)
         if svg is None:
             return

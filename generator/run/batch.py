@@ -49,11 +49,39 @@ UNSTABLE = ("the file changed while it was being read (still being copied or sav
             "it will be read again")
 
 
+NAMED_OTHERWISE = "{name}: an Excel workbook by its content, but not named .xlsx; rename it to .xlsx to include it"
+
+
+def is_transient_name(name: str) -> bool:
+    """Excel's `~$` owner file, an editor's backup or temporary, or a hidden file: never listed."""
+    return name.startswith(("~$", ".")) or name.endswith(("~", ".tmp"))
+
+
 def is_workbook_name(name: str) -> bool:
     """An Excel workbook, not Excel's `~$` owner file, a temporary or a hidden file."""
-    if name.startswith(("~$", ".")) or name.endswith(("~", ".tmp")):
-        return False
-    return os.path.splitext(name)[1].lower() in WORKBOOK_SUFFIXES
+    return not is_transient_name(name) and os.path.splitext(name)[1].lower() in WORKBOOK_SUFFIXES
+
+
+def is_listed_name(name: str) -> bool:
+    """A file the portfolio lists: a workbook, or any other file someone put in the folder
+    (a .ods, .xls or .csv is reported as not read, with what `validate` says about it)."""
+    return not is_transient_name(name)
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A file in the input folder that is not an Excel workbook: listed, not read."""
+
+    source: str  # its path
+    message: str  # the line `clinic-budget validate` gives for it, its name first
+
+
+def ignored(source: str) -> Ignored:
+    """What `validate` says about a file whose name is not a workbook's."""
+    from generator.intake.workbook import file_message
+
+    message = file_message(Path(source))
+    return Ignored(source, message or NAMED_OTHERWISE.format(name=os.path.basename(source)))
 
 
 @contextlib.contextmanager
@@ -73,18 +101,23 @@ def check_folder(folder: Path) -> None:
         pass
 
 
-def scan(folder: Path) -> Iterator[str]:
+def scan(folder: Path, others: list[str] | None = None) -> Iterator[str]:
     """The names of the workbooks directly in `folder` (not recursive), in the order the
-    file system gives them, as they are read."""
+    file system gives them, as they are read; the other listed files' names go to `others`."""
     with _listing(folder) as entries:
         for e in entries:
             if is_workbook_name(e.name) and e.is_file():
                 yield e.name
+            elif others is not None and is_listed_name(e.name) and e.is_file():
+                others.append(e.name)
 
 
-def discover(folder: Path) -> list[Path]:
-    """The workbooks directly in `folder` (not recursive), sorted by name."""
-    return [folder / name for name in sorted(scan(folder))]
+def discover(folder: Path, everything: bool = False) -> list[Path]:
+    """The workbooks directly in `folder` (not recursive), sorted by name; with `everything`,
+    the other listed files too."""
+    others: list[str] = []
+    names = list(scan(folder, others if everything else None))
+    return [folder / name for name in sorted(names + others)]
 
 
 def slug_for(name: str) -> str:
@@ -375,6 +408,7 @@ class Summary:
     seconds: float
     index: Path | None
     errors_dir: Path | None  # where the error reports are, when any failed
+    ignored: int = 0  # files in the folder that are not workbooks (listed, not read)
 
     @property
     def line(self) -> str:
@@ -388,7 +422,7 @@ class Summary:
         return 2 if self.failed == self.total else 1
 
 
-BatchEvent = Waiting | Started | Outcome | Summary
+BatchEvent = Waiting | Started | Ignored | Outcome | Summary
 
 
 @dataclass
@@ -398,6 +432,7 @@ class Ledger:
     out: Path
     manifest: Manifest
     clashes: dict[str, str] = field(default_factory=dict)  # workbook name -> the earlier one with its slug
+    others: list[Ignored] = field(default_factory=list)  # the files that are not workbooks, by name
     counts: dict[str, int] = field(default_factory=lambda: {"generated": 0, "unchanged": 0, "failed": 0})
     last_save: float = field(default_factory=time.monotonic)
 
@@ -429,24 +464,38 @@ class Ledger:
     def rows(self) -> Iterator[Row]:
         """The portfolio: one row per workbook in the folder that has been looked at, by name,
         streamed from the manifest."""
+        others = iter(self.others)
+        other = next(others, None)
         for name, slug, record in self.manifest.listing():
+            while other is not None and os.path.basename(other.source) < name:
+                yield ignored_row(other)
+                other = next(others, None)
             if name in self.clashes:
                 yield Row(name, slug, "failed", None, (collision_message(name, slug, self.clashes[name]),), (), None)
             elif record is not None:
                 yield build_row(name, record, self.out)
+        while other is not None:
+            yield ignored_row(other)
+            other = next(others, None)
 
     def close(self) -> None:
         """Close the manifest (what was not saved is dropped, as if the process had died)."""
         self.manifest.close()
 
 
+def ignored_row(other: Ignored) -> Row:
+    return Row(os.path.basename(other.source), "", "ignored", None, (other.message,), (), None)
+
+
 def open_ledger(out: Path, folder: Path) -> Ledger:
     """The output folder's manifest, with the workbooks now in `folder` listed in it (under
-    the output lock)."""
+    the output lock), and the folder's other files with what `validate` says about them."""
     manifest = Manifest.load(out)
     try:
-        manifest.add_sources((name, slug_for(name)) for name in scan(folder))
-        return Ledger(out, manifest, manifest.clashes())
+        names: list[str] = []
+        manifest.add_sources((name, slug_for(name)) for name in scan(folder, names))
+        others = [ignored(subpath(folder, name)) for name in sorted(names)]
+        return Ledger(out, manifest, manifest.clashes(), others)
     except BaseException:
         manifest.close()
         raise
@@ -489,6 +538,7 @@ def run_batch(input_dir: Path, settings: Settings, workers: int | None = None,
         ledger = open_ledger(settings.out, input_dir)
         total = ledger.manifest.source_count
         yield Started(total)
+        yield from ledger.others
         for name, other in ledger.clashes.items():
             yield ledger.apply(collision_outcome(subpath(input_dir, name), other, settings.out))
         fp = fingerprint(settings)
@@ -496,10 +546,11 @@ def run_batch(input_dir: Path, settings: Settings, workers: int | None = None,
             yield ledger.apply(outcome)
         ledger.save()
         seconds = time.monotonic() - started
-        index = write_index(settings.out, ledger.rows, settings.templates, seconds)
+        index = write_index(settings.out, ledger.rows, settings.templates, seconds, settings.branding.color)
         c = ledger.counts
         errors_dir = settings.out / ERRORS_DIR if c["failed"] else None
-        yield Summary(total, c["generated"], c["unchanged"], c["failed"], seconds, index, errors_dir)
+        yield Summary(total, c["generated"], c["unchanged"], c["failed"], seconds, index, errors_dir,
+                      len(ledger.others))
     finally:
         pool.close()
         if ledger is not None:

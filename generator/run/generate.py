@@ -44,13 +44,12 @@ def generate(path: str | Path, settings: Settings, plan_hook: Callable[[Plan], N
     and a process that generates workbook after workbook (a one-worker batch) saw its memory grow
     with the interned-string table (see generator.run.batch)."""
     from generator.intake.reader import slugify
-    from generator.render import writers
+    from generator.run.job import plan_and_render
     from generator.run.outputs import subpath, write_atomically
 
-    plan = build_plan(path)
+    plan, files = plan_and_render(path, settings)  # bounded in time and memory: see run/job.py
     if plan_hook is not None:
         plan_hook(plan)
-    files = writers.render_all(plan, settings)
     slug = slugify(os.path.basename(path))
     folder = subpath(settings.out, slug)
     write_atomically(folder, files)

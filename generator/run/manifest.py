@@ -134,6 +134,7 @@ class Headline:
     quotes: int = 0  # vendor quotes on the workbook's Quotes sheet
     lowest_quote_price: int | None = None
     lowest_quote_position: str | None = None  # below | within | above the simulated P10-P90 range
+    recommended_budget: int | None = None  # the risk stage's P80 budget (None: it did not run, or an older record)
 
     @classmethod
     def from_budget(cls, budget: dict[str, Any]) -> Headline:
@@ -150,6 +151,7 @@ class Headline:
             break_even_year=base["tco"]["break_even_year"],
             quotes=len(quotes), lowest_quote_price=lowest["price"] if lowest else None,
             lowest_quote_position=lowest["position"] if lowest else None,
+            recommended_budget=(base.get("risk") or {}).get("recommended_budget"),
         )
 
 

@@ -11,6 +11,7 @@ import contextlib
 import csv
 import io
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +22,16 @@ from generator.errors import Problem
 from generator.render.writers import WRITERS
 from generator.run.manifest import Headline, Record, now_iso
 from generator.run.outputs import ERRORS_DIR, subpath, write_text_atomically
+from generator.settings import DEFAULT_COLOR as DEFAULT_ACCENT
+from generator.settings import HEX_COLOR
 
 INDEX_TEMPLATE = "index.html.j2"
 DOCUMENT_ORDER = tuple(w.file_name for w in sorted(WRITERS, key=lambda w: w.rank))  # best first
 CSV_COLUMNS = ("clinic", "workbook", "status", "physicians", "build_low", "build_expected",
                "build_high", "tier", "year_one_capital", "recommendation", "break_even_year",
-               "quotes", "lowest_quote", "lowest_quote_position", "documents", "error_report", "errors")
+               "quotes", "lowest_quote", "lowest_quote_position", "documents", "error_report", "errors",
+               "recommended_budget")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula (OWASP)
 HOW_TO_FIX = (
     "Open the workbook in Excel, correct each cell listed above (the message says what is "
     "accepted), save it, and put it back in the input folder: the next batch or the watcher "
@@ -60,8 +65,8 @@ class Row:
     """One line of the portfolio."""
 
     source: str  # the workbook's file name
-    slug: str
-    status: str  # generated | unchanged | failed
+    slug: str  # "" for a file that is not a workbook
+    status: str  # generated | unchanged | failed | ignored (not a workbook: listed, not read)
     headline: Headline | None
     errors: tuple[str, ...]
     documents: tuple[str, ...]  # links relative to the output folder, best first
@@ -104,17 +109,32 @@ def _environment(templates: Path | None):  # type: ignore[no-untyped-def]
     )
 
 
+def in_words(moment: float | None = None) -> str:
+    """A date and time as a reader writes it: "4 December 2026, 18:13 UTC" (local time)."""
+    t = time.localtime(moment)
+    return f"{t.tm_mday} {time.strftime('%B %Y, %H:%M', t)} {time.strftime('%Z', t) or 'local time'}"
+
+
 def render_index(rows: Iterable[Row], counts: Mapping[str, int], templates: Path | None,
-                 seconds: float | None = None) -> Iterator[str]:
+                 seconds: float | None = None, accent: str = DEFAULT_ACCENT) -> Iterator[str]:
     """index.html, in pieces as the template produces them (`rows` is iterated once)."""
     template = _environment(templates).get_template(INDEX_TEMPLATE)
-    return template.generate(rows=rows, counts=counts, total=sum(counts.values()), updated=now_iso(),
-                             seconds=seconds)
+    color = accent.lower() if HEX_COLOR.match(accent) else DEFAULT_ACCENT
+    return template.generate(rows=rows, counts=counts, total=sum(counts.values()), updated=in_words(),
+                             seconds=seconds, accent=color)
+
+
+def csv_safe(value: object) -> object:
+    """User text that a spreadsheet would run as a formula (CSV injection), kept as text with a
+    leading apostrophe; numbers as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _csv_line(values: Sequence[object]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(values)
+    csv.writer(buffer, lineterminator="\n").writerow([csv_safe(v) for v in values])
     return buffer.getvalue()
 
 
@@ -129,15 +149,16 @@ def render_csv(rows: Iterable[Row]) -> Iterator[str]:
              "" if h.lowest_quote_price is None else h.lowest_quote_price, h.lowest_quote_position or ""]
             if h is not None else [""] * 11
         )
+        budget = "" if h is None or h.recommended_budget is None else h.recommended_budget
         yield _csv_line([r.clinic, r.source, r.status, *figures, r.documents[0] if r.documents else "",
-                         r.error_report or "", " | ".join(r.errors)])
+                         r.error_report or "", " | ".join(r.errors), budget])
 
 
 def write_index(out: Path, rows: Callable[[], Iterable[Row]], templates: Path | None,
-                seconds: float | None = None) -> Path:
+                seconds: float | None = None, accent: str = DEFAULT_ACCENT) -> Path:
     """Write `index.csv` and `index.html` (atomically), streaming the rows twice; return the
     HTML page's path."""
-    counts = {"generated": 0, "unchanged": 0, "failed": 0}
+    counts = {"generated": 0, "unchanged": 0, "failed": 0, "ignored": 0}
 
     def counted() -> Iterator[Row]:
         for row in rows():
@@ -146,7 +167,7 @@ def write_index(out: Path, rows: Callable[[], Iterable[Row]], templates: Path | 
 
     write_text_atomically(out / "index.csv", render_csv(counted()))
     page = out / "index.html"
-    write_text_atomically(page, render_index(rows(), counts, templates, seconds))
+    write_text_atomically(page, render_index(rows(), counts, templates, seconds, accent))
     return page
 
 
@@ -213,7 +234,7 @@ def report_html(source: str | Path, errors: Sequence[str], problems: Sequence[Pr
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["code"] = code_spans
     return env.from_string(REPORT_HTML).render(
-        source=os.path.basename(source), checked=now_iso(), problems=problems, errors=errors, how=how,
+        source=os.path.basename(source), checked=in_words(), problems=problems, errors=errors, how=how,
         kept=KEPT if kept else "", documents=documents,
     )
 

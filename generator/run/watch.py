@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from generator.errors import UsageError
 from generator.run.batch import (
+    Ignored,
     Job,
     Ledger,
     Outcome,
@@ -30,6 +31,7 @@ from generator.run.batch import (
     WorkerPool,
     collision_outcome,
     discover,
+    is_listed_name,
     is_workbook_name,
     open_ledger,
     slug_for,
@@ -65,7 +67,7 @@ class Stopped:
     pass
 
 
-WatchEvent = Watching | Waiting | Outcome | FolderGone | Stopped
+WatchEvent = Watching | Waiting | Ignored | Outcome | FolderGone | Stopped
 
 
 def _identity(folder: Path) -> tuple[int, int] | None:
@@ -153,7 +155,7 @@ def _handler(folder: Path, inbox: queue.SimpleQueue[Path]):  # type: ignore[no-u
 
     def relevant(raw: str | bytes) -> Path | None:
         path = Path(os.fsdecode(raw))
-        return path if path.parent == folder and is_workbook_name(path.name) else None
+        return path if path.parent == folder and is_listed_name(path.name) else None
 
     class Handler(FileSystemEventHandler):
         def on_any_event(self, event: FileSystemEvent) -> None:
@@ -213,10 +215,12 @@ def _round(paths: list[Path], input_dir: Path, settings: Settings, pool: WorkerP
     try:
         ledger = open_ledger(settings.out, input_dir)
         clashes, fp = ledger.clashes, fingerprint(settings)
+        others = {os.path.basename(o.source): o for o in ledger.others}
+        yield from (others[p.name] for p in paths if p.name in others)  # reported once each time it settles
         jobs = [Job(str(p), slug_for(p.name), settings, fp, ledger.manifest.get(slug_for(p.name)))
-                for p in paths if p.name not in clashes]
+                for p in paths if p.name not in clashes and is_workbook_name(p.name)]
         for p in paths:
-            if p.name in clashes:
+            if p.name in clashes and is_workbook_name(p.name):
                 yield ledger.apply(collision_outcome(str(p), clashes[p.name], settings.out))
         for outcome in pool.run(jobs):
             if outcome.unstable:
@@ -227,7 +231,7 @@ def _round(paths: list[Path], input_dir: Path, settings: Settings, pool: WorkerP
             if stop.is_set():
                 break
         ledger.save()
-        write_index(settings.out, ledger.rows, settings.templates)
+        write_index(settings.out, ledger.rows, settings.templates, accent=settings.branding.color)
     finally:
         if ledger is not None:
             ledger.close()
@@ -250,7 +254,7 @@ def watch(input_dir: Path, settings: Settings, stop: threading.Event, settle: fl
     observer: BaseObserver | None = first
     try:
         identity, next_check = _identity(input_dir), time.monotonic() + CHECK_FOLDER
-        for path in discover(input_dir):
+        for path in discover(input_dir, everything=True):
             settler.touch(path)
         yield Watching(input_dir, settings.out, poll)
         while not stop.is_set():
@@ -269,7 +273,7 @@ def watch(input_dir: Path, settings: Settings, stop: threading.Event, settle: fl
                         continue
                     identity = now
                     with contextlib.suppress(UsageError):  # gone again meanwhile: the next look says so
-                        for path in discover(input_dir):
+                        for path in discover(input_dir, everything=True):
                             settler.touch(path)
                     yield Watching(input_dir, settings.out, poll)
             while not inbox.empty():
