@@ -295,6 +295,7 @@ class RunCosts:
     training_updates: tuple[int, int]
     training_updates_expected: int
     onprem_upfront: tuple[int, int, int]  # (low, expected, high); zeros on cloud
+    size_position: float  # where the clinic's size sits in the guide's hosting ranges (0: one physician)
     annual: Range  # maintenance + hosting + training updates, per year
     underestimate: tuple[int, int]  # what a 30-40% underestimate would leave out, per year
 
@@ -310,6 +311,7 @@ class OffShelf:
     switching_cost: int
     yearly: tuple[int, ...]  # cost in each year of the horizon
     cumulative: tuple[int, ...]
+    workbook_extras: float | None = None  # the Subscriptions row's own extras; None: the rate card's per provider
 
 
 @dataclass(frozen=True)

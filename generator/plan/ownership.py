@@ -58,7 +58,7 @@ def off_the_shelf(scenario: Scenario, lines: tuple[LineItem, ...], years: int) -
         grown = costs.escalated(float(base), costs.growth(increase, years)).tolist()
         yearly = tuple(dollars(v) + (switching if y == 0 else 0) for y, v in enumerate(grown))
         out.append(OffShelf(sub.product, sub.monthly_per_provider, subscription, extras, increase,
-                            surcharge, switching, yearly, _cumulative(yearly)))
+                            surcharge, switching, yearly, _cumulative(yearly), sub.annual_extras))
     return tuple(out)
 
 

@@ -231,6 +231,7 @@ def run_costs(scenario: Scenario, build: Range, lines: tuple[LineItem, ...]) -> 
         training_updates=(updates[0], updates[2]),
         training_updates_expected=updates[1],
         onprem_upfront=upfront,
+        size_position=size_position(scenario),
         annual=annual,
         underestimate=(dollars(annual.expected * u_lo), dollars(annual.expected * u_hi)),
     )

@@ -268,17 +268,15 @@ def _phases_and_teams(sh: Sheet, sp: ScenarioPlan, row: int) -> None:
 
 
 def run_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
-    from generator.plan.pricing import hosting_costs, size_position
-
     r, run, sc = book.ref, sp.run, sp.scenario
     sh = Sheet(book, names["Run costs"], (52, 14, 14, 14))
     sh.text(0, 0, f"Run costs per year: {sp.name}", "title")
     sh.head(2, ("Per year", "Low", "Expected", "High"))
-    pos = size_position(sc)
+    pos = run.size_position
     sh.text(9, 0, "Clinic size position in the guide's hosting ranges")
     sh.calc(9, 1, f"MIN(MAX(({r['physicians']}-1)/MAX({r['hosting.full_size_physicians']}-1,1),0),1)", pos,
             "pct", name="size_pos")
-    hosting, upfront = hosting_costs(sc)
+    hosting, upfront = (run.hosting[0], run.hosting_expected, run.hosting[1]), run.onprem_upfront
     sh.text(3, 0, "Maintenance (share of the expected build)")
     sh.calc(3, 1, f"ROUND({r['build.exp']}*{r['maintenance.low_pct']},0)", run.maintenance[0], name="m.low")
     sh.calc(3, 3, f"ROUND({r['build.exp']}*{r['maintenance.high_pct']},0)", run.maintenance[1], name="m.high")
@@ -368,19 +366,17 @@ def ownership_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None
                 "Yearly increase", "Surcharge", "Switching", "Base per year")
             + tuple(f"Year {y + 1}" for y in range(years)))
     launch = "+".join(f"SUMIF({r['range.cat']},\"{k}\",{r['range.exp']})" for k in LAUNCH_ITEMS)
-    from generator.plan.ownership import products
-
-    for i, (p, sub) in enumerate(zip(own.off_the_shelf, products(sc), strict=True)):
+    for i, p in enumerate(own.off_the_shelf):
         row = 3 + i
         cell = lambda c, row=row: xl_rowcol_to_cell(row, c)  # noqa: E731
         sh.text(row, 0, p.product)
         sh.num(row, 1, p.monthly_per_provider, "input_rate")
         sh.calc(row, 2, f"ROUND({cell(1)}*{r['physicians']}*12,0)", p.annual_subscription)
-        if sub.annual_extras is None:
+        if p.workbook_extras is None:
             lo, hi = r["offshelf.extras_per_provider.low"], r["offshelf.extras_per_provider.high"]
             sh.calc(row, 3, f"ROUND(({lo}+{hi})/2*{r['physicians']},0)", p.annual_extras)
         else:
-            sh.calc(row, 3, f"ROUND({sub.annual_extras!r},0)", p.annual_extras)
+            sh.calc(row, 3, f"ROUND({p.workbook_extras!r},0)", p.annual_extras)
         sh.num(row, 4, p.annual_increase, "input_pct")
         surcharge_key = f"offshelf.surcharge.{sc.clinic.workflow_specificity.name.lower()}"
         sh.calc(row, 5, f"ROUND({cell(2)}*{r[surcharge_key]},0)", p.customization_surcharge)
