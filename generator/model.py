@@ -91,6 +91,8 @@ KNOWN_MODULES: tuple[KnownModule, ...] = (
     KnownModule("AI documentation", "ai_documentation", 2, default_on=False),
 )
 MODULES_BY_NAME = {m.name.lower(): m for m in KNOWN_MODULES}
+TRAINING = "staff_training"  # priced per staff user when no complexity is given; its updates are a run cost
+LAUNCH_ITEMS = ("data_migration", "staff_training")  # paid whichever way the clinic goes (switching cost)
 
 # Integration category -> rate card prefix
 INTEGRATION_KEYS = {

@@ -150,9 +150,7 @@ RENDER = PACKAGE / "render"
 KNOWN_PLANNER_IMPORTS = {
     "render/xlsx.py": {"generator.plan.costs.effective_rate", "generator.plan.costs.maintenance_shares",
                        "generator.plan.costs.phase1_quarters", "generator.plan.costs.position",
-                       "generator.plan.ownership.LAUNCH_ITEMS",
-                       "generator.plan.pricing.TRAINING", "generator.plan.pricing.module_range",
-                       "generator.plan.pricing.drafts"},
+                       "generator.plan.pricing.module_range", "generator.plan.pricing.drafts"},
 }
 
 

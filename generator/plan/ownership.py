@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from generator.model import (
+    LAUNCH_ITEMS,
     BudgetPhase,
     Level,
     LineItem,
@@ -27,7 +28,6 @@ CARD_PRODUCTS = (
     ("drchrono", "DrChrono"),
     ("combined", "Combined EHR + practice management"),
 )
-LAUNCH_ITEMS = ("data_migration", "staff_training")
 
 
 def products(scenario: Scenario) -> tuple[Subscription, ...]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from generator import __version__
 from generator.model import (
     INTEGRATION_KEYS,
+    TRAINING,
     Intake,
     Integration,
     Labor,
@@ -29,8 +30,6 @@ from generator.model import (
 from generator.money import apportion, ceil_dollars, dollars, floor_dollars
 from generator.plan import costs
 from generator.ratecard import RateCard, default_card
-
-TRAINING = "staff_training"
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,8 @@ from typing import TYPE_CHECKING, Any
 import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
-from generator.model import Hosting, Plan, ScenarioPlan, Team
+from generator.model import LAUNCH_ITEMS, TRAINING, Hosting, Plan, ScenarioPlan, Team
 from generator.plan.costs import effective_rate, maintenance_shares, phase1_quarters
-from generator.plan.ownership import LAUNCH_ITEMS
-from generator.plan.pricing import TRAINING
 from generator.render.xlsx_quotes import quotes_sheets
 from generator.render.xlsx_sheet import MONEY, Book, Sheet, col_name, sheet_names
 
