@@ -119,6 +119,7 @@ class Builder:
         self.accent = accent(settings)
         self.reference = settings.branding.docx_reference
         self.doc = self._start()
+        self._styles: dict[str, Any] = {}
 
     # -------------------------------------------------------------- the document and its styles
 
@@ -139,9 +140,15 @@ class Builder:
                 body.remove(child)
         return doc
 
-    def style(self, name: str) -> str | None:
-        """`name` if the document has that style (copied from python-docx's default template when
-        the reference lacks it), else None."""
+    def style(self, name: str) -> Any:
+        """The style called `name` (copied from python-docx's default template when the reference
+        lacks it), or None. Kept: python-docx finds a style by name by walking them all."""
+        if name not in self._styles:
+            found = self._find_style(name)
+            self._styles[name] = self.doc.styles[found] if found else None
+        return self._styles[name]
+
+    def _find_style(self, name: str) -> str | None:
         from docx.enum.style import WD_STYLE_TYPE
 
         styles = self.doc.styles
@@ -222,12 +229,12 @@ class Builder:
         from docx.oxml.ns import qn
         from docx.oxml.parser import OxmlElement
 
-        name = self.style(style_name) or self.style("Heading 1")
-        p = self.doc.add_paragraph(style=name)
+        style = self.style(style_name) or self.style("Heading 1")
+        p = self.doc.add_paragraph(style=style)
         self._inline(p, node, bold=None)
         p.paragraph_format.keep_with_next = True
-        if style_name.startswith("Heading") and name == style_name:
-            ppr = self.doc.styles[name].element.get_or_add_pPr()
+        if style_name.startswith("Heading") and style is not None and style.name == style_name:
+            ppr = style.element.get_or_add_pPr()
             if ppr.find(qn("w:outlineLvl")) is None:  # the navigation pane lists outline levels
                 level = OxmlElement("w:outlineLvl")
                 level.set(qn("w:val"), str(int(style_name.split()[-1]) - 1))
@@ -305,16 +312,18 @@ class Builder:
         table = self.doc.add_table(rows=len(rows), cols=width)
         size = 8.5 if width >= 7 else 9.5 if width >= 5 else None  # wide tables in smaller type
         widths = _column_widths(cells, width, self._text_width(), size or 10.5)
-        style = self.style("Table Grid")
-        if style:
-            table.style = self.doc.styles[style]
+        word_rows = list(table.rows)
+        grid = self.style("Table Grid")
+        if grid is not None:
+            table.style = grid
         table.alignment = WD_TABLE_ALIGNMENT.LEFT
         for r, (tr, row_cells) in enumerate(zip(rows, cells, strict=True)):
             header = tr in head
-            word_row = table.rows[r]
+            word_row = word_rows[r]
             _row_flags(word_row, header=header)
+            word_cells = word_row.cells  # a list built on each access: once per row
             for c, cell_node in enumerate(row_cells):
-                cell = word_row.cells[c]
+                cell = word_cells[c]
                 cell.width = widths[c]
                 p = cell.paragraphs[0]
                 self._inline(p, cell_node, bold=True if header else None)
@@ -329,7 +338,7 @@ class Builder:
                 if header:
                     _shade(cell, "E8EEF3")
         if len(rows) <= 20:  # a short table stays on one page with the line that introduces it
-            for word_row in table.rows[:-1]:
+            for word_row in word_rows[:-1]:
                 for cell in word_row.cells:
                     for para in cell.paragraphs:
                         para.paragraph_format.keep_with_next = True
