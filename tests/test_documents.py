@@ -319,3 +319,19 @@ def check_example(plan: Plan, texts: dict[str, str]) -> None:
             assert f"${figure:,}" in text, (name, figure)
     if any(sp.risk is not None for sp in plan.scenarios):
         assert "Uncertainty" in texts["md"] and texts["html"].count("P80") >= 1
+
+
+def test_chart_labels_wrap_or_shorten_inside_the_plot() -> None:
+    """A long user-named component is wrapped onto two lines, shortened with an ellipsis if it
+    is longer still, and never wider than the room left of the bars (so never clipped)."""
+    from generator.render.charts import fit_lines
+
+    name = "Surgical scheduling & OR block booking with anaesthesia notes and theatre lists"
+    for size in (10, 11):
+        lines = fit_lines(name, 188, size)
+        assert 1 <= len(lines) <= 2
+        assert all(len(line) * size * 0.6 <= 188 for line in lines)
+    assert fit_lines("Surgical scheduling & OR block booking", 188, 10) == ["Surgical scheduling & OR block", "booking"]
+    assert fit_lines(name, 188, 10)[-1].endswith("…")
+    assert fit_lines("x" * 80, 188, 10) == ["x" * 30 + "…"]
+    assert fit_lines("Patient records", 188, 11) == ["Patient records"]

@@ -165,3 +165,32 @@ def test_a_batch_prints_with_chromium_and_leaves_no_browser_behind(tmp_path: Pat
                             "--pdf-engine", "weasyprint"], capture_output=True, text=True, check=False)
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip().splitlines()[-1].startswith("3 workbooks: 3 generated, 0 unchanged")
+
+
+def test_bookmarks_follow_the_headings_and_no_table_title_ends_a_page() -> None:
+    """The PDF's outline lists the report's headings (Chromium builds it from the tagged PDF), and
+    the line that introduces a table ("Year 1: core system") is printed on the page its table
+    starts on."""
+    import io
+
+    from pypdf import PdfReader
+
+    from generator.render import pdf
+
+    plan = CASES["scenarios"]()
+    reader = PdfReader(io.BytesIO(pdf.render(plan, chromium_settings())))
+
+    def titles(items: list) -> Iterator[str]:  # type: ignore[type-arg]
+        for item in items:
+            yield from titles(item) if isinstance(item, list) else [" ".join(item.title.split())]
+
+    outline = list(titles(reader.outline))
+    assert outline[0].startswith(plan.intake.base.clinic.name)
+    for heading in ("Scenarios side by side", "Executive summary", "Phased build plan", "Assumptions and sources"):
+        assert heading in outline
+    pages = [page.extract_text() or "" for page in reader.pages]
+    for page in pages:
+        lines = [line.strip() for line in page.splitlines() if line.strip()]
+        if "Year 1: core system" in lines:
+            after = lines[lines.index("Year 1: core system") + 1:]
+            assert any(line.startswith("Component") for line in after), lines[-6:]

@@ -42,6 +42,44 @@ def _figure(svg: str, caption: str) -> str:
     return f'<figure class="chart">{svg}<figcaption>{escape(caption)}</figcaption></figure>'
 
 
+def fit_lines(text: str, width: float, size: int, lines: int = 2) -> list[str]:
+    """`text` in at most `lines` lines that fit `width` pixels at `size` (DejaVu Sans averages
+    under 0.6 em a character): wrapped at spaces, the last line shortened with an ellipsis only
+    when the whole does not fit. A label never runs out of the plot to be clipped."""
+    per_line = max(int(width / (size * 0.6)), 4)
+    words, out, current = str(text).split(), [], ""
+    for word in words:
+        candidate = f"{current} {word}" if current else word
+        if len(candidate) <= per_line:
+            current = candidate
+            continue
+        if current:
+            out.append(current)
+        current = word
+    out.append(current)
+    out = [line for line in out if line] or [""]
+    if len(out) > lines or any(len(line) > per_line for line in out):
+        kept = out[:lines]
+        rest = " ".join(out[len(kept) - 1:])
+        kept[-1] = rest if len(rest) <= per_line else rest[:per_line - 1].rstrip() + "…"
+        out = [line if len(line) <= per_line else line[:per_line - 1].rstrip() + "…" for line in kept]
+    return out
+
+
+def _label(x: float, y: float, text: str, width: float, size: int = 11, anchor: str = "end") -> str:
+    """A row label at baseline `y` that fits `width` pixels: one line, or two smaller lines
+    around the same middle."""
+    one = fit_lines(text, width, size, lines=1)
+    if one[0] == " ".join(str(text).split()):
+        return _t(x, y, one[0], size, anchor)
+    small = size - 1
+    two = fit_lines(text, width, small, lines=2)
+    if len(two) == 1:
+        return _t(x, y, two[0], small, anchor)
+    return (_t(x, y - small * 0.55, two[0], small, anchor) + _t(x, y + small * 0.5, two[1], small, anchor))
+
+
+
 def nice_step(top: float, ticks: int = 5) -> float:
     """A round tick step (1, 2 or 5 times a power of ten) covering `top` in about `ticks` steps."""
     if top <= 0:
@@ -97,7 +135,7 @@ def build_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
     for i, li in enumerate(items):
         y = 30 + i * row
         fill = accent if li.phase == 1 else f"url(#hatch-{uid})"
-        parts.append(_t(left - 8, y + 14, li.name[:32], 11, "end"))
+        parts.append(_label(left - 8, y + 14, li.name, left - 12))
         parts.append(f'<rect x="{left}" y="{y + 3}" width="{li.cost.expected * scale:.1f}" height="{row - 8}" '
                      f'fill="{fill}" stroke="{accent}" stroke-width="1"/>')
         x0, x1, ym = left + li.cost.low * scale, left + li.cost.high * scale, y + row / 2
@@ -288,7 +326,7 @@ def tornado_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
                 weight="bold")]
     for i, s in enumerate(items):
         y = 28 + i * row
-        parts.append(_t(left - 8, y + 14, str(s.name)[:40], 11, "end"))
+        parts.append(_label(left - 8, y + 14, str(s.name), left - 12))
         for value, fill in ((s.low, accent), (s.high, f"url(#hatch-{uid})")):
             x0, x1 = sorted((px(point), px(value)))
             parts.append(f'<rect x="{x0:.1f}" y="{y + 3}" width="{max(x1 - x0, 0.5):.1f}" height="{row - 8}" '

@@ -40,7 +40,9 @@ FLAGS = ("--headless", "--remote-debugging-pipe", "--no-first-run", "--no-defaul
          "--disable-gpu", "--disable-extensions", "--disable-background-networking", "--disable-sync",
          "--disable-component-update", "--disable-default-apps", "--mute-audio", "--hide-scrollbars",
          "--disable-dev-shm-usage", "--host-resolver-rules=MAP * ~NOTFOUND")
-PRINT_OPTIONS = {"preferCSSPageSize": True, "printBackground": True, "generateTaggedPDF": False,
+# Chromium builds the document outline (the PDF's bookmarks, one per heading) from the tagged
+# structure: without generateTaggedPDF it writes no outline at all.
+PRINT_OPTIONS = {"preferCSSPageSize": True, "printBackground": True, "generateTaggedPDF": True,
                  "generateDocumentOutline": True, "transferMode": "ReturnAsBase64"}
 # Run by the interpreter before it becomes the browser: put our pipes where --remote-debugging-pipe
 # expects them (3: commands in, 4: answers out). Moved high first, so neither overwrites the other.
