@@ -55,6 +55,7 @@ for wanted, fd in zip((3, 4), high):
     os.close(fd)
 os.execv(sys.argv[3], sys.argv[3:])
 """
+NODE_ID = re.compile(rb"\(node(\d+)\)")  # a tagged PDF's structure element ids: the page's DOM node ids
 PDF_DATE = re.compile(rb"(/(?:CreationDate|ModDate) \(D:)([0-9]{14})([0-9+\-Z']*)\)")
 
 
@@ -282,4 +283,20 @@ def html_to_pdf(html: str, found: Found, stamp: str, deadline: float | None = No
         close_shared()
         raise
     digits = stamp.encode("ascii")
-    return PDF_DATE.sub(lambda m: m.group(1) + digits + re.sub(rb"[0-9]", b"0", m.group(3)) + b")", data)
+    data = PDF_DATE.sub(lambda m: m.group(1) + digits + re.sub(rb"[0-9]", b"0", m.group(3)) + b")", data)
+    return renumber_nodes(data)
+
+
+def renumber_nodes(data: bytes) -> bytes:
+    """The tagged PDF's structure ids (`/ID (node00002487)`) are the DOM node ids of the page,
+    which grow with every document the browser has shown: number them in order of first
+    appearance instead, at the same length (the cross-reference offsets stay right), and the
+    same document gives the same bytes whatever was printed before it."""
+    mapping: dict[bytes, bytes] = {}
+
+    def renumber(match: re.Match[bytes]) -> bytes:
+        old = match.group(1)
+        new = mapping.setdefault(old, str(len(mapping) + 1).encode("ascii").zfill(len(old)))
+        return b"(node" + (new if len(new) == len(old) else old) + b")"
+
+    return NODE_ID.sub(renumber, data)
