@@ -337,10 +337,13 @@ class BudgetPhase:
 
 @dataclass(frozen=True)
 class Recommendation:
-    path: str  # "custom" | "off-the-shelf"
+    path: str  # "custom" | "off-the-shelf" | "too-close" (plan/decision.py)
     headline: str
     reasons: tuple[str, ...]
-    workflow_need: bool = False  # the guide's case for custom applies (it may still not pay back)
+    workflow_need: bool = False  # the guide's description of where custom pays (information, not a gate)
+    product: str = ""  # the off-the-shelf product the custom build was compared with
+    probability_custom_cheaper: float | None = None  # from the risk analysis; None before it
+    payback_year: int | None = None  # the median year custom becomes the cheaper path, or None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from generator.errors import RateCardError
 
 OURS = "ours"
 UNITS = ("usd", "usd/hour", "usd/month", "usd/year", "usd/provider/year", "usd/user", "usd/violation", "share",
-         "hours", "years", "quarters", "users/physician", "physicians", "draws", "systems")
+         "hours", "years", "quarters", "users/physician", "physicians", "draws", "systems", "times")
 
 
 @dataclass(frozen=True)

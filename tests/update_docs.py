@@ -3,6 +3,7 @@
 - README.md: the intake reference between the intake-reference markers;
 - docs/ratecard.md: every rate-card key, its value and its source;
 - docs/intake.md: the intake workbook contract (tests/intake_doc.py).
+- docs/decision.md: the decision sweep's table (tests/sweep.py).
 """
 
 from __future__ import annotations
@@ -40,11 +41,23 @@ def ratecard_text() -> str:
     return "\n".join(lines) + "\n"
 
 
+SWEEP_START, SWEEP_END = "<!-- decision-sweep:start -->", "<!-- decision-sweep:end -->"
+
+
+def decision_text(current: str) -> str:
+    from tests.sweep import table
+
+    block = f"{SWEEP_START}\n{table()}\n{SWEEP_END}"
+    return re.sub(re.escape(SWEEP_START) + ".*?" + re.escape(SWEEP_END), lambda _: block, current, flags=re.S)
+
+
 def main() -> None:
     readme = ROOT / "README.md"
     readme.write_text(readme_text(readme.read_text(encoding="utf-8")), encoding="utf-8")
     (ROOT / "docs" / "ratecard.md").write_text(ratecard_text(), encoding="utf-8")
     (ROOT / "docs" / "intake.md").write_text(intake_text(), encoding="utf-8")
+    decision = ROOT / "docs" / "decision.md"
+    decision.write_text(decision_text(decision.read_text(encoding="utf-8")), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@ whole dollars are for presentation, done by the callers that build the report's 
 budget.xlsx formulas (render/xlsx.py) are the one permitted restatement of these rules.
 
 To add a cost line, add it to the rule that owns it (a custom running cost to `custom_fixed`,
-a one-time cost to `custom_quarters`, an off-the-shelf cost to `product_base`) and to the
-matching formula in render/xlsx.py.
+a one-time cost to `custom_quarters`, an off-the-shelf yearly cost to `product_base`, a one-time
+cost of moving to a product to `switching_points`) and to the matching formula in render/xlsx.py.
+The risk analysis and the decision then see it without further change.
 """
 
 from __future__ import annotations
@@ -160,13 +161,17 @@ class Quarters(NamedTuple):
 
 
 def custom_quarters(card: RateCard, phase1: Num, phase2: Num, servers: Num, fixed: Num, share: Num,
-                    years: int) -> Quarters:
+                    escalation: Num, years: int, running: Num | float = 1.0) -> Quarters:
     """The build paid on the schedule; from the quarter after each delivery, the fixed running
-    cost and maintenance on what is in use, a quarter of the yearly figure each quarter."""
+    cost and maintenance on what is in use, a quarter of the yearly figure each quarter, escalating
+    each year like the subscriptions (`growth`). `running` scales the running costs (the risk
+    analysis draws the guide's underestimation of them)."""
     when, outer = schedule(phase1_quarters(card), years), np.multiply.outer
     build = outer(phase1, when.build[0]) + outer(phase2, when.build[1]) + outer(servers, when.build[2])
     delivered = outer(phase1, when.live[0]) + outer(phase2, when.live[1])
     run = (outer(fixed, when.live[0]) + maintenance(card, delivered, np.asarray(share)[..., None])) / 4
+    grown = growth(escalation, years) * np.asarray(running)[..., None]  # (..., Y), each year's quarters alike
+    run = (run.reshape(*run.shape[:-1], years, 4) * grown[..., None]).reshape(run.shape)
     return Quarters(build, run)
 
 
@@ -208,9 +213,23 @@ def product_base(subscription: Num, extras: Num, surcharge: Num) -> Num:
     return subscription + extras + surcharge
 
 
-def switching_cost(card: RateCard, launch: Num) -> Num:
-    """What moving to a product costs once: the rate card's share of the migration and training."""
-    return launch * card.value("offshelf.switching_pct")
+def per_user_training(card: RateCard, users: int, low: float, high: float) -> float:
+    """Staff training at the rate card's figure per user, kept inside its range."""
+    return min(max(card.value("training.per_user") * users, low), high)
+
+
+def switching_points(card: RateCard, migrating: bool, users: int) -> tuple[float, float, float]:
+    """(low, point, high) of what moving to a product costs once: the vendor's migration of the
+    records (none without records) and the staff's onboarding, from the guide's ranges, priced on
+    their own (never at the custom team's rate)."""
+    m_lo, m_hi = card.pair("offshelf.migration") if migrating else (0.0, 0.0)
+    o_lo, o_hi = card.pair("offshelf.onboarding")
+    return m_lo + o_lo, (m_lo + m_hi) / 2 + per_user_training(card, users, o_lo, o_hi), m_hi + o_hi
+
+
+def discounted(yearly_costs: Array, rate: float) -> Array:
+    """(..., Y) each year's cost in today's dollars, paid at the end of its year (Excel's NPV)."""
+    return yearly_costs / (1 + rate) ** np.arange(1, yearly_costs.shape[-1] + 1, dtype=np.float64)
 
 
 def growth(increase: Num, years: int) -> Array:

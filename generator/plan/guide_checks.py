@@ -171,3 +171,4 @@ def _count(n: float) -> str:
     """`three` (the guide's own words for a small count), `12`."""
     words = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
     return words[round(n)] if n == round(n) and 0 <= n <= 10 else f"{n:g}"
+

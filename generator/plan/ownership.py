@@ -8,19 +8,20 @@ import numpy as np
 from generator.model import (
     LAUNCH_ITEMS,
     BudgetPhase,
-    Level,
     LineItem,
     OffShelf,
     Ownership,
     Quarter,
     Range,
     Recommendation,
+    Records,
     RunCosts,
     Scenario,
     Subscription,
 )
-from generator.money import apportion, dollars, usd
-from generator.plan import costs
+from generator.money import apportion, dollars
+from generator.plan import costs, decision
+from generator.ratecard import RateCard
 
 # rate-card product key -> name shown in reports
 CARD_PRODUCTS = (
@@ -38,16 +39,17 @@ def products(scenario: Scenario) -> tuple[Subscription, ...]:
     return tuple(Subscription(name, card.value(f"offshelf.{key}.monthly")) for key, name in CARD_PRODUCTS)
 
 
-def switching_cost(scenario: Scenario, lines: tuple[LineItem, ...]) -> int:
-    """Migration and training are paid whichever way the clinic goes."""
-    launch = sum(li.cost.expected for li in lines if li.category in LAUNCH_ITEMS)
-    return dollars(costs.switching_cost(scenario.card, float(launch)))
+def switching_points(scenario: Scenario) -> tuple[float, float, float]:
+    """(low, point, high) of moving to a product: the vendor's migration and onboarding."""
+    clinic = scenario.clinic
+    return costs.switching_points(scenario.card, clinic.records is not Records.NONE,
+                                  costs.staff_users(scenario.card, clinic.physicians, clinic.staff_users))
 
 
 def off_the_shelf(scenario: Scenario, lines: tuple[LineItem, ...], years: int) -> tuple[OffShelf, ...]:
     card, physicians = scenario.card, scenario.clinic.physicians
     extras_default = costs.default_extras(costs.extras_per_provider(card)[1], physicians)
-    switching = switching_cost(scenario, lines)
+    switching = dollars(switching_points(scenario)[1])
     out = []
     for sub in products(scenario):
         subscription = dollars(costs.annual_subscription(sub.monthly_per_provider, physicians))
@@ -83,7 +85,7 @@ def cash_flow(scenario: Scenario, lines: tuple[LineItem, ...], run: RunCosts, ye
     fixed = costs.custom_fixed(float(run.hosting_expected), float(run.training_updates_expected))
     n1 = costs.phase1_quarters(card)
     run_q = costs.custom_quarters(card, float(phase1), float(phase2), float(run.onprem_upfront[1]), fixed,
-                                  costs.maintenance_shares(card)[1], years).run.tolist()
+                                  costs.maintenance_shares(card)[1], costs.escalation(card)[1], years).run.tolist()
     build = [0] * (4 * years)
     for amount, when in zip((phase1, phase2, run.onprem_upfront[1]), costs.schedule(n1, years).build, strict=True):
         paid = np.flatnonzero(when).tolist()
@@ -119,62 +121,19 @@ def budget_phases(lines: tuple[LineItem, ...], run: RunCosts, flow: tuple[Quarte
 # ------------------------------------------------------------------ recommendation
 
 
-def workflow_need(scenario: Scenario) -> bool:
-    """The guide's case for custom: workflows that need significant modification (High
-    specificity), or integration needs standard platforms handle poorly (Medium with at least
-    `decision.need_integrations` connected systems)."""
-    level = scenario.clinic.workflow_specificity
-    many = scenario.card.value("decision.need_integrations")
-    return level is Level.HIGH or (level is Level.MEDIUM and len(scenario.integrations) >= many)
+def npv(card: RateCard, yearly: tuple[int, ...]) -> int:
+    """Yearly costs in today's dollars at the rate card's discount rate."""
+    return dollars(float(costs.discounted(np.array(yearly, dtype=np.float64), card.value("discount.rate")).sum()))
 
 
-def _facts(scenario: Scenario, custom: tuple[int, ...], cheapest: OffShelf, break_even: int | None) -> list[str]:
-    integrations = len(scenario.integrations)
-    specialty = [m.name for m in scenario.modules if m.include and m.is_specialty]
-    facts = [f"Workflow specificity is {scenario.clinic.workflow_specificity.value}."]
-    if integrations or specialty:
-        facts.append(f"The build connects {integrations} external system{'s' if integrations != 1 else ''}"
-                     + (f" and adds {len(specialty)} specialty feature{'s' if len(specialty) != 1 else ''}"
-                        if specialty else "") + ".")
-    facts.append(f"Over {len(custom)} years the custom system costs {usd(custom[-1])}; the cheapest "
-                 f"off-the-shelf product ({cheapest.product}) costs {usd(cheapest.cumulative[-1])}.")
-    if break_even is not None:
-        facts.append(f"The custom build becomes cheaper than {cheapest.product} in year {break_even}.")
-    else:
-        facts.append(f"The custom build does not become cheaper than {cheapest.product} within {len(custom)} years.")
-    return facts
-
-
-def recommend(scenario: Scenario, custom: tuple[int, ...], shelf: tuple[OffShelf, ...],
-              break_even: int | None) -> Recommendation:
-    """The guide's decision rule, checked against this budget's own figures: workflow specificity
-    decides which way to look, and custom is recommended only where it pays back — within the
-    horizon where the workflows need it, within `payback.years` where they do not."""
-    payback = round(scenario.card.value("payback.years"))
-    cheapest = min(shelf, key=lambda p: p.cumulative[-1])
-    reasons = _facts(scenario, custom, cheapest, break_even)
-    need = workflow_need(scenario)
-    if scenario.clinic.workflow_specificity is Level.LOW:
-        path = "off-the-shelf"
-        reasons.append("The guide: where workflows match what a major EHR vendor offers out of the box, "
-                       "off-the-shelf platforms are the cost-effective choice for the first three years.")
-    elif need:
-        path = "custom" if break_even is not None else "off-the-shelf"
-        reasons.append("The guide: where specialty workflows need significant modification or integrations "
-                       "are handled poorly by standard platforms, custom development pays back within three "
-                       "to four years for most small clinics.")
-        if break_even is None:
-            reasons.append(f"On this budget's figures it does not pay back within {len(custom)} years, so "
-                           "off-the-shelf (with its customization surcharge) is the cheaper path; choose custom "
-                           "only if the workflow need is decisive, and first reduce the scope, phase more into "
-                           "year two or revisit the team.")
-    else:
-        path = "custom" if break_even is not None and break_even <= payback else "off-the-shelf"
-        reasons.append(f"With no strong workflow or integration need, cost decides: custom is chosen only if "
-                       f"it pays back within {payback} years.")
-    headline = (f"Build a custom EHR ({usd(custom[0])} in year one)" if path == "custom"
-                else f"Subscribe to an off-the-shelf EHR ({cheapest.product}, {usd(cheapest.yearly[0])} in year one)")
-    return Recommendation(path, headline, tuple(reasons), need)
+def recommend(scenario: Scenario, custom: tuple[int, ...], cheapest: OffShelf) -> Recommendation:
+    """The decision rule (decision.py) on the point estimates alone; the risk analysis replaces it
+    with the same rule on its simulated outcomes."""
+    card = scenario.card
+    v = decision.verdict(card, np.array([custom], dtype=np.float64), np.array([cheapest.yearly], dtype=np.float64),
+                         point_only=True)
+    return decision.recommendation(scenario, v, cheapest.product, npv(card, custom), npv(card, cheapest.yearly),
+                                   sum(custom), cheapest.cumulative[-1], 0)
 
 
 def break_even_year(custom: tuple[int, ...], product: tuple[int, ...]) -> int | None:
@@ -188,7 +147,7 @@ def ownership(scenario: Scenario, lines: tuple[LineItem, ...], build: Range, run
     custom = yearly_totals(flow, years)
     custom_cum = _cumulative(custom)
     shelf = off_the_shelf(scenario, lines, years)
-    cheapest = min(shelf, key=lambda p: p.cumulative[-1])
+    cheapest = min(shelf, key=lambda p: (npv(scenario.card, p.yearly), p.cumulative[-1]))
     by_product = tuple((p.product, break_even_year(custom_cum, p.cumulative)) for p in shelf)
     break_even = dict(by_product)[cheapest.product]
     phase1 = sum(li.cost.expected for li in lines if li.phase == 1)
@@ -204,5 +163,5 @@ def ownership(scenario: Scenario, lines: tuple[LineItem, ...], build: Range, run
         year_one_capital=phase1 + run.onprem_upfront[1],
         all_at_once_capital=build.expected + run.onprem_upfront[1],
         budget_phases=budget_phases(lines, run, flow),
-        recommendation=recommend(scenario, custom_cum, shelf, break_even),
+        recommendation=recommend(scenario, custom, cheapest),
     )

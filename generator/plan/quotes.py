@@ -221,7 +221,7 @@ def quote_ownership(sp: ScenarioPlan, quote: Quote) -> QuoteOwnership:
     cumulative = tuple(itertools.accumulate(yearly))
     product = own.product(own.cheapest_product)
     break_even = ownership.break_even_year(cumulative, product.cumulative)
-    decision = ownership.recommend(quoted.scenario, cumulative, own.off_the_shelf, break_even)
+    decision = ownership.recommend(quoted.scenario, yearly, product)
     whose = f"With {possessive(quote.vendor)} quote"
     totals = f"{usd(cumulative[-1])} against {usd(product.cumulative[-1])} over {own.years} years"
     if break_even is not None:

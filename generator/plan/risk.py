@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from generator.model import Plan, Scenario, ScenarioPlan
+from generator.model import Plan, Recommendation, Scenario, ScenarioPlan
 from generator.money import dollars, usd
+from generator.plan import decision, ownership, sensitivity
 from generator.plan.sensitivity import CostModel, SensitivityItem, SwitchingValue, cost_model, switching, tornado
 from generator.ratecard import RateCard
 
@@ -31,8 +32,11 @@ __all__ = ["RiskResult", "SensitivityItem", "SwitchingValue", "analyse", "apply"
 Array = npt.NDArray[np.float64]
 PERCENTILES = (10, 50, 80, 90)
 S_CURVE_POINTS = 21  # 0%, 5%, ... 100%
-METHOD = ("Monte Carlo, Beta-PERT draws over each three-point range; component draws rank-correlated at the "
-          "rate card's risk.correlation (a comonotonic/independent mixture copula), the other inputs independent")
+METHOD = ("Monte Carlo, Beta-PERT draws over each three-point range (Wilson-Hilferty gamma ratios, one random "
+          "stream per input, so that changed inputs meet the same random numbers); component draws rank-correlated "
+          "at the rate card's risk.correlation (a comonotonic/independent mixture copula), the other inputs "
+          "independent; the team's rate, the hours (the estimate class's accuracy band), running costs (the guide's "
+          "underestimation) and subscription escalation drawn too")
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class RiskResult:
     break_even_probability: tuple[tuple[str, float], ...]  # (product, probability within the horizon)
     sensitivity: tuple[SensitivityItem, ...]  # largest swing first
     switching: tuple[SwitchingValue, ...]
+    recommendation: Recommendation  # the decision rule on the simulated outcomes
     discount_rate: float
     npv_custom: int
     npv_off_the_shelf: tuple[tuple[str, int], ...]
@@ -107,32 +112,79 @@ class RiskResult:
 
 
 def seed_for(scenario: Scenario) -> int:
-    """A seed from the scenario's inputs (SHA-256 of their repr; Python's hash() is salted),
-    53 bits so that budget.json readers in any language keep it exact."""
-    card = scenario.card
-    overrides = tuple((key, card.value(key)) for key in sorted(card.overridden))
-    text = repr((scenario.clinic, scenario.modules, scenario.integrations, scenario.subscriptions, overrides))
+    """A seed from the clinic's and the scenario's names (SHA-256; Python's hash() is salted), 53
+    bits so that budget.json readers in any language keep it exact. Not from the figures: a
+    changed price or cost is then priced on the same draws, so the answer moves only with it."""
+    text = repr((scenario.clinic.name, scenario.name))
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big") >> 11
 
 
 def pert(rng: np.random.Generator, low: Array, mode: Array, high: Array, n: int) -> Array:
-    """(n, K) Beta-PERT draws, bounded by [low, high] (a zero-width range gives its value)."""
+    """(n, K) Beta-PERT draws, bounded by [low, high] (a zero-width range gives its value).
+
+    Each Beta variate is the ratio of two gamma variates, each made from one standard normal
+    draw by the Wilson-Hilferty transform. Unlike a rejection sampler, this moves every draw
+    smoothly with the range, so a changed input is priced on the same random numbers (common
+    random numbers: the decision's monotonicity rests on it)."""
     width = high - low
     safe = np.where(width > 0, width, 1.0)
     alpha = np.where(width > 0, 1 + 4 * (mode - low) / safe, 1.0)
     beta = np.where(width > 0, 1 + 4 * (high - mode) / safe, 1.0)
-    return low + width * rng.beta(alpha, beta, size=(n, low.shape[0]))
+    z = rng.standard_normal(size=(2, n, low.shape[0]))
+    g1, g2 = _gamma(alpha, z[0]), _gamma(beta, z[1])
+    total = g1 + g2
+    share = np.where(total > 0, g1 / np.where(total > 0, total, 1.0), alpha / (alpha + beta))
+    return low + width * share
 
 
-def _three_points(model: CostModel) -> tuple[Array, Array, Array]:
-    """(low, mode, high) of every uncertain input: the components, then maintenance, hosting,
-    extras per provider and subscription escalation (each put in order, its mode inside)."""
-    singles = [model.maintenance, model.hosting, model.extras, model.escalation]
-    lows = [min(t) for t in singles]
-    highs = [max(t) for t in singles]
-    modes = [min(max(t[1], lo), hi) for t, lo, hi in zip(singles, lows, highs, strict=True)]
-    return (np.concatenate([model.low, lows]), np.concatenate([model.mode, modes]),
-            np.concatenate([model.high, highs]))
+def _gamma(shape: Array, z: Array) -> Array:
+    """Gamma(shape) variates from standard normal draws (Wilson-Hilferty), never negative."""
+    return shape * np.maximum(1 - 1 / (9 * shape) + z / (3 * np.sqrt(shape)), 0.0) ** 3
+
+
+# Each uncertain input draws from its own stream (a slot), so adding a component or changing one
+# input leaves every other input's draws as they were.
+SLOTS = ("correlation", "maintenance", "hosting", "extras", "escalation", "switching", "rate", "effort",
+         "running")
+COMPONENT_SLOT = 100
+
+
+def _one(seed: int, slot: int, point: tuple[float, float, float], n: int) -> Array:
+    lo, hi = min(point), max(point)
+    mode = min(max(point[1], lo), hi)
+    rng = np.random.default_rng([seed, slot])
+    return pert(rng, np.array([lo]), np.array([mode]), np.array([hi]), n)[:, 0]
+
+
+@dataclass(frozen=True, eq=False)
+class Draws:
+    """The simulated inputs, (N,) each, components (N, K) already correlated."""
+
+    comp: Array
+    maintenance: Array
+    hosting: Array
+    extras: Array
+    escalation: Array
+    switching: Array
+    rate: Array
+    effort: Array
+    running: Array
+
+    @property
+    def labour(self) -> Array:
+        """(N, K) the components at the drawn team rate and hours."""
+        return self.comp * (self.rate * self.effort)[:, None]
+
+
+def draw(model: CostModel, n: int, seed: int, rho: float = 0.0) -> Draws:
+    k = model.low.shape[0]
+    comp = np.empty((n, k))
+    for i in range(k):
+        rng = np.random.default_rng([seed, COMPONENT_SLOT + i])
+        comp[:, i] = pert(rng, model.low[i:i + 1], model.mode[i:i + 1], model.high[i:i + 1], n)[:, 0]
+    comp = correlate(np.random.default_rng([seed, SLOTS.index("correlation")]), comp, min(max(rho, 0.0), 1.0))
+    singles = {name: _one(seed, SLOTS.index(name), getattr(model, name), n) for name in SLOTS[1:]}
+    return Draws(comp, **singles)
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,6 +192,10 @@ class Simulation:
     build: Array  # (N,)
     tco: Array  # (N,) custom cost of ownership at the horizon
     break_even: Array  # (P,) probability of breaking even within the horizon, per product
+    custom: Array  # (N, Y) custom yearly costs
+    fixed: Array  # (N, Y) the part of them that does not scale with the team's rate
+    shelf: Array  # (N, P, Y) each product's yearly costs
+    draws: Draws
 
 
 def correlate(rng: np.random.Generator, draws: Array, rho: float) -> Array:
@@ -158,15 +214,14 @@ def correlate(rng: np.random.Generator, draws: Array, rho: float) -> Array:
 
 
 def simulate(model: CostModel, draws: int, seed: int, rho: float = 0.0) -> Simulation:
-    rng = np.random.default_rng(seed)
-    everything = pert(rng, *_three_points(model), draws)  # one vectorised call
-    k = model.low.shape[0]
-    comp = correlate(rng, everything[:, :k], min(max(rho, 0.0), 1.0))
-    maintenance, hosting, extras, escalation = everything[:, k:].T
-    custom = model.custom_cumulative(comp, maintenance, hosting)
-    shelf = model.products_cumulative(comp, extras, escalation)
-    cheaper = (custom[:, None, :] < shelf).any(axis=2)
-    return Simulation(comp.sum(axis=1), custom[:, -1], cheaper.mean(axis=0))
+    d = draw(model, draws, seed, rho)
+    labour = d.labour
+    custom = model.custom_yearly(labour, d.maintenance, d.hosting, d.escalation, d.running)
+    fixed = model.custom_yearly(labour * 0.0, d.maintenance, d.hosting, d.escalation, d.running)
+    shelf = model.products_yearly(d.extras, d.escalation, d.switching)
+    cum = np.cumsum(custom, axis=-1)
+    cheaper = (cum[:, None, :] < np.cumsum(shelf, axis=-1)).any(axis=2)
+    return Simulation(labour.sum(axis=1), cum[:, -1], cheaper.mean(axis=0), custom, fixed, shelf, d)
 
 
 def quantiles(values: Array, probabilities: Array) -> list[int]:
@@ -181,10 +236,7 @@ def npv(yearly: tuple[int, ...] | list[int], rate: float) -> int:
     return dollars(sum(v / (1 + rate) ** (y + 1) for y, v in enumerate(yearly)))
 
 
-def estimate_class(scenario: Scenario) -> int:
-    """AACE 18R-97 class: 5 from the intake alone, 4 with development hours or a quoted rate."""
-    clinic = scenario.clinic
-    return 4 if clinic.development_hours is not None or clinic.hourly_rate is not None else 5
+estimate_class = sensitivity.estimate_class
 
 
 def accuracy(card: RateCard, cls: int, point: int) -> tuple[float, float, float, float, str]:
@@ -207,14 +259,25 @@ def accuracy(card: RateCard, cls: int, point: int) -> tuple[float, float, float,
 
 def _summary(point: int, budget: int, confidence: float) -> str:
     contingency = budget - point
-    if contingency >= 0:
+    if contingency > 0:
         extra = f"a contingency of {usd(contingency)} over the {usd(point)} point estimate"
     else:
-        extra = f"{usd(-contingency)} below the {usd(point)} point estimate, which sits high in its ranges"
+        extra = f"no contingency over the {usd(point)} point estimate, which already sits high in its ranges"
     share = f"{confidence:.0%}"
     article = "an" if share.startswith("8") or share in ("11%", "18%") else "a"
     return (f"There is {article} {share} chance that the build costs no more than {usd(budget)}: budget "
             f"{usd(budget)}, {extra}.")
+
+
+def decide(sp: ScenarioPlan, model: CostModel, sim: Simulation) -> Recommendation:
+    """The decision rule (decision.py) on the simulated outcomes, against the cheapest product."""
+    own, card = sp.ownership, sp.scenario.card
+    index = [p.name for p in model.products].index(own.cheapest_product)
+    v = decision.verdict(card, sim.custom, sim.shelf[:, index])
+    product = own.product(own.cheapest_product)
+    return decision.recommendation(sp.scenario, v, product.product, ownership.npv(card, own.custom_yearly),
+                                   ownership.npv(card, product.yearly), own.custom_cumulative[-1],
+                                   product.cumulative[-1], sim.custom.shape[0])
 
 
 def _simulation(sp: ScenarioPlan) -> tuple[CostModel, Simulation, int, int]:
@@ -244,7 +307,8 @@ def analyse(sp: ScenarioPlan) -> RiskResult:
     rate = card.value("discount.rate")
     cls = estimate_class(sp.scenario)
     acc_lo, acc_hi, acc_lo_n, acc_hi_n, acc_text = accuracy(card, cls, sp.build.expected)
-    point, budget = sp.build.expected, build_q[4]
+    point = sp.build.expected
+    budget = max(build_q[4], point)  # never below the point estimate: the contingency is never negative
     return RiskResult(
         p10=build_q[0], p50=build_q[1], p80=build_q[2], p90=build_q[3],
         tco_p10=tco_q[0], tco_p50=tco_q[1], tco_p80=tco_q[2], tco_p90=tco_q[3],
@@ -252,7 +316,8 @@ def analyse(sp: ScenarioPlan) -> RiskResult:
         recommended_budget=budget, contingency=budget - point, s_curve=curve,
         break_even_probability=tuple((p.name, round(float(v), 4))
                                      for p, v in zip(model.products, sim.break_even, strict=True)),
-        sensitivity=tornado(sp, model), switching=switching(sp), discount_rate=rate,
+        sensitivity=tornado(sp, model), switching=switching(sp, model, sim), discount_rate=rate,
+        recommendation=decide(sp, model, sim),
         npv_custom=npv(own.custom_yearly, rate),
         npv_off_the_shelf=tuple((p.product, npv(p.yearly, rate)) for p in own.off_the_shelf),
         nominal_custom=own.custom_cumulative[-1],
@@ -265,4 +330,10 @@ def analyse(sp: ScenarioPlan) -> RiskResult:
 
 def apply(plan: Plan) -> Plan:
     """The plan with each scenario's risk analysis attached."""
-    return replace(plan, scenarios=tuple(replace(sp, risk=analyse(sp)) for sp in plan.scenarios))
+    return replace(plan, scenarios=tuple(with_risk(sp, analyse(sp)) for sp in plan.scenarios))
+
+
+def with_risk(sp: ScenarioPlan, result: RiskResult) -> ScenarioPlan:
+    """The scenario with its risk analysis, and the recommendation decided on its outcomes."""
+    own = replace(sp.ownership, recommendation=result.recommendation)
+    return replace(sp, risk=result, ownership=own)

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from generator.model import INTEGRATION_KEYS, Category, Hosting, Level, LineItem, Scenario, ScenarioPlan, Team
 from generator.money import dollars, usd
-from generator.plan import costs, ownership
+from generator.plan import costs, decision, ownership
 from generator.plan import pricing as planner
-from generator.ratecard import Entry, RateCard
+from generator.ratecard import Entry, RateCard, default_card
+
+if TYPE_CHECKING:
+    from generator.plan.risk import Simulation
 
 Array = npt.NDArray[np.float64]
 Point = tuple[float, float, float]  # (low, point, high)
@@ -50,38 +54,64 @@ class CostModel:
     high: Array
     phase1: npt.NDArray[np.bool_]  # (K,) built in phase 1
     training: npt.NDArray[np.bool_]  # (K,) the staff-training line (training updates)
-    launch: npt.NDArray[np.bool_]  # (K,) paid whichever way the clinic goes (switching cost)
     maintenance: Point  # share of the build per year
     hosting: Point  # costs.hosting_points: cloud, per year; on-premise, the servers up front
     hosting_kind: Hosting
     extras: Point  # per provider per year
     escalation: Point
+    switching: Point  # costs.switching_points: moving to a product, once
+    rate: Point  # the team's effective hourly cost, as a multiple of its point
+    effort: Point  # the hours, as a multiple of the estimate (the estimate class's accuracy band)
+    running: Point  # the running costs, as a multiple of the estimate (the guide's underestimation)
     physicians: int
+    level: Level
     products: tuple[Product, ...]
     years: int
 
-    def custom_cumulative(self, comp: Array, maintenance: Array, hosting: Array) -> Array:
-        """(N, Y) cumulative cost of the custom build: comp (N, K), maintenance and hosting (N,)."""
+    def custom_yearly(self, comp: Array, maintenance: Array, hosting: Array, escalation: Array,
+                      running: Array | float = 1.0) -> Array:
+        """(N, Y) yearly cost of the custom build: comp (N, K), the other inputs (N,)."""
         card = self.card
         servers, annual = costs.yearly_hosting(card, self.hosting_kind, hosting)
         fixed = costs.custom_fixed(annual, costs.training_updates(card, comp[:, self.training].sum(axis=1)))
         quarters = costs.custom_quarters(card, comp[:, self.phase1].sum(axis=1), comp[:, ~self.phase1].sum(axis=1),
-                                         servers, fixed, maintenance, self.years)
-        return np.cumsum(costs.yearly(quarters.total), axis=-1)
+                                         servers, fixed, maintenance, escalation, self.years, running)
+        return costs.yearly(quarters.total)
 
-    def products_cumulative(self, comp: Array, extras: Array, escalation: Array) -> Array:
-        """(N, P, Y) cumulative cost of each product: extras per provider and escalation (N,)."""
-        switching = costs.switching_cost(self.card, comp[:, self.launch].sum(axis=1))
-        out = np.empty((comp.shape[0], len(self.products), self.years))
+    def custom_cumulative(self, comp: Array, maintenance: Array, hosting: Array,
+                          escalation: Array | None = None) -> Array:
+        """(N, Y) cumulative cost of the custom build (escalation at its point unless given)."""
+        esc = np.full(comp.shape[0], self.escalation[1]) if escalation is None else escalation
+        return np.cumsum(self.custom_yearly(comp, maintenance, hosting, esc), axis=-1)
+
+    def products_yearly(self, extras: Array, escalation: Array, switching: Array,
+                        products: tuple[Product, ...] | None = None) -> Array:
+        """(N, P, Y) yearly cost of each product: extras per provider, escalation, switching (N,)."""
+        products = self.products if products is None else products
+        out = np.empty((extras.shape[0], len(products), self.years))
         drawn = costs.growth(escalation, self.years)  # (N, Y), shared by the products without their own
         each = np.ones_like(extras)
-        for i, p in enumerate(self.products):
+        for i, p in enumerate(products):
             extra = costs.default_extras(extras, self.physicians) if p.extras is None else each * p.extras
             base = costs.product_base(each * p.subscription, extra, each * p.surcharge)
             yearly = costs.escalated(base, drawn if p.increase is None else costs.growth(p.increase, self.years))
             yearly[:, 0] += switching
-            out[:, i, :] = np.cumsum(yearly, axis=1)
+            out[:, i, :] = yearly
         return out
+
+    def products_cumulative(self, extras: Array, escalation: Array, switching: Array | None = None) -> Array:
+        """(N, P, Y) cumulative cost of each product (switching at its point unless given)."""
+        moving = np.full(extras.shape[0], self.switching[1]) if switching is None else switching
+        return np.cumsum(self.products_yearly(extras, escalation, moving), axis=-1)
+
+    def priced(self, product: str, monthly: float | None = None, level: Level | None = None) -> Product:
+        """A product's terms at another price per provider per month, or another workflow
+        specificity (the surcharge), priced with the same rules as the plan."""
+        p = next(x for x in self.products if x.name == product)
+        card = self.card
+        subscription = p.subscription if monthly is None else costs.annual_subscription(monthly, self.physicians)
+        surcharge = costs.surcharge(card, subscription, level or self.level)
+        return replace(p, subscription=subscription, surcharge=surcharge)
 
     def point_tco(self, comp: Array, maintenance: float | None = None, hosting: float | None = None) -> Array:
         """(N,) horizon cost of the custom build for rows of components, the rest at their point."""
@@ -104,11 +134,31 @@ def _products(sp: ScenarioPlan) -> tuple[Product, ...]:
     return tuple(out)
 
 
+def effort_points(card: RateCard, cls: int) -> Point:
+    """The hours as a multiple of the estimate: from the narrowest low end of the estimate class's
+    accuracy band to its widest high end (AACE 18R-97), most likely as estimated. The guide's own
+    overruns (25% or more) sit inside it."""
+    under_low = card.value(f"risk.aace.class{cls}.under_pct.low")
+    over_high = card.value(f"risk.aace.class{cls}.over_pct.high")
+    return 1 - under_low, 1.0, 1 + over_high
+
+
+def estimate_class(scenario: Scenario) -> int:
+    """AACE 18R-97 class: 5 from the intake alone, 4 with development hours or a quoted rate (a
+    rate other than the rate card's for the team: typing the default is not a quote)."""
+    clinic = scenario.clinic
+    quoted = clinic.hourly_rate is not None and clinic.hourly_rate != costs.effective_rate(
+        default_card(), clinic.team)[0]
+    return 4 if clinic.development_hours is not None or quoted else 5
+
+
 def cost_model(sp: ScenarioPlan) -> CostModel:
     """The scenario's uncertain inputs, each at (low, the plan's point, high)."""
     card, lines, clinic = sp.scenario.card, sp.components, sp.scenario.clinic
     low, _, high = costs.hosting_points(card, clinic.hosting, clinic.physicians)
     point = sp.run.onprem_upfront[1] if clinic.hosting is Hosting.ONPREM else sp.run.hosting_expected
+    switching = ownership.switching_points(sp.scenario)
+    u_high = card.value("underestimate.high_pct")
     return CostModel(
         card=card,
         components=lines,
@@ -117,13 +167,17 @@ def cost_model(sp: ScenarioPlan) -> CostModel:
         high=np.array([li.cost.high for li in lines], dtype=np.float64),
         phase1=np.array([li.phase == 1 for li in lines], dtype=np.bool_),
         training=np.array([li.category == planner.TRAINING for li in lines], dtype=np.bool_),
-        launch=np.array([li.category in ownership.LAUNCH_ITEMS for li in lines], dtype=np.bool_),
         maintenance=costs.maintenance_shares(card),
         hosting=(low, float(point), high),
         hosting_kind=clinic.hosting,
         extras=costs.extras_per_provider(card),
         escalation=costs.escalation(card),
+        switching=(switching[0], float(sp.ownership.off_the_shelf[0].switching_cost), switching[2]),
+        rate=(card.value("risk.rate_factor.low"), 1.0, card.value("risk.rate_factor.high")),
+        effort=effort_points(card, estimate_class(sp.scenario)),
+        running=(1.0, 1.0, 1.0 + u_high),
         physicians=clinic.physicians,
+        level=clinic.workflow_specificity,
         products=_products(sp),
         years=sp.ownership.years,
     )
@@ -258,22 +312,54 @@ class SwitchingValue:
                 "text": self.text}
 
 
-Outcome = tuple[str, bool]  # (recommended path, breaks even within the horizon)
+Outcome = tuple[str, bool]  # (recommended path, pays back within the horizon)
 
 
-def outcome(scenario: Scenario) -> Outcome:
-    own = planner.plan_scenario(scenario).ownership
-    return own.recommendation.path, own.break_even_year is not None
+class Outcomes:
+    """The decision rule (decision.py) on a simulation's own draws as one input moves, the other
+    draws held: a subscription price, the team's hourly rate, the workflow specificity."""
+
+    def __init__(self, sp: ScenarioPlan, model: CostModel, sim: Simulation) -> None:
+        self.sp, self.model, self.sim, self.card = sp, model, sim, sp.scenario.card
+        self.product = sp.ownership.cheapest_product
+        index = [p.name for p in model.products].index(self.product)
+        pv = lambda yearly: decision.present_cumulative(self.card, yearly)  # noqa: E731
+        self.custom, self.fixed = pv(sim.custom), pv(sim.fixed)
+        self.shelf = pv(sim.shelf[:, index])
+        # the product's cost is linear in its price per provider per month: at $0 and per $1 more
+        self.free = pv(self._product(model.priced(self.product, monthly=0.0)))
+        self.per_dollar = pv(self._product(model.priced(self.product, monthly=1.0))) - self.free
+
+    def decide(self, custom: Array | None = None, product: Array | None = None) -> Outcome:
+        v = decision.judged(self.card, self.custom if custom is None else custom,
+                            self.shelf if product is None else product)
+        return v.path, v.payback_year is not None
+
+    def _product(self, terms: Product) -> Array:
+        d = self.sim.draws
+        return self.model.products_yearly(d.extras, d.escalation, d.switching, (terms,))[:, 0]
+
+    def at_price(self, monthly: float) -> Outcome:
+        return self.decide(product=self.free + monthly * self.per_dollar)
+
+    def at_level(self, level: Level) -> Outcome:
+        product = self._product(self.model.priced(self.product, level=level))
+        return self.decide(product=decision.present_cumulative(self.card, product))
+
+    def at_rate(self, rate: float) -> Outcome:
+        """The custom costs scale with the team's effective rate (costs.py's rules are linear in the
+        labour priced; test_decision checks it)."""
+        clinic, card = self.sp.scenario.clinic, self.card
+        point = costs.effective_rate(card, clinic.team, clinic.hourly_rate)[2]
+        factor = costs.effective_rate(card, clinic.team, rate)[2] / point if point else 1.0
+        return self.decide(custom=self.fixed + factor * (self.custom - self.fixed))
 
 
-def with_price(scenario: Scenario, cheapest: str, price: float) -> Scenario:
-    """The scenario with one product, the cheapest, at `price` per provider per month."""
-    sub = next(s for s in ownership.products(scenario) if s.product == cheapest)
+def with_price(scenario: Scenario, product: str, price: float) -> Scenario:
+    """The scenario with one product at `price` per provider per month (for checking a switching
+    value by re-planning)."""
+    sub = next(s for s in ownership.products(scenario) if s.product == product)
     return replace(scenario, subscriptions=(replace(sub, monthly_per_provider=float(price)),))
-
-
-def with_rate(scenario: Scenario, rate: float) -> Scenario:
-    return replace(scenario, clinic=replace(scenario.clinic, hourly_rate=float(rate)))
 
 
 def threshold(f: Callable[[int], Outcome], index: int, lo: int, hi: int) -> int | None:
@@ -309,53 +395,54 @@ def _search(f: Callable[[int], Outcome], lo: int, hi: int) -> tuple[str, int | N
 
 
 def _path(path: str) -> str:
-    return "the custom build" if path == "custom" else "off-the-shelf"
+    return {"custom": "the custom build", "off-the-shelf": "off-the-shelf"}.get(path, "too close to call")
 
 
-def price_switch(sp: ScenarioPlan) -> SwitchingValue:
-    scenario, card = sp.scenario, sp.scenario.card
-    cheapest, years = sp.ownership.cheapest_product, sp.ownership.years
+def _after(at: Outcomes, f: Callable[[int], Outcome], x: int) -> str:
+    return _path(f(x)[0])
+
+
+def price_switch(sp: ScenarioPlan, at: Outcomes) -> SwitchingValue:
+    card, years = sp.scenario.card, sp.ownership.years
+    cheapest = at.product
     lo, hi = (round(v) for v in card.pair("risk.switch.price"))
-    basis, x, (path, breaks) = _search(lambda p: outcome(with_price(scenario, cheapest, p)), lo, hi)
+    basis, x, (path, breaks) = _search(lambda p: at.at_price(p), lo, hi)
     unit, name = "$ per provider per month", "Subscription price"
     if basis == "recommendation" and x is not None:
-        text = (f"{_path(path).capitalize()} wins below {usd(x)} per provider per month; at {usd(x)} or "
-                f"more {_path('custom' if path != 'custom' else 'off-the-shelf')} wins.")
+        text = (f"At {cheapest}'s price below {usd(x)} per provider per month the answer is {_path(path)}; at "
+                f"{usd(x)} or more it is {_after(at, at.at_price, x)}.")
     elif basis == "break-even" and x is not None:
         text = (f"The recommendation ({_path(path)}) does not turn on the subscription price between "
-                f"{usd(lo)} and {usd(hi)} per provider per month. On cost alone, the custom build pays "
-                f"for itself within {years} years only if off-the-shelf costs "
-                f"{'less than ' if breaks else ''}{usd(x)} per provider per month{'' if breaks else ' or more'}.")
+                f"{usd(lo)} and {usd(hi)} per provider per month. The custom build pays back within {years} "
+                f"years in most outcomes only if {cheapest} costs {'less than ' if breaks else ''}{usd(x)} per "
+                f"provider per month{'' if breaks else ' or more'}.")
     else:
         text = (f"No subscription price between {usd(lo)} and {usd(hi)} per provider per month changes the "
-                f"recommendation ({_path(path)}) or the break-even.")
+                f"recommendation ({_path(path)}) or the payback.")
     return SwitchingValue(name, x, text, basis, unit)
 
 
-def rate_switch(sp: ScenarioPlan) -> SwitchingValue:
+def rate_switch(sp: ScenarioPlan, at: Outcomes) -> SwitchingValue:
     scenario, card = sp.scenario, sp.scenario.card
     lo, hi = (round(v) for v in card.pair("risk.switch.rate"))
-    basis, x, (path, breaks) = _search(lambda r: outcome(with_rate(scenario, r)), lo, hi)
+    basis, x, (path, breaks) = _search(lambda r: at.at_rate(r), lo, hi)
     unit, name = "$ per hour", "Hourly rate"
     team = "US" if scenario.clinic.team is Team.US else "offshore"
     if basis == "recommendation" and x is not None:
-        other = "custom" if path != "custom" else "off-the-shelf"
-        text = (f"{_path(path).capitalize()} wins while the {team} team's rate is below {usd(x)} per hour; "
-                f"at {usd(x)} per hour or more {_path(other)} wins.")
+        text = (f"While the {team} team's rate is below {usd(x)} per hour the answer is {_path(path)}; at "
+                f"{usd(x)} per hour or more it is {_after(at, at.at_rate, x)}.")
     elif basis == "break-even" and x is not None:
         text = (f"The recommendation ({_path(path)}) does not turn on the hourly rate between {usd(lo)} and "
-                f"{usd(hi)}. On cost alone, the custom build pays for itself within {sp.ownership.years} "
-                f"years only at a rate {'below' if breaks else 'of at least'} {usd(x)} per hour.")
+                f"{usd(hi)}. The custom build pays back within {sp.ownership.years} years in most outcomes only "
+                f"at a rate {'below' if breaks else 'of at least'} {usd(x)} per hour.")
     else:
         text = (f"No hourly rate between {usd(lo)} and {usd(hi)} changes the recommendation ({_path(path)}) "
-                f"or the break-even.")
+                f"or the payback.")
     return SwitchingValue(name, x, text, basis, unit)
 
 
-def specificity_switch(sp: ScenarioPlan) -> SwitchingValue:
-    scenario = sp.scenario
-    paths = {lv: outcome(replace(scenario, clinic=replace(scenario.clinic, workflow_specificity=lv)))[0]
-             for lv in Level}
+def specificity_switch(sp: ScenarioPlan, at: Outcomes) -> SwitchingValue:
+    paths = {lv: at.at_level(lv)[0] for lv in Level}
     name = "Workflow specificity"
     if len(set(paths.values())) == 1:
         path = next(iter(paths.values()))
@@ -366,9 +453,10 @@ def specificity_switch(sp: ScenarioPlan) -> SwitchingValue:
     for lv, path in paths.items():
         groups.setdefault(path, []).append(lv.value)
     parts = [f"{_path(path)} at {' and '.join(levels)}" for path, levels in groups.items()]
-    text = f"The recommendation is {'; '.join(parts)} workflow specificity (it flips at {flip.value})."
+    text = f"The recommendation is {'; '.join(parts)} workflow specificity (it changes at {flip.value})."
     return SwitchingValue(name, flip.value, text, "recommendation", "level")
 
 
-def switching(sp: ScenarioPlan) -> tuple[SwitchingValue, ...]:
-    return price_switch(sp), rate_switch(sp), specificity_switch(sp)
+def switching(sp: ScenarioPlan, model: CostModel, sim: Simulation) -> tuple[SwitchingValue, ...]:
+    at = Outcomes(sp, model, sim)
+    return price_switch(sp, at), rate_switch(sp, at), specificity_switch(sp, at)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
-from generator.model import LAUNCH_ITEMS, TRAINING, Hosting, Plan, ScenarioPlan, Team
+from generator.model import TRAINING, Hosting, Plan, Records, ScenarioPlan, Team
 from generator.plan.costs import effective_rate, maintenance_shares, phase1_quarters
 from generator.render.xlsx_quotes import quotes_sheets
 from generator.render.xlsx_sheet import MONEY, Book, Sheet, col_name, sheet_names
@@ -31,7 +31,6 @@ def _input_rows(sp: ScenarioPlan) -> list[tuple[str, str, float, str, str]]:
     """(name, label, value, format, source) for the Inputs sheet."""
     sc = sp.scenario
     card, clinic = sc.card, sc.clinic
-
     def c(key: str, label: str, fmt: str) -> tuple[str, str, float, str, str]:
         return key, label, card.value(key), fmt, card.entry(key).cited
 
@@ -57,7 +56,11 @@ def _input_rows(sp: ScenarioPlan) -> list[tuple[str, str, float, str, str]]:
         c("offshelf.extras_per_provider.high", "Off-the-shelf extras per provider per year, high", "money"),
         c(f"offshelf.surcharge.{clinic.workflow_specificity.name.lower()}",
           f"Customization surcharge at {clinic.workflow_specificity.value} workflow specificity", "pct"),
-        c("offshelf.switching_pct", "Share of migration and training paid on a switch", "pct"),
+        ("migrating", "Records to migrate on a switch (1 yes, 0 no)", int(clinic.records is not Records.NONE),
+         "num", "workbook"),
+        *(c(f"offshelf.{k}.{end}", f"Vendor {k} on a switch, {end}", "money")
+          for k in ("migration", "onboarding") for end in ("low", "high")),
+        c("offshelf.increase_pct", "Yearly escalation (subscriptions and custom running costs)", "pct"),
         ("phase1_quarters", "Quarters to build phase 1", phase1_quarters(card),
          "num", card.entry("phase1.build_quarters").cited),
         c("tier.basic_max", "Basic tier below", "money"), c("tier.advanced_min", "Advanced tier from", "money"),
@@ -302,8 +305,7 @@ def run_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
     sh.calc(6, 2, f"ROUND(({r['m.low']}+{r['m.high']})/2,0)+{r['h.1']}+{r['u.1']}", run.annual.expected,
             "bold_money", name="annual.exp")
     sh.calc(6, 3, f"{r['m.high']}+{r['h.2']}+{r['u.2']}", run.annual.high, "bold_money", name="annual.high")
-    u_lo, u_hi = (sc.card.value(f"underestimate.{end}_pct") * 100 for end in ("low", "high"))
-    sh.text(11, 0, f"What a {u_lo:g}-{u_hi:g}% underestimate of run costs leaves out, per year")
+    sh.text(11, 0, "What a {:g}-{:g}% underestimate of run costs leaves out, per year".format(*(sc.card.value(f"underestimate.{e}_pct") * 100 for e in ("low", "high"))))  # noqa: E501
     sh.calc(11, 1, f"ROUND({r['annual.exp']}*{r['underestimate.low_pct']},0)", run.underestimate[0])
     sh.calc(11, 3, f"ROUND({r['annual.exp']}*{r['underestimate.high_pct']},0)", run.underestimate[1])
     sh.ws.freeze_panes(3, 1)
@@ -341,7 +343,7 @@ def cash_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
             build += f"+IF(AND({qc}>=4,{qc}<8),INT({p2r}/4)+IF({qc}-4<{p2r}-4*INT({p2r}/4),1,0),0)"
         sh.calc(row, 2, build, quarter.build)
         deliv = f"(IF({qc}>={n1},{p1r},0)+IF({qc}>=8,{p2r},0))"
-        sh.calc(row, 3, f"IF({qc}>={n1},ROUND(({r['fixed']}+{deliv}*{r['mpct']})/4,0),0)", quarter.run)
+        sh.calc(row, 3, f"IF({qc}>={n1},ROUND(({r['fixed']}+{deliv}*{r['mpct']})/4*(1+{r['offshelf.increase_pct']})^INT({qc}/4),0),0)", quarter.run)  # noqa: E501
         sh.calc(row, 4, f"{xl_rowcol_to_cell(row, 2)}+{xl_rowcol_to_cell(row, 3)}", quarter.total)
     row = 8 + len(own.cash_flow)
     sh.head(row, ("Year", "", "", "", "Total"))
@@ -363,7 +365,6 @@ def ownership_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None
     sh.head(2, ("Product", "Per provider per month", "Subscription per year", "Extras per year",
                 "Yearly increase", "Surcharge", "Switching", "Base per year")
             + tuple(f"Year {y + 1}" for y in range(years)))
-    launch = "+".join(f"SUMIF({r['range.cat']},\"{k}\",{r['range.exp']})" for k in LAUNCH_ITEMS)
     for i, p in enumerate(own.off_the_shelf):
         row = 3 + i
         cell = lambda c, row=row: xl_rowcol_to_cell(row, c)  # noqa: E731
@@ -378,7 +379,8 @@ def ownership_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None
         sh.num(row, 4, p.annual_increase, "input_pct")
         surcharge_key = f"offshelf.surcharge.{sc.clinic.workflow_specificity.name.lower()}"
         sh.calc(row, 5, f"ROUND({cell(2)}*{r[surcharge_key]},0)", p.customization_surcharge)
-        sh.calc(row, 6, f"ROUND({r['offshelf.switching_pct']}*({launch}),0)", p.switching_cost)
+        onboard = f"MIN(MAX({r['training.per_user']}*{r['staff_users']},{r['offshelf.onboarding.low']}),{r['offshelf.onboarding.high']})"  # noqa: E501
+        sh.calc(row, 6, f"ROUND({r['migrating']}*({r['offshelf.migration.low']}+{r['offshelf.migration.high']})/2+{onboard},0)", p.switching_cost)  # noqa: E501
         base = p.annual_subscription + p.annual_extras + p.customization_surcharge
         sh.calc(row, 7, f"{cell(2)}+{cell(3)}+{cell(5)}", base)
         for y in range(years):

@@ -150,7 +150,8 @@ def _cash_sheet(book: Book, sp: ScenarioPlan, results: tuple[QuoteResult, ...]) 
                 build += f"+IF(AND({qc}>=4,{qc}<8),INT({p2}/4)+IF({qc}-4<{p2}-4*INT({p2}/4),1,0),0)"
             sh.calc(4 + q, cb, build, flow[q][0])
             deliv = f"(IF({qc}>={n1},{p1},0)+IF({qc}>=8,{p2},0))"
-            sh.calc(4 + q, cr, f"IF({qc}>={n1},ROUND(({r['fixed']}+{deliv}*{share})/4,0),0)", flow[q][1])
+            grown = f"(1+{r['offshelf.increase_pct']})^INT({qc}/4)"
+            sh.calc(4 + q, cr, f"IF({qc}>={n1},ROUND(({r['fixed']}+{deliv}*{share})/4*{grown},0),0)", flow[q][1])
         for y in range(years):
             a, b = xl_rowcol_to_cell(4 + 4 * y, cb), xl_rowcol_to_cell(7 + 4 * y, cr)
             sh.calc(year_row + y, cb, f"SUM({a}:{b})", res.ownership.custom_yearly[y])
