@@ -93,6 +93,7 @@ KNOWN_MODULES: tuple[KnownModule, ...] = (
 MODULES_BY_NAME = {m.name.lower(): m for m in KNOWN_MODULES}
 TRAINING = "staff_training"  # priced per staff user when no complexity is given; its updates are a run cost
 LAUNCH_ITEMS = ("data_migration", "staff_training")  # paid whichever way the clinic goes (switching cost)
+SCOPE_FEATURES = ("ai_documentation",)  # known modules that count as a specialty feature for the tier
 
 # Integration category -> rate card prefix
 INTEGRATION_KEYS = {

@@ -136,6 +136,8 @@ def format_value(value: float, unit: str) -> str:
                   "usd/provider/year": " per provider per year", "usd/user": " per user",
                   "usd/violation": " per violation"}[unit]
         return money + suffix
+    if unit == "systems" and value == 1:
+        return "1 system"
     return f"{value:,g}" if unit in ("draws", "hours") else f"{value:g} {unit}"
 
 

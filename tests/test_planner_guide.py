@@ -10,10 +10,10 @@ from dataclasses import replace
 
 import pytest
 
-from generator.model import Category, Complexity, Hosting, Level, Range, Subscription, Team
+from generator.model import Category, Complexity, Hosting, Level, Range, Scenario, Subscription, Team
 from generator.plan.guide_checks import contradictions
 from generator.plan.ownership import off_the_shelf
-from generator.plan.pricing import plan_scenario, run_costs, tier
+from generator.plan.pricing import plan_scenario, run_costs
 from generator.ratecard import default_card
 from tests.builders import feature, integration, modules, scenario
 
@@ -139,11 +139,52 @@ def test_certified_components_never_subtract_more_than_the_modules_cost() -> Non
     assert any(w.code == "CERTIFIED_SAVING_CAPPED" for w in certified.warnings)
 
 
-def test_tiers_put_40000_at_the_low_end_and_90000_at_the_top() -> None:
-    """'...the cost variance between a $40,000 build and a $90,000+ build.'"""
-    assert tier(CARD, Range(40_000, 40_000, 40_000)) == "basic"
-    assert tier(CARD, Range(75_000, 75_000, 75_000)) == "mid"
-    assert tier(CARD, Range(90_000, 90_000, 90_000)) == "advanced"
+ORTHOPEDIC_LINKS = (Category.LAB, Category.BILLING, Category.EPRESCRIBING)
+
+
+def orthopedic(**clinic: object) -> Scenario:
+    """The guide's 5-physician orthopedic practice connecting a lab, billing and e-prescribing."""
+    complexity = clinic.pop("complexity", None)
+    return scenario(physicians=5, integrations=tuple(integration(c) for c in ORTHOPEDIC_LINKS),
+                    mods=modules(complexity=complexity), **clinic)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("complexity", [Complexity.LOW, Complexity.TYPICAL, Complexity.HIGH, None])
+@pytest.mark.parametrize("team", list(Team))
+def test_orthopedic_practice_with_lab_billing_and_e_prescribing_is_mid_tier(complexity: Complexity | None,
+                                                                             team: Team) -> None:
+    """'The mid-tier range covers most independent specialty clinics in 2026. A 5-physician orthopedic practice
+    connecting to a lab system, a billing platform, and an e-prescribing tool will typically land between $65,000
+    and $85,000' — mid-tier whatever the complexity or the team's rate (the tier follows the scope)."""
+    assert plan_scenario(orthopedic(complexity=complexity, team=team)).tier == "mid"
+
+
+@pytest.mark.parametrize("team, raw", [(Team.OFFSHORE, 48_000), (Team.US, 210_000)])
+def test_1200_hour_mid_tier_build_is_mid_tier_with_either_team(team: Team, raw: int) -> None:
+    """'For a mid-tier EHR build requiring 1,200 development hours, the cost difference between a US team at
+    $175/hour ($210,000) and an India-based healthcare team at $40/hour ($48,000) is $162,000.'"""
+    plan = plan_scenario(orthopedic(team=team, development_hours=1200))
+    assert (plan.labor.raw_cost, plan.tier) == (raw, "mid")
+
+
+def test_four_external_systems_make_an_advanced_build_and_none_a_basic_one() -> None:
+    """'...a clinic connecting four external systems adds $40,000 to $120,000 to its base build cost alone':
+    one more system than the mid-tier orthopedic example; the core alone is basic."""
+    four = scenario(integrations=tuple(integration(Category.OTHER) for _ in range(4)))
+    assert plan_scenario(four).tier == "advanced"
+    assert plan_scenario(scenario()).tier == "basic"
+    ai = scenario(integrations=tuple(integration(c) for c in ORTHOPEDIC_LINKS),
+                  mods=modules({"AI documentation": True}))
+    assert plan_scenario(ai).tier == "advanced"
+
+
+def test_tier_contradiction_states_the_guides_figures() -> None:
+    """'...between a $40,000 build and a $90,000+ build' against the 1,200-hour mid-tier build at $48,000 and
+    $210,000, and the orthopedic example's $65,000-$85,000 against the table's sum for its scope."""
+    (text,) = [c for c in contradictions(CARD) if c.startswith("Tiers:")]
+    for figure in ("$48,000", "$210,000", "$90,000+", "$65,000-$85,000", "$68,000-$158,000", "$40,000",
+                   "$46,000-$101,000"):
+        assert figure in text, figure
 
 
 def test_maintenance_contradiction_is_arithmetic() -> None:
@@ -273,13 +314,42 @@ def test_specialty_feature_is_priced_from_its_row_in_phase_two() -> None:
     assert (line.cost.low, line.cost.expected, line.cost.high, line.phase) == (6_000, 10_000, 14_000, 2)
 
 
-def test_more_physicians_raise_the_hosting_estimate_within_the_guides_range() -> None:
+def test_more_physicians_raise_the_hosting_estimate_and_scale_it_beyond_the_guides_range() -> None:
+    """'...now pays $800–$2,400 per month for equivalent cloud hosting': the bottom at one physician, the top at
+    hosting.full_size_physicians, and in proportion to the physicians beyond it (our assumption)."""
+    full = round(CARD.value("hosting.full_size_physicians"))
     small = plan_scenario(scenario(physicians=1))
-    large = plan_scenario(scenario(physicians=50))
+    top = plan_scenario(scenario(physicians=full))
+    large = plan_scenario(scenario(physicians=5 * full))
     assert small.run.hosting_expected == 800 * 12
-    assert large.run.hosting_expected == 2_400 * 12
+    assert top.run.hosting_expected == 2_400 * 12
+    assert large.run.hosting_expected == 5 * 2_400 * 12
+    assert large.run.hosting == (5 * 800 * 12, 5 * 2_400 * 12)
     mid = plan_scenario(replace(scenario(), clinic=replace(scenario().clinic, physicians=5)))
-    assert small.run.hosting_expected < mid.run.hosting_expected < large.run.hosting_expected
+    assert small.run.hosting_expected < mid.run.hosting_expected < top.run.hosting_expected
+    servers = plan_scenario(scenario(physicians=2 * full, hosting=Hosting.ONPREM))
+    assert servers.run.onprem_upfront == (2 * 30_000, 2 * 60_000, 2 * 60_000)
+
+
+def training(plan: object) -> Range:
+    (line,) = [li for li in plan.components if li.category == "staff_training"]  # type: ignore[attr-defined]
+    return line.cost
+
+
+@pytest.mark.parametrize("complexity", [None, Complexity.TYPICAL])
+def test_staff_training_scales_with_the_staff_users(complexity: Complexity | None) -> None:
+    """'Staff training | $2,000–$8,000 | Per-user cost scales with clinic size': the table's range up to the staff
+    of a clinic at the top of the guide's size ranges, in proportion to the staff users beyond it, whether or not
+    the workbook picks a Complexity (`clinic-budget new` leaves it blank)."""
+    reference = CARD.value("hosting.full_size_physicians") * CARD.value("clinic.staff_users_per_physician")
+    mods = modules(complexity=complexity)
+    small = training(plan_scenario(scenario(staff_users=12, mods=mods)))
+    assert (small.low, small.high) == (2_000, 8_000)
+    big = training(plan_scenario(scenario(staff_users=2_000, mods=mods)))
+    factor = 2_000 / reference
+    assert (big.low, big.high) == (round(2_000 * factor), round(8_000 * factor))
+    assert big.expected == (300_000 if complexity is None else round(5_000 * factor))
+    assert round(CARD.value("training.per_user")) * 2_000 == 300_000
 
 
 def test_a_clinic_well_beyond_the_small_clinic_scope_is_warned_and_extrapolated() -> None:

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from generator.model import Plan
+from generator.model import Hosting, Plan
 from generator.render import xlsx
 from generator.render.budget_json import budget_dict
 from generator.settings import Branding
+from tests.builders import family_clinic, plan, scenario
 from tests.conftest import CASES, HOSTILE, settings
 
 ERRORS = ("#DIV/0!", "#VALUE!", "#NAME?", "#REF!", "#N/A", "#NUM!", "#NULL!", "Err:")
@@ -170,3 +171,17 @@ def test_libreoffice_really_recalculates(tmp_path: Path) -> None:
     ws.write_formula(0, 1, "=A1*21", None, 7)  # a wrong cached value on purpose
     wb.close()
     assert values(recalculated(out.getvalue(), tmp_path))["S"]["B1"] == 42
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("hosting", list(Hosting))
+def test_libreoffice_recalculates_a_clinic_beyond_the_guides_sizes(hosting: Hosting, tmp_path: Path) -> None:
+    """Hosting, servers and the staff-training range scale beyond the guide's 10-physician top (issue 13):
+    the live formulas give the planner's figures for a 30-physician clinic with 300 staff users."""
+    big = plan(scenario(clinic=family_clinic(physicians=30, staff_users=300, hosting=hosting)), source="big.xlsx")
+    assert big.base.run.hosting_expected > 2_400 * 12 or hosting is Hosting.ONPREM
+    data = book(big)
+    ours, theirs = values(data), values(recalculated(data, tmp_path))
+    diffs = [(s, a, v, theirs[s].get(a)) for s, cells in ours.items() for a, v in cells.items()
+             if theirs[s].get(a) != v and not (isinstance(v, float) and abs(v - (theirs[s].get(a) or 0)) < 1e-9)]
+    assert diffs == []

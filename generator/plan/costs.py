@@ -61,13 +61,31 @@ def staff_users(card: RateCard, physicians: int, given: int | None) -> int:
     return given if given is not None else physicians * round(card.value("clinic.staff_users_per_physician"))
 
 
-def tier(card: RateCard, build: float) -> str:
-    """The guide's development tier of an expected build cost."""
-    if build >= card.value("tier.advanced_min"):
+def tier(card: RateCard, systems: int) -> str:
+    """The guide's development tier, 'based on feature scope and deployment complexity': by the
+    number of connected systems and specialty features (`systems`), never by price (the guide's
+    own 1,200-hour mid-tier build costs $48,000 offshore and $210,000 with a US team)."""
+    if systems >= card.value("tier.advanced_min_systems"):
         return "advanced"
-    if build < card.value("tier.basic_max"):
-        return "basic"
-    return "mid"
+    if systems >= card.value("tier.mid_min_systems"):
+        return "mid"
+    return "basic"
+
+
+def training_scale(card: RateCard, users: int) -> float:
+    """How many times the component table's staff-training range a clinic needs: the table's range
+    ('per-user cost scales with clinic size') holds up to the staff of a clinic at the top of the
+    guide's size ranges (hosting.full_size_physicians at clinic.staff_users_per_physician), and
+    grows in proportion to the staff users beyond it."""
+    reference = card.value("hosting.full_size_physicians") * card.value("clinic.staff_users_per_physician")
+    return max(1.0, users / reference) if reference > 0 else 1.0
+
+
+def size_scale(card: RateCard, physicians: int) -> float:
+    """How many times the guide's top-of-range hosting and user support a clinic needs: 1 up to
+    hosting.full_size_physicians, in proportion to the physicians beyond it."""
+    full = card.value("hosting.full_size_physicians")
+    return max(1.0, physicians / full) if full > 0 else 1.0
 
 
 # ------------------------------------------------------------------ running costs of the custom build
@@ -92,13 +110,14 @@ def size_position(card: RateCard, physicians: int) -> float:
 
 def hosting_points(card: RateCard, hosting: Hosting, physicians: int) -> tuple[float, float, float]:
     """(low, point, high) of the hosting input: cloud, the yearly bill; on-premise, the servers
-    bought up front. The point moves with the clinic's size."""
-    pos = size_position(card, physicians)
+    bought up front. The point moves with the clinic's size inside the guide's range, and the
+    whole range scales beyond hosting.full_size_physicians (`size_scale`)."""
+    pos, k = size_position(card, physicians), size_scale(card, physicians)
     if hosting is Hosting.ONPREM:
         lo, hi = card.pair("hosting.onprem.upfront")
-        return lo, in_range(lo, hi, pos), hi
+        return lo * k, in_range(lo, hi, pos) * k, hi * k
     lo, hi = card.pair("hosting.cloud.monthly")
-    return lo * 12, in_range(lo, hi, pos) * 12, hi * 12
+    return lo * 12 * k, in_range(lo, hi, pos) * 12 * k, hi * 12 * k
 
 
 def onprem_upkeep(card: RateCard, servers: Num) -> Num:

@@ -72,8 +72,9 @@ def beyond_scope(scenario: Scenario) -> str:
     full = round(card.value("hosting.full_size_physicians"))
     return (f"With {size} this clinic is well beyond the guide's small-clinic scope (its worked examples have "
             f"3 to 5 physicians and its size-dependent figures stop at {full}; this budget draws the line at "
-            f"{bound} physicians or {users_bound} staff users). Its figures are extrapolated from the guide's "
-            "small-clinic figures, so check them against vendor quotes.")
+            f"{bound} physicians or {users_bound} staff users). Its figures are extrapolated: hosting and "
+            "training are scaled in proportion to the clinic's size and the build is priced as the guide prices "
+            "a small clinic's, so check them against vendor quotes.")
 
 
 def _hipaa_underfunded(scenario: Scenario) -> bool:
@@ -96,6 +97,29 @@ def _scope_range(card: RateCard, modules: tuple[str, ...], integrations: tuple[s
     """(low, high) of a scope at the component table's figures."""
     keys = [f"module.{k}" for k in modules] + [f"integration.{k}" for k in integrations]
     return sum(card.value(f"{k}.low") for k in keys), sum(card.value(f"{k}.high") for k in keys)
+
+
+def _tiers(card: RateCard, ortho_lo: float, ortho_hi: float) -> str:
+    """Why the tier follows the scope, and how the guide's worked examples compare, with figures."""
+    hours = card.value("hours.reference")
+    off, us = hours * card.value("rate.offshore"), hours * card.value("rate.us")
+    basic_lo, basic_hi = _scope_range(card, ORTHOPEDIC_MODULES, ())
+    mid, adv = round(card.value("tier.mid_min_systems")), round(card.value("tier.advanced_min_systems"))
+    ex_lo, ex_hi = card.pair("example.orthopedic")
+    return (
+        "Tiers: the guide sorts builds into three tiers 'based on feature scope and deployment complexity' but "
+        "leaves out its tier table, and its dollar figures cannot serve as boundaries: its mid-tier build of "
+        f"{hours:,.0f} development hours costs {usd(off)} with an offshore team, below the {usd(ex_lo)}-"
+        f"{usd(ex_hi)} of its mid-tier orthopedic example, and {usd(us)} with a US team, above its "
+        f"{usd(card.value('tier.advanced_min'))}+ top tier. This budget sets the tier by scope: basic with no "
+        f"connected system or specialty feature, mid with {mid} to {adv - 1} (the orthopedic example connects "
+        f"three), advanced with {adv} or more (AI documentation counts as a feature); the team's rate moves the "
+        f"price, not the tier. Priced at the component table, a basic scope (core modules, HIPAA, FHIR R4, "
+        f"migration and training) costs {usd(basic_lo)}-{usd(basic_hi)} where the guide's builds start at "
+        f"{usd(card.value('tier.guide_low'))}, and the orthopedic mid-tier scope {usd(ortho_lo)}-{usd(ortho_hi)} "
+        f"where the guide gives {usd(ex_lo)}-{usd(ex_hi)}: the table's low ends sit near the guide's worked "
+        "figures, its midpoints well above them."
+    )
 
 
 def contradictions(card: RateCard) -> tuple[str, ...]:
@@ -159,11 +183,7 @@ def contradictions(card: RateCard) -> tuple[str, ...]:
         f"extras; this budget computes the break-even from the figures instead of assuming it (maintenance "
         f"midpoint {m_mid:.1%})."
     )
-    out.append(
-        "Tiers: the guide refers to a table of development tiers that it does not include; it gives "
-        f"{usd(card.value('tier.guide_low'))} as the low end and {usd(card.value('tier.advanced_min'))}+ as the "
-        f"top. The basic/mid boundary of {usd(card.value('tier.basic_max'))} is this project's assumption."
-    )
+    out.append(_tiers(card, ortho_lo, ortho_hi))
     return tuple(out)
 
 

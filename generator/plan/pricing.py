@@ -87,6 +87,9 @@ def _module_draft(scenario: Scenario, row: ModuleChoice) -> _Draft:
         entry = card.entry(f"module.{row.known.key}.low")
         source = "workbook" if quoted else entry.cited
         note, category = row.notes or entry.note, row.known.key
+    if row.known is not None and row.known.key == TRAINING and not quoted:
+        scale = costs.training_scale(card, staff_users(scenario))
+        low, high = low * scale, high * scale
     if row.known is not None and row.known.key == TRAINING and row.complexity is None:
         per_user = card.value("training.per_user") * staff_users(scenario)
         expected = min(max(per_user, low), high)
@@ -183,8 +186,15 @@ def team_options(scenario: Scenario, build: Range) -> tuple[TeamOption, ...]:
     return tuple(options)
 
 
-def tier(card: RateCard, build: Range) -> str:
-    return costs.tier(card, build.expected)
+def scope_systems(scenario: Scenario) -> int:
+    """Connected systems and specialty features beyond the core: what the guide's tiers turn on."""
+    features = sum(1 for m in scenario.modules
+                   if m.include and (m.known is None or m.known.key in costs.SCOPE_FEATURES))
+    return len(scenario.integrations) + features
+
+
+def tier(scenario: Scenario) -> str:
+    return costs.tier(scenario.card, scope_systems(scenario))
 
 
 def phase_totals(lines: tuple[LineItem, ...]) -> tuple[tuple[int, Range], ...]:
@@ -249,7 +259,7 @@ def plan_scenario(scenario: Scenario) -> ScenarioPlan:
     return ScenarioPlan(
         name=scenario.name,
         scenario=scenario,
-        tier=tier(scenario.card, build),
+        tier=tier(scenario),
         build=build,
         components=lines,
         phases=phase_totals(lines),

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
-from generator.model import TRAINING, Hosting, Plan, Records, ScenarioPlan, Team
+from generator.model import SCOPE_FEATURES, TRAINING, Category, Hosting, Plan, Records, ScenarioPlan, Team
 from generator.plan.costs import effective_rate, maintenance_shares, phase1_quarters
 from generator.render.xlsx_quotes import quotes_sheets
 from generator.render.xlsx_sheet import MONEY, Book, Sheet, col_name, sheet_names
@@ -42,6 +42,8 @@ def _input_rows(sp: ScenarioPlan) -> list[tuple[str, str, float, str, str]]:
          "workbook" if clinic.hourly_rate is not None else card.entry(f"rate.{team}").cited),
         ("overhead", "Overhead on the team's rate", sp.labor.overhead_rate, "pct",
          card.entry(f"overhead.{team}").cited),
+        c("clinic.staff_users_per_physician", "Staff users per physician (sets the size the training range covers)",
+          "num"),
         c("rate.offshore", "Offshore rate (the guide's component prices are at this rate)", "rate"),
         c("overhead.offshore", "Offshore overhead", "pct"),
         c("rate.us", "US rate", "rate"), c("overhead.us", "US overhead", "pct"),
@@ -63,7 +65,8 @@ def _input_rows(sp: ScenarioPlan) -> list[tuple[str, str, float, str, str]]:
         c("offshelf.increase_pct", "Yearly escalation (subscriptions and custom running costs)", "pct"),
         ("phase1_quarters", "Quarters to build phase 1", phase1_quarters(card),
          "num", card.entry("phase1.build_quarters").cited),
-        c("tier.basic_max", "Basic tier below", "money"), c("tier.advanced_min", "Advanced tier from", "money"),
+        c("tier.mid_min_systems", "Mid tier from (connected systems and specialty features)", "num"),
+        c("tier.advanced_min_systems", "Advanced tier from (connected systems and specialty features)", "num"),
     ]
     if clinic.development_hours is not None:
         rows.append(("hours", "Development hours (workbook)", round(clinic.development_hours), "num", "workbook"))
@@ -78,6 +81,7 @@ def _input_rows(sp: ScenarioPlan) -> list[tuple[str, str, float, str, str]]:
 
 
 def inputs_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
+    r = book.ref
     sh = Sheet(book, names["Inputs"], (58, 16, 60))
     sh.text(0, 0, f"Inputs and assumptions: {sp.name}", "title")
     sh.text(1, 0, "Yellow cells are inputs: change one and every calculation sheet follows.", "note")
@@ -88,7 +92,13 @@ def inputs_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
         sh.num(row, 1, value, "input_" + fmt if fmt in ("money", "rate", "pct") else "input", name=name)
         sh.text(row, 2, source)
         row += 1
-    row += 1
+    sh.text(row, 0, "Staff-training range scale (staff users beyond the top of the guide's size ranges)")
+    card = sp.scenario.card  # the cached value restates costs.training_scale, as the formula does
+    reference = card.value("hosting.full_size_physicians") * card.value("clinic.staff_users_per_physician")
+    scale = max(1.0, sp.staff_users / reference) if reference > 0 else 1.0
+    sh.calc(row, 1, f"MAX(1,{r['staff_users']}/({r['hosting.full_size_physicians']}"
+                    f"*{r['clinic.staff_users_per_physician']}))", scale, "dec", name="training_scale")
+    row += 2
     sh.text(row, 0, "Components at the guide's (offshore) prices", "bold")
     row += 1
     sh.head(row, ("Component", "Range low", "Range high", "Position in range", "Share paid", "Phase", "Category"))
@@ -96,34 +106,35 @@ def inputs_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
     _component_inputs(sh, sp, row + 1)
 
 
-def component_inputs(sp: ScenarioPlan) -> list[tuple[str, float, float, float | None, float, int, str]]:
+def component_inputs(sp: ScenarioPlan) -> list[tuple[str, float, float, float | None, float, int, str, bool]]:
     """(name, range low, range high, position or None for per-user training, share paid, phase,
-    category) for each priced line, exactly as the planner prices it."""
+    category, range scaled with the staff users) for each priced line, exactly as the planner
+    prices it."""
     from generator.model import INTEGRATION_KEYS
     from generator.plan.costs import position
     from generator.plan.pricing import module_range
 
     sc = sp.scenario
     card, certified = sc.card, sc.clinic.certified_components
-    out: list[tuple[str, float, float, float | None, float, int, str]] = []
+    out: list[tuple[str, float, float, float | None, float, int, str, bool]] = []
     for m in (m for m in sc.modules if m.include):
-        low, high, _ = module_range(sc, m)
+        low, high, quoted = module_range(sc, m)
         category = "specialty" if m.known is None else m.known.key
         training = category == TRAINING and m.complexity is None
         share = card.value("certified.residual_pct") if m.known and m.known.standard and certified else 1.0
         out.append((m.name, low, high, None if training else position(card, m.complexity), share, m.phase,
-                    category))
+                    category, category == TRAINING and not quoted))
     for item in sc.integrations:
         key = INTEGRATION_KEYS[item.category]
         out.append((item.system, card.value(f"{key}.low"), card.value(f"{key}.high"),
-                    position(card, item.complexity), 1.0, item.phase, item.category.value))
+                    position(card, item.complexity), 1.0, item.phase, item.category.value, False))
     return out
 
 
 def _component_inputs(sh: Sheet, sp: ScenarioPlan, row: int) -> None:
     """Each included module and integration: its range, where the estimate sits, and the share
     paid (below 1 for a certified component)."""
-    for i, (name, low, high, pos, share, phase, category) in enumerate(component_inputs(sp)):
+    for i, (name, low, high, pos, share, phase, category, scaled) in enumerate(component_inputs(sp)):
         r = row + i
         sh.text(r, 0, name)
         sh.num(r, 1, low, "input_money", name=f"c{i}.low")
@@ -135,6 +146,8 @@ def _component_inputs(sh: Sheet, sp: ScenarioPlan, row: int) -> None:
         sh.num(r, 4, share, "input_pct", name=f"c{i}.share")
         sh.num(r, 5, phase, "input", name=f"c{i}.phase")
         sh.text(r, 6, category)
+        if scaled:
+            sh.text(r, 7, "range x the staff-training scale", "note")
 
 
 # ------------------------------------------------------------------ components and labour
@@ -191,6 +204,7 @@ def components_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> Non
     from generator.plan.pricing import drafts
 
     ds = drafts(sp.scenario)
+    scaled = [x[7] for x in inputs]
     dc = sum(d.expected for d in ds)
     _labour(sh, sp, f"{col['gexp'][0]}:{col['gexp'][1]}", dc)
     cost = sp.labor.cost
@@ -200,7 +214,7 @@ def components_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> Non
     expected = apportion(cost, [d.expected for d in ds])
     short_cell = xl_rowcol_to_cell(last + 2, 7, True, True)
     for i, (d, li) in enumerate(zip(ds, sp.components, strict=True)):
-        _component_row(sh, i, first + i, d, li, (shares[i], wholes[i], rems[i]), rems, col, short_cell)
+        _component_row(sh, i, first + i, d, li, (shares[i], wholes[i], rems[i]), rems, col, short_cell, scaled[i])
     assert expected == [li.cost.expected for li in sp.components]
     sh.text(last + 1, 0, "Total build", "bold")
     for k, c, v in (("low", 10, sp.build.low), ("exp", 11, sp.build.expected), ("high", 12, sp.build.high)):
@@ -213,9 +227,11 @@ def components_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> Non
 
 
 def _component_row(sh: Sheet, i: int, row: int, d: Any, li: Any, split: tuple[float, int, float],
-                   rems: list[float], col: dict[str, tuple[str, str]], short_cell: str) -> None:
+                   rems: list[float], col: dict[str, tuple[str, str]], short_cell: str, scaled: bool) -> None:
     r = sh.book.ref
     low, high, share = r[f"c{i}.low"], r[f"c{i}.high"], r[f"c{i}.share"]
+    if scaled:
+        low, high = f"{low}*{r['training_scale']}", f"{high}*{r['training_scale']}"
     sh.text(row, 0, li.name)
     sh.calc(row, 1, r[f"c{i}.phase"], li.phase, "num")
     sh.text(row, 2, li.category)
@@ -248,10 +264,15 @@ def _phases_and_teams(sh: Sheet, sp: ScenarioPlan, row: int) -> None:
             sh.calc(row + 1 + i, c, f"SUMIF({r['range.phase']},{phase},{r[f'range.{k}']})", v,
                     name=f"phase{phase}.{k}")
     row += len(sp.phases) + 2
-    sh.text(row, 0, "Tier")
-    sh.calc(row, 1, f'IF({r["build.exp"]}>={r["tier.advanced_min"]},"advanced",IF({r["build.exp"]}<'
-                    f'{r["tier.basic_max"]},"basic","mid"))', sp.tier, "text", name="tier")
-    row += 2
+    sh.text(row, 0, "Connected systems and specialty features")
+    kinds = ("specialty", *SCOPE_FEATURES, *(c.value for c in Category))
+    count = "+".join(f'COUNTIF({r["range.cat"]},"{k}")' for k in kinds)
+    systems = sum(1 for li in sp.components if li.category in kinds)  # what the COUNTIF counts
+    sh.calc(row, 1, count, systems, "num", name="systems")
+    sh.text(row + 1, 0, "Tier (by scope, as the guide defines it)")
+    sh.calc(row + 1, 1, f'IF({r["systems"]}>={r["tier.advanced_min_systems"]},"advanced",IF({r["systems"]}>='
+                        f'{r["tier.mid_min_systems"]},"mid","basic"))', sp.tier, "text", name="tier")
+    row += 3
     sh.head(row, ("The same scope with each team", "Rate", "Overhead", "Effective rate", "", "", "", "", "",
                   "", "Low", "Expected", "High"))
     for i, t in enumerate(sp.teams):
@@ -277,6 +298,10 @@ def run_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
     sh.text(9, 0, "Clinic size position in the guide's hosting ranges")
     sh.calc(9, 1, f"MIN(MAX(({r['physicians']}-1)/MAX({r['hosting.full_size_physicians']}-1,1),0),1)", pos,
             "pct", name="size_pos")
+    sh.text(10, 0, "Size scale beyond the top of the guide's hosting range")
+    full = sc.card.value("hosting.full_size_physicians")  # the cached value restates costs.size_scale
+    sh.calc(10, 1, f"MAX(1,{r['physicians']}/{r['hosting.full_size_physicians']})",
+            max(1.0, sc.clinic.physicians / full) if full > 0 else 1.0, "dec", name="size_scale")
     hosting, upfront = (run.hosting[0], run.hosting_expected, run.hosting[1]), run.onprem_upfront
     sh.text(3, 0, "Maintenance (share of the expected build)")
     sh.calc(3, 1, f"ROUND({r['build.exp']}*{r['maintenance.low_pct']},0)", run.maintenance[0], name="m.low")
@@ -285,13 +310,16 @@ def run_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
     sh.text(7, 0, "On-premise servers up front")
     if sc.clinic.hosting is Hosting.ONPREM:
         lo, hi, pct = r["hosting.onprem.upfront.low"], r["hosting.onprem.upfront.high"], r["hosting.onprem.annual_pct"]
-        forms = (f"ROUND({lo},0)", f"ROUND({lo}+({hi}-{lo})*{r['size_pos']},0)", f"ROUND({hi},0)")
+        k = r["size_scale"]
+        forms = (f"ROUND({lo}*{k},0)", f"ROUND(({lo}+({hi}-{lo})*{r['size_pos']})*{k},0)", f"ROUND({hi}*{k},0)")
         for c, (f, v) in enumerate(zip(forms, upfront, strict=True)):
             up = sh.calc(7, 1 + c, f, v, name=f"up.{c}")
             sh.calc(4, 1 + c, f"ROUND({up}*{pct},0)", hosting[c], name=f"h.{c}")
     else:
         lo, hi = r["hosting.cloud.monthly.low"], r["hosting.cloud.monthly.high"]
-        forms = (f"ROUND({lo}*12,0)", f"ROUND(({lo}+({hi}-{lo})*{r['size_pos']})*12,0)", f"ROUND({hi}*12,0)")
+        k = r["size_scale"]
+        forms = (f"ROUND({lo}*12*{k},0)", f"ROUND(({lo}+({hi}-{lo})*{r['size_pos']})*12*{k},0)",
+                 f"ROUND({hi}*12*{k},0)")
         for c, (f, v) in enumerate(zip(forms, hosting, strict=True)):
             sh.calc(4, 1 + c, f, v, name=f"h.{c}")
             sh.num(7, 1 + c, 0, name=f"up.{c}")
