@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from generator import __version__
 from generator.model import (
     INTEGRATION_KEYS,
+    SCOPE_FEATURES,
     TRAINING,
     Intake,
     Integration,
@@ -189,7 +190,7 @@ def team_options(scenario: Scenario, build: Range) -> tuple[TeamOption, ...]:
 def scope_systems(scenario: Scenario) -> int:
     """Connected systems and specialty features beyond the core: what the guide's tiers turn on."""
     features = sum(1 for m in scenario.modules
-                   if m.include and (m.known is None or m.known.key in costs.SCOPE_FEATURES))
+                   if m.include and (m.known is None or m.known.key in SCOPE_FEATURES))
     return len(scenario.integrations) + features
 
 

@@ -18,8 +18,9 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from generator.model import SCOPE_FEATURES, TRAINING, Category, Hosting, Plan, Records, ScenarioPlan, Team
 from generator.plan.costs import effective_rate, maintenance_shares, phase1_quarters
+from generator.render.xlsx_charts import add_charts
 from generator.render.xlsx_quotes import quotes_sheets
-from generator.render.xlsx_sheet import MONEY, Book, Sheet, col_name, sheet_names
+from generator.render.xlsx_sheet import Book, Sheet, sheet_names
 
 if TYPE_CHECKING:
     from generator.settings import Settings
@@ -545,47 +546,6 @@ def risk_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
             for c, shown in ((4, s.input_low), (5, s.input_high), (6, s.source)):
                 sh.text(rr, c, shown)
     sh.ws.freeze_panes(3, 1)
-
-
-# ------------------------------------------------------------------ charts
-
-
-def add_charts(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
-    wb, n, own = book.wb, len(sp.components), sp.ownership
-    comp, cash, ownn = (quote_sheetname(names[k]) for k in ("Components", "Cash flow", "Ownership"))
-    bar = wb.add_chart({"type": "bar"})
-    bar.add_series({"name": "Expected", "categories": f"={comp}!$A$15:$A${14 + n}",
-                    "values": f"={comp}!$L$15:$L${14 + n}", "fill": {"color": book.accent},
-                    "data_labels": {"value": True, "num_format": MONEY}})
-    bar.set_title({"name": "Build cost by component"})
-    bar.set_legend({"none": True})
-    bar.set_y_axis({"reverse": True})
-    bar.set_x_axis({"num_format": MONEY})
-    book.wb.get_worksheet_by_name(names["Components"]).insert_chart(f"O{15}", bar)  # type: ignore[union-attr]
-    col = wb.add_chart({"type": "column", "subtype": "stacked"})
-    q = len(own.cash_flow)
-    for c, label, fill in (("C", "Build", {"color": book.accent}), ("D", "Run", {"pattern": {
-            "pattern": "wide_upward_diagonal", "fg_color": "#555555", "bg_color": "#ffffff"}})):
-        col.add_series({"name": label, "categories": f"={cash}!$A$8:$A${7 + q}",
-                        "values": f"={cash}!${c}$8:${c}${7 + q}", **({"fill": fill} if "color" in fill else fill)})
-    col.set_title({"name": "Spend per quarter"})
-    col.set_y_axis({"num_format": MONEY})
-    wb.get_worksheet_by_name(names["Cash flow"]).insert_chart("G7", col)  # type: ignore[union-attr]
-    line = wb.add_chart({"type": "line"})
-    top = 4 + len(own.off_the_shelf)
-    dashes = ("solid", "dash", "round_dot", "long_dash_dot", "square_dot")
-    marks = ("circle", "square", "triangle", "diamond", "x")
-    for i in range(len(own.off_the_shelf) + 1):
-        row = top + 2 + i
-        last = col_name(7 + own.years)
-        line.add_series({"name": f"={ownn}!$A${row}", "categories": f"={ownn}!$I${top + 1}:${last}${top + 1}",
-                         "values": f"={ownn}!$I${row}:${last}${row}",
-                         "line": {"color": book.accent if i == 0 else "#444444", "width": 2.5 if i == 0 else 1.5,
-                                  "dash_type": dashes[i % len(dashes)]},
-                         "marker": {"type": marks[i % len(marks)]}})
-    line.set_title({"name": "Cumulative cost: custom against off-the-shelf"})
-    line.set_y_axis({"num_format": MONEY})
-    wb.get_worksheet_by_name(names["Ownership"]).insert_chart(f"A{top + n + 10}", line)  # type: ignore[union-attr]
 
 
 # ------------------------------------------------------------------ the workbook
