@@ -67,11 +67,17 @@ def _terminate_like_interrupt(enabled: bool) -> Iterator[None]:
 
 
 def _out(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
+    """Print to stdout; control characters other than newlines are escaped (`one_line`)."""
+    from generator.errors import one_line
+
+    sys.stdout.write("\n".join(map(one_line, text.split("\n"))) + "\n")
 
 
 def _err(text: str) -> None:
-    sys.stderr.write(text + "\n")
+    """Print one line to stderr, whatever names or values it quotes (`one_line`)."""
+    from generator.errors import one_line
+
+    sys.stderr.write(one_line(text) + "\n")
 
 
 def parse_formats(value: str) -> tuple[str, ...]:
@@ -248,18 +254,37 @@ def _generation_settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from generator.errors import IntakeError
+    """Exit 0 when every workbook was generated, 1 when some were and others failed, 2 when none
+    was (output-spec.md); every error names its workbook."""
+    import os
+
+    from generator.errors import IntakeError, TemplateError
     from generator.run.generate import generate
 
     settings = _generation_settings(args)
     failed = 0
     for name in args.files:
+        workbook = os.path.basename(name)
         try:
             result = generate(Path(name), settings)
         except IntakeError as exc:
             failed += 1
             for line in exc.lines():
                 _err(f"error: {line}")
+            continue
+        except TemplateError:
+            raise  # the operator's templates: every workbook would fail the same way
+        except BudgetError as exc:  # output, browser: this workbook failed, the next may not
+            failed += 1
+            for line in exc.lines():
+                _err(f"error: {line}" if line.startswith(workbook) else f"error: {workbook}: {line}")
+            continue
+        except Exception as exc:  # noqa: BLE001 - one workbook's crash must not stop the others
+            failed += 1
+            _err(f"error: {workbook}: internal error ({type(exc).__name__}: {exc}); please report it "
+                 "together with the workbook")
+            if args.debug:
+                traceback.print_exc()
             continue
         for warning in result.warnings:
             _err(f"warning: {warning}")

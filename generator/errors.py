@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# Control characters (newlines, tabs, terminal escapes, C1 codes), line and paragraph separators,
+# bidirectional overrides, and the lone surrogates a file name that is not UTF-8 decodes to.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069"
+                      "\ud800-\udfff]")
+
+
+def one_line(text: str) -> str:
+    """`text` with every control character written as an escape (`\\n`, `\\x1b`, `\\xe9` for a
+    byte of a name that is not UTF-8), so that an error stays one plain, printable line: a cell
+    value cannot forge log lines in cron mail, nor a file name reach the terminal raw."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii")
+                        if not 0xD800 <= ord(m.group()) <= 0xDFFF else f"\\x{ord(m.group()) & 0xFF:02x}", text)
 
 
 class BudgetError(Exception):
@@ -53,7 +67,7 @@ class Problem:
                 where += f"!{self.cell}"
         if self.field:
             where += f" ({self.field})"
-        return f"{where}: {self.message}"
+        return one_line(f"{where}: {self.message}")
 
 
 class IntakeError(BudgetError):

@@ -64,10 +64,7 @@ class Branding:
         if not HEX_COLOR.match(color_v):
             raise UsageError(f"branding colour must look like '#1f5f8b', got {color_v!r}")
         if logo_v is not None:
-            if not logo_v.is_file():
-                raise UsageError(f"{logo_v}: logo file not found")
-            if logo_v.suffix.lower() not in (".png", ".jpg", ".jpeg", ".svg"):
-                raise UsageError(f"{logo_v}: the logo must be a PNG, JPEG or SVG file")
+            check_logo(logo_v)
         reference = (path.parent / str(data["docx_reference"])) if path is not None and data.get(
             "docx_reference") else None
         if reference is not None:
@@ -87,6 +84,36 @@ def check_reference(path: Path) -> None:
                 raise UsageError(f"{path}: docx_reference is not a Word document (.docx)")
     except (zipfile.BadZipFile, OSError):
         raise UsageError(f"{path}: docx_reference is not a Word document (.docx)") from None
+
+
+LOGO_MAX = 2 * 1024 * 1024  # bytes: a letterhead logo is tens of kilobytes; 200 MB used 1.15 GB per workbook
+_SVG = re.compile(rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*(<!DOCTYPE svg[^>]*>\s*)?<svg[\s>]", re.S)
+
+
+def check_logo(path: Path) -> None:
+    """Once, up front: the logo is a real PNG, JPEG or SVG file of at most LOGO_MAX bytes (a file
+    that only had the suffix made every workbook of a batch an internal error)."""
+    suffix = path.suffix.lower()
+    if suffix not in (".png", ".jpg", ".jpeg", ".svg"):
+        raise UsageError(f"{path}: the logo must be a PNG, JPEG or SVG file")
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise UsageError(f"{path}: the logo is not a file")
+        if size > LOGO_MAX:
+            raise UsageError(f"{path}: the logo is {size / 1024 / 1024:,.1f} MB; at most 2 MB, please "
+                             "(a letterhead logo is usually under 100 KB)")
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except FileNotFoundError:
+        raise UsageError(f"{path}: logo file not found") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the logo: {exc.strerror or exc}") from None
+    real = {".png": head.startswith(b"\x89PNG\r\n\x1a\n"), ".svg": bool(_SVG.match(head)),
+            ".jpg": head.startswith(b"\xff\xd8\xff"), ".jpeg": head.startswith(b"\xff\xd8\xff")}[suffix]
+    if not real:
+        kind = {".png": "PNG", ".svg": "SVG", ".jpg": "JPEG", ".jpeg": "JPEG"}[suffix]
+        raise UsageError(f"{path}: the logo is named {suffix} but is not a {kind} image; export it again")
 
 
 @dataclass(frozen=True)
@@ -128,8 +155,12 @@ class Settings:
             from generator.render import docx
 
             docx.require()
-        if templates is not None and not templates.is_dir():
-            raise UsageError(f"--templates {templates}: not a folder")
+        if templates is not None:
+            if not templates.is_dir():
+                raise UsageError(f"--templates {templates}: not a folder")
+            from generator.render.document import check_overrides
+
+            check_overrides(templates)  # once, up front: a broken override fails before any work
         return cls(out, formats, templates, Branding.load(brand_file, firm, logo, color), engine)
 
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from generator import model
+from generator.errors import one_line
 from generator.intake import schema
 from generator.ratecard import suggest
 
@@ -65,15 +66,6 @@ def shorten(text: str, limit: int = SHOWN_CHARS) -> str:
     breaks the message's one line."""
     cut = text if len(text) <= limit else f"{text[:limit - 3]}... ({len(text):,} characters)"
     return one_line(cut)
-
-
-def one_line(text: str) -> str:
-    """`text` with every control character (newlines, tabs, terminal escapes, bidirectional
-    overrides) written as an escape such as `\\n` or `\\x1b`, so it stays one plain line."""
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
-
-
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _plain(x: float) -> str:

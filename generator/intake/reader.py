@@ -8,6 +8,7 @@ percentage typed as `5`) do not stop the run; they travel in `Intake.warnings`.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import os
 import re
 import unicodedata
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.errors import IntakeError
+from generator.errors import IntakeError, one_line
 from generator.intake import fields, schema
 from generator.intake.report import INVALID, PLAUSIBLE, Report, _usable  # noqa: F401 - quote_sheet's too
 from generator.intake.workbook import FORM, TABLE, Book, Cell, Sheet, Table, normalize, read_book, table
@@ -53,7 +54,17 @@ def slugify(name: str) -> str:
     (No `Path` here: a batch slugifies every workbook's name, and pathlib would intern each.)"""
     stem = _stem(name)
     ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", ascii_stem.lower()).strip("-") or "workbook"
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_stem.lower()).strip("-") or "workbook"
+    if len(slug) <= SLUG_MAX:
+        return slug
+    # Cut to SLUG_MAX with a short hash of the whole name (output-spec.md): every name the
+    # product writes (`.<slug>.<random>` staging folders, `_errors/<slug>.html`) fits NAME_MAX.
+    digest = hashlib.sha256(stem.encode("utf-8", "surrogatepass")).hexdigest()[:SLUG_HASH]
+    return f"{slug[:SLUG_MAX - SLUG_HASH - 1].rstrip('-')}-{digest}"
+
+
+SLUG_MAX = 100  # characters, the hash included
+SLUG_HASH = 8  # hex digits of the whole name's SHA-256 ending a long slug
 
 
 def is_percent_key(key: str) -> bool:
@@ -520,7 +531,7 @@ def read_intake(path: Path, card: RateCard | None = None) -> Intake:
 
     path = Path(path)
     book = read_book(path)
-    rep = Report(path.name)
+    rep = Report(one_line(path.name))  # a name that is not UTF-8: its bytes as \xNN
     sheets = _locate(book, rep)
     clinic_sheet = sheets[schema.CLINIC_SHEET]
     clinic = _clinic(clinic_sheet, rep) if clinic_sheet is not None else {}
@@ -544,5 +555,5 @@ def read_intake(path: Path, card: RateCard | None = None) -> Intake:
     for row in rows:
         scenarios.append(scenario(row.name, {**clinic, **row.clinic}, row.includes,
                                   base_card.with_overrides(row.overrides)))
-    return Intake(source=path.name, slug=slugify(path.name), scenarios=tuple(scenarios),
+    return Intake(source=one_line(path.name), slug=slugify(path.name), scenarios=tuple(scenarios),
                   warnings=rep.all_warnings(), quotes=quotes)

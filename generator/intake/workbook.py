@@ -32,6 +32,7 @@ from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from openpyxl.worksheet.worksheet import Worksheet
 
 from generator.errors import IntakeError
+from generator.intake.rawfile import MAX_FILE, open_workbook_file
 
 PROBE = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e "expanded">]><r>&e;</r>'
 
@@ -76,7 +77,6 @@ ENCRYPTION_STREAM = "EncryptionInfo".encode("utf-16-le")
 # for logos and long notes while refusing zip bombs before anything is inflated (Apache POI's
 # ZipSecureFile does the same with its 0.01 minimum inflate ratio).
 MB = 1024 * 1024
-MAX_FILE = 50 * MB  # on disk
 MAX_PARTS = 10_000  # zip entries
 MAX_PART = 100 * MB  # one entry, unpacked (a worksheet is read only within its window)
 MAX_XML_PART = 5 * MB  # one other XML part: openpyxl parses shared strings and styles whole
@@ -98,8 +98,6 @@ DAMAGED = (
 ODS = "this is an OpenDocument spreadsheet (.ods), not an Excel workbook; save it as .xlsx"
 XLSB = "this is an Excel binary workbook (.xlsb); open it in Excel and save as .xlsx"
 ZIP_NOT_EXCEL = "this is a zip file but not an Excel workbook (it has no xl/workbook.xml)"
-TOO_BIG_FILE = ("the file is {size} on disk, too large for an intake workbook (the limit is {limit}); "
-                "it is refused unread")
 TOO_MANY_PARTS = "the workbook has {count:,} parts inside, too many for an intake workbook (the limit is {limit:,})"
 TOO_BIG_PART = ("part '{part}' unpacks to {size}, too large for an intake workbook (the limit is {limit}); "
                 "it is refused unread")
@@ -130,10 +128,7 @@ def _size(n: int) -> str:
 
 def _read_bytes(path: Path) -> bytes:
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE and path.is_file():
-            raise IntakeError.single(path.name, TOO_BIG_FILE.format(size=_size(size), limit=_size(MAX_FILE)))
-        with path.open("rb") as fh:
+        with open_workbook_file(path) as fh:  # a regular file of at most MAX_FILE bytes (rawfile.py)
             return fh.read(MAX_FILE + 1)  # a file that grows while read is cut, then found damaged
     except FileNotFoundError:
         raise IntakeError.single(path.name, f"file not found ({path})") from None

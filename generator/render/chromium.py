@@ -112,12 +112,45 @@ class BrowserError(OutputError):
     pass
 
 
+PROFILE_PREFIX = "clinic-budget-chromium-"  # + the owner's process id + "-" + random
+
+
+def remove_stale_profiles(folder: str | None = None) -> int:
+    """Remove the profile folders of browsers whose process was killed (SIGKILL leaves them,
+    about 2 MB each): ours (same user), named with an owner process id that no longer exists."""
+    import shutil
+
+    folder = folder or tempfile.gettempdir()
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.name.startswith(PROFILE_PREFIX):
+            continue
+        owner = entry.name[len(PROFILE_PREFIX):].split("-", 1)[0]
+        try:
+            if not owner.isdigit() or entry.stat(follow_symlinks=False).st_uid != os.getuid() \
+                    or not entry.is_dir(follow_symlinks=False):
+                continue
+            os.kill(int(owner), 0)
+            continue  # its process is alive: not stale
+        except ProcessLookupError:
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed += 1
+        except OSError:
+            continue
+    return removed
+
+
 class Browser:
     """One headless Chromium and one page in it, spoken to in DevTools messages over two pipes."""
 
     def __init__(self, found: Found) -> None:
         self.found = found
-        self._profile = tempfile.mkdtemp(prefix="clinic-budget-chromium-")
+        remove_stale_profiles()
+        self._profile = tempfile.mkdtemp(prefix=f"{PROFILE_PREFIX}{os.getpid()}-")
         to_browser, self._send = os.pipe()
         self._receive, from_browser = os.pipe()
         os.set_inheritable(to_browser, True)

@@ -85,12 +85,28 @@ class NamedLoader(jinja2.BaseLoader):
         return source, self.prefix + template, uptodate
 
 
+class ConfinedLoader(jinja2.FileSystemLoader):
+    """A `--templates` folder's templates, never a file outside it: a symlink in the folder to
+    /etc/passwd (or any path out of it) is not a template."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(str(folder))
+        self.root = Path(folder).resolve()
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        if not Path(filename).resolve().is_relative_to(self.root):
+            raise TemplateError(f"{template}: the override leads outside the --templates folder "
+                                f"({self.root}); only files inside it are templates", template)
+        return source, filename, uptodate
+
+
 def loader(templates: Path | None) -> jinja2.BaseLoader:
     shipped = ResourceLoader(shipped_templates())
     chain: list[jinja2.BaseLoader] = [
         jinja2.PrefixLoader({"default": NamedLoader(shipped, "default:")}, delimiter=":")]
     if templates is not None:
-        chain.append(NamedLoader(jinja2.FileSystemLoader(str(templates))))
+        chain.append(NamedLoader(ConfinedLoader(templates)))
     chain.append(NamedLoader(shipped))
     return jinja2.ChoiceLoader(chain)
 
@@ -241,9 +257,43 @@ def environment(settings: Settings, kind: str) -> jinja2.Environment:
     return _environment(settings.templates, kind)
 
 
+def environment_class(templates: Path | None) -> type[jinja2.Environment]:
+    """Jinja's sandboxed environment for a `--templates` override (an override ran `os.popen`
+    through Python attributes), the plain one for the shipped templates alone (ours; no cost)."""
+    if templates is None:
+        return jinja2.Environment
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment
+
+
+def check_overrides(templates: Path) -> None:
+    """Compile every template of a `--templates` folder once, up front, so that a broken
+    override (a syntax error, a symlink out of the folder) is a usage error before any workbook
+    is read, not a failure of every workbook or of the portfolio after the documents."""
+    from generator.errors import UsageError
+
+    env = _environment(templates, "html")
+    for path in sorted(templates.rglob("*")):
+        if not path.is_file() and not path.is_symlink():
+            continue
+        name = path.relative_to(templates).as_posix()
+        try:
+            if path.is_symlink() and not path.resolve().is_relative_to(templates.resolve()):
+                raise TemplateError(f"{name}: a link to {path.resolve()}, outside the --templates folder", name)
+            if path.suffix == ".j2":
+                env.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            raise UsageError(f"--templates {templates}: {name}:{exc.lineno}: {exc.message}") from None
+        except TemplateError as exc:
+            raise UsageError(f"--templates {templates}: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"--templates {templates}: {name}: cannot read it: {exc}") from None
+
+
 @cache
 def _environment(templates: Path | None, kind: str) -> jinja2.Environment:
-    env = jinja2.Environment(
+    env = environment_class(templates)(
         loader=loader(templates),
         undefined=jinja2.StrictUndefined,
         autoescape=True,

@@ -106,10 +106,20 @@ def scan(folder: Path, others: list[str] | None = None) -> Iterator[str]:
     file system gives them, as they are read; the other listed files' names go to `others`."""
     with _listing(folder) as entries:
         for e in entries:
-            if is_workbook_name(e.name) and e.is_file():
+            if is_workbook_name(e.name) and _is_file(e):
                 yield e.name
-            elif others is not None and is_listed_name(e.name) and e.is_file():
+            elif others is not None and is_listed_name(e.name) and _is_file(e):
                 others.append(e.name)
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    """Anything but a folder: a FIFO, a device, a symlink loop named `*.xlsx` is listed, so that
+    its job reports it (it is refused before a byte is read: intake/rawfile.py), rather than
+    skipped in silence; a listing never stops on one."""
+    try:
+        return not entry.is_dir()
+    except OSError:
+        return True
 
 
 def discover(folder: Path, everything: bool = False) -> list[Path]:
@@ -212,7 +222,7 @@ def quick_check(job: Job) -> Outcome | None:
     """`unchanged(job)` from a hash taken here; lets the parent skip a pool for unchanged work."""
     try:
         return unchanged(job, sha256_file(job.source))
-    except OSError:
+    except (OSError, IntakeError):
         return None
 
 
@@ -220,7 +230,9 @@ def process_workbook(job: Job) -> Outcome:
     """Bring one workbook's documents up to date; every failure is returned, never raised."""
     started = time.monotonic()
     try:
-        digest = sha256_file(job.source)
+        digest = sha256_file(job.source)  # a FIFO, a device or a huge file is refused unread
+    except IntakeError as exc:
+        return replace(_failure(job, exc.lines(), exc.problems), seconds=time.monotonic() - started)
     except OSError as exc:
         return _failure(job, [f"{job.name}: cannot read the file: {exc.strerror or exc}"])
     skipped = unchanged(job, digest)
@@ -229,7 +241,7 @@ def process_workbook(job: Job) -> Outcome:
     outcome = _generate(job, digest)
     try:
         unstable = sha256_file(job.source) != digest
-    except OSError:
+    except (OSError, IntakeError):
         unstable = True
     if unstable and outcome.failed:
         outcome = _failure(job, [f"{job.name}: {UNSTABLE}"], unstable=True)

@@ -50,8 +50,12 @@ MANIFEST_SCHEMA = 2  # PRAGMA user_version of the database
 
 
 def sha256_file(path: str | Path) -> str:
+    """The file's SHA-256; IntakeError (before reading a byte) unless it is a regular file of at most
+    the reader's limit (a FIFO, /dev/zero behind a symlink, a 20 GB sparse file: intake/rawfile.py)."""
+    from generator.intake.rawfile import open_workbook_file
+
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_workbook_file(path) as fh:
         for chunk in iter(lambda: fh.read(1 << 16), b""):
             digest.update(chunk)
     return digest.hexdigest()
@@ -187,7 +191,11 @@ class Record:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Record:
+        """From `to_json`'s form; a value of the wrong kind raises TypeError or ValueError."""
         headline = data.get("headline")
+        for key in ("files", "errors"):
+            if not isinstance(data.get(key, []), list):
+                raise TypeError(f"{key} must be a list")
         return cls(
             slug=str(data["slug"]), source=str(data.get("source", "")),
             workbook_sha256=str(data.get("workbook_sha256", "")),
@@ -270,12 +278,15 @@ class Manifest:
             out.mkdir(parents=True, exist_ok=True)
             try:
                 manifest = cls(path, _connect(path))
-            except sqlite3.DatabaseError:
+            except sqlite3.OperationalError:
+                raise  # locked, disk full, cannot open: for now, not damage; the manifest is kept
+            except sqlite3.DatabaseError:  # not a database, malformed, failed its check: damage
                 _remove_database(path)
                 manifest = cls(path, _connect(path), damaged=True)
+            manifest.conn.execute("BEGIN")
         except (OSError, sqlite3.Error) as exc:
-            raise OutputError(f"{path}: cannot open the manifest: {getattr(exc, 'strerror', None) or exc}") from None
-        manifest.conn.execute("BEGIN")
+            raise OutputError(f"{path}: cannot open the manifest: {getattr(exc, 'strerror', None) or exc}; "
+                              "it is kept as it is, try again later") from None
         return manifest
 
     def get(self, slug: str) -> Record | None:
@@ -364,7 +375,8 @@ def stored_records(out: Path) -> list[Record]:
     try:
         if conn.execute("PRAGMA user_version").fetchone()[0] != MANIFEST_SCHEMA:
             return []
-        return [_load(text) for (text,) in conn.execute("SELECT record FROM records ORDER BY slug")]
+        records = (_load(text) for (text,) in conn.execute("SELECT record FROM records ORDER BY slug"))
+        return [r for r in records if r is not None]  # a damaged record is skipped
     except sqlite3.Error:
         return []
     finally:
@@ -372,11 +384,35 @@ def stored_records(out: Path) -> list[Record]:
 
 
 def _dump(record: Record) -> str:
-    return json.dumps(record.to_json(), ensure_ascii=False, separators=(",", ":"))
+    """The record as JSON text; ASCII, so a file name that is not UTF-8 (its bytes decoded to lone
+    surrogates) is stored as `\\udcXX` escapes that load back to the same name."""
+    return json.dumps(record.to_json(), ensure_ascii=True, separators=(",", ":"))
 
 
-def _load(text: str) -> Record:
-    return Record.from_json(json.loads(text))
+def _load(text: str) -> Record | None:
+    """The record stored as `text`, or None when it is damaged (not JSON, an unknown key, a value
+    of the wrong type): its workbook is then regenerated, as if it had no record, instead of
+    every later batch failing on it."""
+    try:
+        record = Record.from_json(json.loads(text))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    return record if _well_typed(record) else None
+
+
+def _well_typed(record: Record) -> bool:
+    strings = (record.slug, record.source, record.workbook_sha256, record.fingerprint, record.generated_at,
+               record.status, record.checked_at, *record.files, *record.errors)
+    if not all(isinstance(s, str) for s in strings):
+        return False
+    h = record.headline
+    if h is None:
+        return True
+    numbers = (h.physicians, h.build_low, h.build_expected, h.build_high, h.year_one_capital)
+    return (isinstance(h.clinic, str) and isinstance(h.tier, str) and isinstance(h.recommendation, str)
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in numbers)
+            and (h.break_even_year is None or (isinstance(h.break_even_year, int)
+                                               and not isinstance(h.break_even_year, bool))))
 
 
 def _remove_database(path: Path) -> None:

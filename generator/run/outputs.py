@@ -28,6 +28,7 @@ MANIFEST_NAME = ".clinic-budget-manifest.sqlite"  # generator.run.manifest; SQLi
 LOCK_NAME = ".clinic-budget.lock"
 ERRORS_DIR = "_errors"  # the error reports of failed workbooks
 STALE_TEMP_SECONDS = 60.0  # a staging folder this old belongs to a process that died
+TEMP_MARK = ".clinic-budget-tmp-"  # every temporary name we make starts so; clean-up removes only those
 
 
 # ------------------------------------------------------------------ paths
@@ -52,7 +53,7 @@ def write_atomically(folder: str | Path, files: dict[str, bytes]) -> None:
     parent = parent or "."
     try:
         os.makedirs(parent, exist_ok=True)
-        staging = tempfile.mkdtemp(prefix=f".{base}.", dir=parent)
+        staging = tempfile.mkdtemp(prefix=f"{TEMP_MARK}{base}.", dir=parent)
     except OSError as exc:
         raise OutputError(f"{parent}: cannot write the output folder: {exc.strerror or exc}") from None
     try:
@@ -72,11 +73,11 @@ def write_atomically(folder: str | Path, files: dict[str, bytes]) -> None:
 
 
 def _create_temporary(path: str | Path) -> tuple[int, str]:
-    """A new hidden `.<name>.<random>.tmp` beside `path`, opened for writing with mode 0666
-    less the umask."""
+    """A new hidden `.clinic-budget-tmp-<name>.<random>.tmp` beside `path`, opened for writing
+    with mode 0666 less the umask."""
     folder, name = os.path.split(path)
     for _ in range(100):
-        tmp = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
+        tmp = os.path.join(folder, f"{TEMP_MARK}{name}.{secrets.token_hex(4)}.tmp")
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666), tmp
         except FileExistsError:
@@ -102,7 +103,8 @@ def write_text_atomically(path: str | Path, text: str | Iterable[str]) -> None:
         raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
     fd, tmp = _create_temporary(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        # backslashreplace: a file name that is not UTF-8 is shown with its bytes as \\xNN escapes
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", newline="") as fh:
             fh.writelines([text] if isinstance(text, str) else text)
             fh.flush()
             os.fsync(fh.fileno())
@@ -156,27 +158,26 @@ class OutputLock:
 
 
 def remove_stale_temporaries(out: Path, older_than: float = STALE_TEMP_SECONDS) -> int:
-    """Remove staging folders and temporary files left by a process that was killed.
-
-    Only hidden names made by `write_atomically` (`.<slug>.<random>/`) or by
-    `write_text_atomically` (`.<name>.<random>.tmp`), older than `older_than` seconds.
+    """Remove staging folders and temporary files left by a process that was killed: only names
+    that carry our marker (`.clinic-budget-tmp-<slug>.<random>/` from `write_atomically`,
+    `.clinic-budget-tmp-<name>.<random>.tmp` from `write_text_atomically`), older than
+    `older_than` seconds. Anything else hidden in the folder (`.vim.bak/`, a mail client's
+    profile) is not ours and is left alone.
     """
     removed, cutoff = 0, time.time() - older_than
     for folder in (out, out / ERRORS_DIR):
-        removed += _remove_old_hidden(folder, cutoff)
+        removed += _remove_old_temporaries(folder, cutoff)
     return removed
 
 
-def _remove_old_hidden(folder: Path, cutoff: float) -> int:
+def _remove_old_temporaries(folder: Path, cutoff: float) -> int:
     removed = 0
     with contextlib.suppress(FileNotFoundError, NotADirectoryError):
         for entry in os.scandir(folder):
-            name = entry.name
-            if not name.startswith(".") or name.startswith(MANIFEST_NAME) or name == LOCK_NAME \
-                    or name.count(".") < 2:
+            if not entry.name.startswith(TEMP_MARK):
                 continue
             is_staging = entry.is_dir(follow_symlinks=False)
-            if not (is_staging or name.endswith(".tmp")):
+            if not (is_staging or entry.name.endswith(".tmp")):
                 continue
             with contextlib.suppress(OSError):
                 if entry.stat(follow_symlinks=False).st_mtime < cutoff:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from generator.errors import UsageError
+from generator.errors import IntakeError, UsageError
 from generator.run.batch import (
     Ignored,
     Job,
@@ -130,6 +130,8 @@ class Settler:
             unchanged = (again.st_size, again.st_mtime_ns) == signature
         except OSError:  # gone (renamed away, deleted) or unreadable for now
             return None
+        except IntakeError:  # a FIFO, a device, a huge file: never hashed; the job reports it, once
+            return True
         if digest != seen.digest or not unchanged:
             self._seen[path] = _Seen(signature, now, digest if unchanged else None)
             return False
