@@ -4,6 +4,7 @@ figures in LibreOffice, and user text never becomes a formula."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -185,3 +186,89 @@ def test_libreoffice_recalculates_a_clinic_beyond_the_guides_sizes(hosting: Host
     diffs = [(s, a, v, theirs[s].get(a)) for s, cells in ours.items() for a, v in cells.items()
              if theirs[s].get(a) != v and not (isinstance(v, float) and abs(v - (theirs[s].get(a) or 0)) < 1e-9)]
     assert diffs == []
+
+
+# ------------------------------------------------------------------ a working model, printed
+
+
+def test_scenario_sheets_are_named_after_their_scenarios() -> None:
+    from generator.render.xlsx_sheet import SCENARIO_SHEETS, sheet_names
+
+    taken = {"summary", "assumptions"}
+    a = sheet_names(0, True, "Cloud: [US] team / phase*2?", taken)
+    b = sheet_names(1, True, "A very long scenario name that Excel would refuse", taken)
+    c = sheet_names(2, True, "A very long scenario name that Excel would refuse, again", taken)
+    d = sheet_names(3, True, "'''", taken)
+    assert a["Inputs"] == "Cloud US team phase Inputs"  # Excel's forbidden characters out, within 31
+    assert b["Components"] == "A very long scenario Components"
+    assert c["Components"] == "A very long scen (2) Components"  # the same cut: made unique
+    assert d["Risk"] == "Scenario 4 Risk"
+    every = [n for names in (a, b, c, d) for n in names.values()]
+    assert len({n.lower() for n in every}) == len(every) == 4 * len(SCENARIO_SHEETS)
+    assert all(len(n) <= 31 and not set(n) & set("[]:*?/\\") for n in every)
+    assert sheet_names(0, False) == {k: k for k in SCENARIO_SHEETS}
+    wb = load_workbook(io.BytesIO(book(CASES["scenarios"]())))
+    assert {"Baseline Inputs", "US team Components", "Low specificity Ownership"} <= set(wb.sheetnames)
+
+
+def test_summary_run_costs_and_risk_complete_the_model() -> None:
+    plan = CASES["ortho-risk"]()
+    data = book(plan)
+    sp = budget_dict(plan)["scenarios"][0]
+    got = summary(data)
+    assert got["Recommended budget (P80)"] == [sp["risk"]["recommended_budget"]]
+    assert got["Recommendation"] == [sp["recommendation"]["headline"]]
+    wb = load_workbook(io.BytesIO(data))
+    for label in ("Recommended path", "Recommendation", "Recommended budget (P80)"):
+        row = next(r for r in wb["Summary"].iter_rows() if r[0].value == label)
+        assert str(row[1].value).startswith("="), label  # recalculates, not fixed text
+    run = load_workbook(io.BytesIO(data), data_only=True)["Run costs"]
+    assert run["C4"].value == sp["annual"]["total"]["expected"] - run["C5"].value - run["C6"].value
+    assert run["B4"].value < run["C4"].value < run["D4"].value
+    risk = load_workbook(io.BytesIO(data), data_only=True)["Risk"]
+    inputs = [c.value for row in risk.iter_rows(min_row=15, min_col=5, max_col=6) for c in row if c.value is not None]
+    assert inputs and all(isinstance(v, int | float) for v in inputs)  # numbers, not text
+
+
+def test_every_sheet_prints_landscape_fit_to_width_with_its_header_and_whole_charts() -> None:
+    data = book(CASES["scenarios"]())
+    wb = load_workbook(io.BytesIO(data))
+    for ws in wb.worksheets:
+        assert ws.page_setup.orientation == "landscape", ws.title
+        assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight == 0, ws.title  # 1: the default
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        if ws.title not in ("Summary",):
+            assert ws.print_title_rows, ws.title
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        sheets = {n: zf.read(n).decode() for n in zf.namelist() if n.startswith("xl/worksheets/sheet")}
+        drawings = [n for n, xml in sheets.items() if "<drawing " in xml]
+    assert drawings and all("<rowBreaks" in sheets[n] for n in drawings)  # each chart starts a printed page
+    for name in ("Baseline Components", "Baseline Cash flow", "Baseline Ownership"):
+        ws = wb[name]
+        chart = ws._charts[0]
+        assert [b.id for b in ws.row_breaks.brk] == [chart.anchor._from.row]
+
+
+@pytest.mark.slow
+def test_the_recommendation_follows_an_input_changed_in_libreoffice(tmp_path: Path) -> None:
+    from tests.helpers import run_cli
+
+    root = Path(__file__).resolve().parent.parent
+    r = run_cli("run", root / "inputs" / "pediatrics-quotes.xlsx", "--formats", "xlsx,json", "--out", tmp_path / "o")
+    assert r.returncode == 0, r.stderr
+    data = (tmp_path / "o" / "pediatrics-quotes" / "budget.xlsx").read_bytes()
+    rec = json.loads((tmp_path / "o" / "pediatrics-quotes" / "budget.json").read_text())["scenarios"][0]
+    ours, theirs = values(data), values(recalculated(data, tmp_path / "a"))
+    assert theirs["Summary"] == ours["Summary"] and theirs["Ownership"] == ours["Ownership"]
+    wb = load_workbook(io.BytesIO(data))
+    own = wb["Ownership"]
+    cell = next(row[1] for row in own.iter_rows() if row[0].value == "Probability custom is the cheaper path")
+    before = summary(data)["Recommended path"]
+    assert before == [rec["recommendation"]["path"]]
+    cell.value = 0.5  # the consultant's what-if: an even chance that custom is cheaper
+    edited = io.BytesIO()
+    wb.save(edited)
+    after = summary(recalculated(edited.getvalue(), tmp_path / "b"))
+    assert after["Recommended path"] == ["too-close"]
+    assert after["Recommendation"][0].startswith("Too close to call on cost between a custom build and ")
+    assert after["Build cost, expected"] == [rec["build"]["expected"]]

@@ -19,6 +19,7 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 from generator.model import SCOPE_FEATURES, TRAINING, Category, Hosting, Plan, Records, ScenarioPlan, Team
 from generator.plan.costs import effective_rate, maintenance_shares, phase1_quarters
 from generator.render.xlsx_charts import add_charts
+from generator.render.xlsx_model import decision_block
 from generator.render.xlsx_quotes import quotes_sheets
 from generator.render.xlsx_sheet import Book, Sheet, sheet_names
 
@@ -57,6 +58,8 @@ def _input_rows(sp: ScenarioPlan) -> list[tuple[str, str, float, str, str]]:
         c("underestimate.high_pct", "Underestimation of run costs, high", "pct"),
         c("offshelf.extras_per_provider.low", "Off-the-shelf extras per provider per year, low", "money"),
         c("offshelf.extras_per_provider.high", "Off-the-shelf extras per provider per year, high", "money"),
+        c("decision.confidence", "Share of outcomes in which a path must be the cheaper one to be recommended", "pct"),
+        c("payback.years", "Years within which custom must pay back to be recommended", "num"),
         c(f"offshelf.surcharge.{clinic.workflow_specificity.name.lower()}",
           f"Customization surcharge at {clinic.workflow_specificity.value} workflow specificity", "pct"),
         ("migrating", "Records to migrate on a switch (1 yes, 0 no)", int(clinic.records is not Records.NONE),
@@ -307,6 +310,8 @@ def run_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
     sh.text(3, 0, "Maintenance (share of the expected build)")
     sh.calc(3, 1, f"ROUND({r['build.exp']}*{r['maintenance.low_pct']},0)", run.maintenance[0], name="m.low")
     sh.calc(3, 3, f"ROUND({r['build.exp']}*{r['maintenance.high_pct']},0)", run.maintenance[1], name="m.high")
+    m_exp = run.annual.expected - sp.run.hosting_expected - run.training_updates_expected
+    sh.calc(3, 2, f"ROUND(({r['m.low']}+{r['m.high']})/2,0)", m_exp, name="m.exp")
     sh.text(4, 0, f"Hosting ({sc.clinic.hosting.value})")
     sh.text(7, 0, "On-premise servers up front")
     if sc.clinic.hosting is Hosting.ONPREM:
@@ -331,7 +336,7 @@ def run_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
         sh.calc(5, 1 + c, f"ROUND({f}*{r['training.updates_pct']},0)", v, name=f"u.{c}")
     sh.text(6, 0, "Total per year", "bold")
     sh.calc(6, 1, f"{r['m.low']}+{r['h.0']}+{r['u.0']}", run.annual.low, "bold_money", name="annual.low")
-    sh.calc(6, 2, f"ROUND(({r['m.low']}+{r['m.high']})/2,0)+{r['h.1']}+{r['u.1']}", run.annual.expected,
+    sh.calc(6, 2, f"{r['m.exp']}+{r['h.1']}+{r['u.1']}", run.annual.expected,
             "bold_money", name="annual.exp")
     sh.calc(6, 3, f"{r['m.high']}+{r['h.2']}+{r['u.2']}", run.annual.high, "bold_money", name="annual.high")
     sh.text(11, 0, "What a {:g}-{:g}% underestimate of run costs leaves out, per year".format(*(sc.card.value(f"underestimate.{e}_pct") * 100 for e in ("low", "high"))))  # noqa: E501
@@ -416,6 +421,7 @@ def ownership_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None
             switch = f"+{cell(6)}" if y == 0 else ""
             sh.calc(row, 8 + y, f"ROUND({cell(7)}*(1+{cell(4)})^{y},0){switch}", p.yearly[y])
     _cumulative_block(sh, sp, 4 + len(own.off_the_shelf))
+    decision_block(sh, sp, 10 + 2 * len(own.off_the_shelf))
     sh.ws.freeze_panes(3, 1)
 
 
@@ -475,23 +481,26 @@ def summary_column(sh: Sheet, sp: ScenarioPlan, col: int) -> None:
         (r[f"custom_cum{last}"], own.custom_cumulative[-1], "money"), (r["cheapest"], own.cheapest_product, "text"),
         (r["cheapest_final"], cheapest.cumulative[-1], "money"),
         (r["break_even"], own.break_even_year if own.break_even_year is not None else "none", "num"),
+        (r["path"], own.recommendation.path, "text"), (r["headline"], own.recommendation.headline, "wrap"),
     ]
     sh.text(4, col, sp.name, "head")
     for i, (formula, value, fmt) in enumerate(rows):
         sh.calc(5 + i, col, formula, value, fmt)
-    sh.text(5 + len(rows), col, own.recommendation.path)
-    sh.text(6 + len(rows), col, own.recommendation.headline)
+    if sp.risk is not None:
+        sh.calc(5 + len(rows), col, r["budget"], sp.risk.recommended_budget, "bold_money")
+    else:
+        sh.text(5 + len(rows), col, "not analysed", "note")
 
 
 SUMMARY_LABELS = ("Build cost, low", "Build cost, expected", "Build cost, high", "Tier", "Development hours",
                   "Build labour cost", "Year-one capital (phased)", "Year-one capital (all at once)",
                   "Run costs per year, expected", "Custom build, cost over the horizon",
                   "Cheapest off-the-shelf product", "Its cost over the horizon", "Break-even year",
-                  "Recommended path", "Recommendation")
+                  "Recommended path", "Recommendation", "Recommended budget (P80)")
 
 
 def summary_sheet(book: Book, plan: Plan, logo: Any) -> Sheet:
-    sh = Sheet(book, "Summary", (40,) + (26,) * len(plan.scenarios))
+    sh = Sheet(book, "Summary", (40,) + (30,) * len(plan.scenarios))
     clinic = plan.intake.base.clinic
     sh.text(0, 0, book.firm or "Custom EHR budget", "title")
     sh.text(1, 0, f"{clinic.name}: custom EHR budget")
@@ -499,6 +508,8 @@ def summary_sheet(book: Book, plan: Plan, logo: Any) -> Sheet:
     sh.text(4, 0, "Figure", "head")
     for i, label in enumerate(SUMMARY_LABELS):
         sh.text(5 + i, 0, label)
+    sh.ws.set_row(5 + SUMMARY_LABELS.index("Recommendation"), 45)  # the headline, wrapped: spreadsheets
+    # do not grow a row for a formula's wrapped text
     if logo is not None and logo.suffix.lower() in (".png", ".jpg", ".jpeg"):
         sh.ws.insert_image(0, 2, str(logo), {"x_scale": 0.5, "y_scale": 0.5, "object_position": 3})
     sh.ws.freeze_panes(5, 1)
@@ -534,7 +545,8 @@ def risk_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
     for label, value in (("Expected build", risk.point), ("Contingency", risk.contingency),
                          ("Recommended budget (P80)", risk.recommended_budget), ("NPV, custom", risk.npv_custom)):
         sh.text(row, 0, label)
-        sh.num(row, 1, value)
+        sh.num(row, 1, value, "bold_money" if label.startswith("Recommended") else "money",
+               name="budget" if label.startswith("Recommended") else None)
         row += 1
     if risk.sensitivity:
         sh.head(row + 1, ("Input", "Build at low", "Build at high", "Swing", "Input low", "Input high", "Source"))
@@ -543,8 +555,10 @@ def risk_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
             sh.text(rr, 0, s.name)
             for c, figure in ((1, s.low), (2, s.high), (3, s.swing)):
                 sh.num(rr, c, figure)
-            for c, shown in ((4, s.input_low), (5, s.input_high), (6, s.source)):
-                sh.text(rr, c, shown)
+            unit = {"share": "pct", "$ per hour": "rate", "$ per month": "money"}.get(s.unit, "money")
+            sh.num(rr, 4, s.input_low, unit)
+            sh.num(rr, 5, s.input_high, unit)
+            sh.text(rr, 6, s.source)
     sh.ws.freeze_panes(3, 1)
 
 
@@ -564,8 +578,9 @@ def render(plan: Plan, settings: Settings) -> bytes:
     book = Book(wb, accent(settings), firm)
     summary = summary_sheet(book, plan, settings.branding.logo)
     multi = len(plan.scenarios) > 1
+    taken = {"summary", "assumptions"}
     for i, sp in enumerate(plan.scenarios):
-        names = sheet_names(i, multi)
+        names = sheet_names(i, multi, sp.name, taken)
         book.ref = {}
         inputs_sheet(book, sp, names)
         components_sheet(book, sp, names)

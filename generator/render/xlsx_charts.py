@@ -6,6 +6,7 @@ from __future__ import annotations
 from xlsxwriter.utility import quote_sheetname
 
 from generator.model import ScenarioPlan
+from generator.render.xlsx_model import below
 from generator.render.xlsx_sheet import MONEY, Book, col_name
 
 
@@ -20,7 +21,8 @@ def add_charts(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
     bar.set_legend({"none": True})
     bar.set_y_axis({"reverse": True})
     bar.set_x_axis({"num_format": MONEY})
-    book.wb.get_worksheet_by_name(names["Components"]).insert_chart(f"O{15}", bar)  # type: ignore[union-attr]
+    bar.set_size({"width": 900, "height": max(300, 60 + 24 * n)})
+    below(book, names["Components"], 14 + n + 4 + len(sp.phases) + 4 + len(sp.teams) + 2, bar)
     col = wb.add_chart({"type": "column", "subtype": "stacked"})
     q = len(own.cash_flow)
     for c, label, fill in (("C", "Build", {"color": book.accent}), ("D", "Run", {"pattern": {
@@ -29,7 +31,8 @@ def add_charts(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
                         "values": f"={cash}!${c}$8:${c}${7 + q}", **({"fill": fill} if "color" in fill else fill)})
     col.set_title({"name": "Spend per quarter"})
     col.set_y_axis({"num_format": MONEY})
-    wb.get_worksheet_by_name(names["Cash flow"]).insert_chart("G7", col)  # type: ignore[union-attr]
+    col.set_size({"width": 900, "height": 340})
+    below(book, names["Cash flow"], 8 + q + own.years + 2, col)
     line = wb.add_chart({"type": "line"})
     top = 4 + len(own.off_the_shelf)
     dashes = ("solid", "dash", "round_dot", "long_dash_dot", "square_dot")
@@ -44,4 +47,5 @@ def add_charts(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
                          "marker": {"type": marks[i % len(marks)]}})
     line.set_title({"name": "Cumulative cost: custom against off-the-shelf"})
     line.set_y_axis({"num_format": MONEY})
-    wb.get_worksheet_by_name(names["Ownership"]).insert_chart(f"A{top + n + 10}", line)  # type: ignore[union-attr]
+    line.set_size({"width": 900, "height": 360})
+    below(book, names["Ownership"], 18 + 2 * len(own.off_the_shelf), line)

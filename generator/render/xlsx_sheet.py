@@ -66,8 +66,16 @@ class Sheet:
         for col, width in enumerate(widths):
             self.ws.set_column(col, col, width)
         if book.firm:
-            self.ws.set_header("&L" + book.firm.replace("&", "&&") + "&R" + name)
+            self.ws.set_header("&L" + book.firm.replace("&", "&&") + "&R" + name.replace("&", "&&"))
         self.ws.set_footer("&RPage &P of &N")
+        # Printed as a consultant hands it over: landscape Letter, every column on the page's
+        # width (as many pages down as the rows need), the first table's header on every page.
+        self.ws.set_landscape()
+        self.ws.set_paper(1)
+        self.ws.fit_to_pages(1, 0)
+        self.ws.set_margins(left=0.5, right=0.5, top=0.75, bottom=0.75)
+        self.headed = False
+        self.breaks: list[int] = []
 
     def addr(self, row: int, col: int) -> str:
         return f"{quote_sheetname(self.name)}!{xl_rowcol_to_cell(row, col, True, True)}"
@@ -87,6 +95,15 @@ class Sheet:
     def head(self, row: int, labels: tuple[str, ...]) -> None:
         for col, label in enumerate(labels):
             self.text(row, col, label, "head")
+        if not self.headed:
+            self.ws.repeat_rows(row)
+            self.headed = True
+
+    def chart(self, row: int, chart: Any) -> None:
+        """A chart under the tables at `row`, starting a printed page so it is never split."""
+        self.breaks.append(row)
+        self.ws.set_h_pagebreaks(self.breaks)
+        self.ws.insert_chart(row, 0, chart, {"x_offset": 4, "y_offset": 4})
 
     def _named(self, row: int, col: int, name: str | None) -> str:
         a = self.addr(row, col)
@@ -95,9 +112,28 @@ class Sheet:
         return a
 
 
-def sheet_names(index: int, multi: bool) -> dict[str, str]:
-    prefix = f"S{index + 1} " if multi else ""
-    return {k: prefix + k for k in ("Inputs", "Components", "Run costs", "Cash flow", "Ownership", "Risk")}
+SCENARIO_SHEETS = ("Inputs", "Components", "Run costs", "Cash flow", "Ownership", "Risk")
+FORBIDDEN = str.maketrans({c: " " for c in "[]:*?/\\"})
+
+
+def sheet_names(index: int, multi: bool, scenario: str = "", taken: set[str] | None = None) -> dict[str, str]:
+    """The scenario's sheets: "Inputs", "Components"... alone, or with several scenarios each
+    named after its scenario ("Cloud, US team Inputs"): the characters Excel refuses in a sheet
+    name removed, within Excel's 31 characters, unique (case-insensitively, as Excel compares)
+    against `taken`, which is updated."""
+    if not multi:
+        return {k: k for k in SCENARIO_SHEETS}
+    taken = set() if taken is None else taken
+    name = " ".join(scenario.translate(FORBIDDEN).split()).strip("'") or f"Scenario {index + 1}"
+    longest = max(len(k) for k in SCENARIO_SHEETS)
+    for attempt in range(1, 1000):
+        tag = "" if attempt == 1 else f" ({attempt})"
+        stem = name[:31 - longest - 1 - len(tag)].rstrip().rstrip("'") + tag
+        names = {k: f"{stem} {k}" for k in SCENARIO_SHEETS}
+        if not {n.lower() for n in names.values()} & taken:
+            taken.update(n.lower() for n in names.values())
+            return names
+    raise ValueError("no unique sheet name")  # unreachable: fewer than 1,000 scenarios
 
 
 def col_name(c: int) -> str:
