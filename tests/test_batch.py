@@ -285,7 +285,8 @@ def test_sigterm_stops_a_batch_like_ctrl_c(drop: tuple[Path, dict[str, str]], tm
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 143 and stderr.splitlines()[-1] == "terminated", stderr
-    assert all(line.startswith("FAIL inputs/") for line in stderr.splitlines()[:-1]), stderr  # no warnings
+    assert all(line.startswith(("FAIL inputs/", "not read inputs/")) for line in stderr.splitlines()[:-1]), \
+        stderr  # no warnings (a file that is not a workbook is listed as not read, issue 14)
     # the fork server and the resource tracker leave once they see the batch gone
     wait_for(lambda: not any(alive(pid) for pid in family), timeout=10, what="the batch's processes to exit")
     r = run_cli("batch", "inputs", "--formats", "json,xlsx", cwd=tmp_path, timeout=120)  # the lock is free
