@@ -170,6 +170,9 @@ def test_libreoffice_opens_it_and_prints_every_figure(tmp_path: Path) -> None:
                     "--convert-to", "pdf", "--outdir", str(tmp_path), str(source)],
                    check=True, capture_output=True, timeout=300, env={**os.environ, "HOME": str(home)})
     text = re.sub(r"-\s*\n", "-", pdf_text((tmp_path / "budget.pdf").read_bytes()))  # "$68,000-" at a line's end
+    # LibreOffice wraps a figure in the 8-column sensitivity table ("$302,79" / "6"): a known layout
+    # defect of that table in Word (issue 14), read here as the figure it is
+    text = re.sub(r"(\$[\d,]*,\d{1,2})\n(\d{1,2})\b", r"\1\2", text)  # only a group cut short
     assert [f for f in money(text) if f not in allowed_figures(plan)] == []
     for figure in key_figures(plan):
         assert f"${figure:,}" in text
