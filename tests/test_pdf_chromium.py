@@ -164,7 +164,8 @@ def test_a_batch_prints_with_chromium_and_leaves_no_browser_behind(tmp_path: Pat
     again = subprocess.run([*cli(), "batch", str(inputs), "--out", str(out), "--formats", "pdf", "--workers", "2",
                             "--pdf-engine", "weasyprint"], capture_output=True, text=True, check=False)
     assert again.returncode == 0, again.stderr
-    assert again.stdout.strip().splitlines()[-2].startswith("3 workbooks: 3 generated, 0 unchanged")  # then "portfolio: ..."
+    # the summary, then "portfolio: <path>"
+    assert again.stdout.strip().splitlines()[-2].startswith("3 workbooks: 3 generated, 0 unchanged")
 
 
 def test_bookmarks_follow_the_headings_and_no_table_title_ends_a_page() -> None:
