@@ -231,14 +231,30 @@ class Range:
 
 
 @dataclass(frozen=True)
+class GuidePrice:
+    """How the planner priced a line at the guide's (offshore) prices, before scaling it to the
+    scenario's team: the inputs of budget.xlsx's component formulas, and what they come to."""
+
+    range_low: float  # the rate card's (or the workbook's) range, before the staff-training scale and the share
+    range_high: float
+    position: float | None  # where the estimate sits in the range (0: low end); None: staff training per user
+    share: float  # the share paid (below 1 for a certified component)
+    scaled: bool  # the range grows with the staff users (the scenario's training_scale)
+    low: float  # the line at the guide's prices: scaled, at the share paid
+    expected: float
+    high: float
+
+
+@dataclass(frozen=True)
 class LineItem:
     name: str
-    kind: str  # "module" | "specialty" | "integration"
+    kind: str  # "module" | "specialty" | "integration" | "quote"
     phase: int
     cost: Range
     source: str
     note: str = ""
     category: str = ""  # integration category, module key
+    guide: GuidePrice | None = None  # None: not priced from the guide (a vendor's quote)
 
 
 # How a client document names each warning: codes are for budget.json and other tools, never shown raw.
@@ -292,9 +308,11 @@ class TeamOption:
 @dataclass(frozen=True)
 class RunCosts:
     maintenance: tuple[int, int]  # per year, on the full build (low, high)
+    maintenance_share: float  # the point share of the build per year (the midpoint of the guide's range)
     maintenance_expected: int  # per year, at the midpoint percentage
     hosting: tuple[int, int]  # per year (low, high)
     hosting_expected: int  # per year, for a clinic of this size
+    size_scale: float  # how many times the guide's top-of-range hosting the clinic needs (costs.size_scale)
     training_updates: tuple[int, int]
     training_updates_expected: int
     onprem_upfront: tuple[int, int, int]  # (low, expected, high); zeros on cloud
@@ -359,6 +377,7 @@ class Ownership:
     break_even_year: int | None
     break_even_by_product: tuple[tuple[str, int | None], ...]
     cash_flow: tuple[Quarter, ...]
+    phase1_quarters: int  # quarters to build phase 1, the cash flow's schedule
     year_one_capital: int  # phase 1 build plus up-front hardware
     all_at_once_capital: int  # everything built in year one, plus hardware
     budget_phases: tuple[BudgetPhase, ...]
@@ -465,6 +484,7 @@ class ScenarioPlan:
     certified_saving: int
     warnings: tuple[Warning, ...]
     staff_users: int  # the workbook's figure, or the rate card's per physician
+    training_scale: float  # how many times the guide's staff-training range the staff users need
     risk: RiskResult | None = None  # filled by the risk stage (generator.plan.risk)
 
 

@@ -144,14 +144,7 @@ def test_an_unknown_format_is_a_usage_error_naming_the_formats() -> None:
 # ------------------------------------------------------------------ the Plan is the whole hand-off to render/
 
 RENDER = PACKAGE / "render"
-# budget.xlsx restates the planner's arithmetic as live formulas (the one permitted restatement),
-# and still asks the planner for the inputs of its formulas. Each name here must go (onto the Plan);
-# the list may only shrink: a name no longer imported fails test_the_known_planner_imports_are_still_there.
-KNOWN_PLANNER_IMPORTS = {
-    "render/xlsx.py": {"generator.plan.costs.effective_rate", "generator.plan.costs.maintenance_shares",
-                       "generator.plan.costs.phase1_quarters", "generator.plan.costs.position",
-                       "generator.plan.pricing.module_range", "generator.plan.pricing.drafts"},
-}
+TEMPLATES = PACKAGE.parent / "templates"
 
 
 def planner_imports(tree: ast.AST) -> set[str]:
@@ -174,16 +167,18 @@ def render_rel(path: Path) -> str:
 
 @pytest.mark.parametrize("path", sorted(RENDER.rglob("*.py")), ids=render_rel)
 def test_render_imports_nothing_from_the_planning_stage(path: Path) -> None:
-    """Writers get everything they show on the Plan (model.py): no planner internals. The templates
-    see only the Plan and the helpers render/document.py gives them, so this covers them too."""
-    found = planner_imports(ast.parse(path.read_text(encoding="utf-8")))
-    assert found - KNOWN_PLANNER_IMPORTS.get(render_rel(path), set()) == set()
+    """Writers get everything they show on the Plan (model.py): no planner internals, not even the
+    inputs of budget.xlsx's formulas (LineItem.guide, RunCosts.maintenance_share, ...)."""
+    assert planner_imports(ast.parse(path.read_text(encoding="utf-8"))) == set()
 
 
-@pytest.mark.parametrize("name", sorted(KNOWN_PLANNER_IMPORTS))
-def test_the_known_planner_imports_are_still_there(name: str) -> None:
-    found = planner_imports(ast.parse((PACKAGE / name).read_text(encoding="utf-8")))
-    assert KNOWN_PLANNER_IMPORTS[name] <= found, "remove what is no longer imported from KNOWN_PLANNER_IMPORTS"
+def test_the_templates_reach_nothing_of_the_planning_stage() -> None:
+    """Jinja cannot import Python: the templates see only the Plan and the helpers render/document.py
+    (checked above) gives them. Nor do they name a planner module, or the package's Python import one."""
+    named = [p.relative_to(TEMPLATES).as_posix() for p in sorted(TEMPLATES.rglob("*.j2"))
+             if "generator.plan" in p.read_text(encoding="utf-8")]
+    imported = {p.name: planner_imports(ast.parse(p.read_text(encoding="utf-8"))) for p in TEMPLATES.rglob("*.py")}
+    assert named == [] and set().union(*imported.values()) == set()
 
 
 def test_the_planner_import_check_finds_what_it_looks_for() -> None:

@@ -160,6 +160,7 @@ def ownership(scenario: Scenario, lines: tuple[LineItem, ...], build: Range, run
         break_even_year=break_even,
         break_even_by_product=by_product,
         cash_flow=flow,
+        phase1_quarters=costs.phase1_quarters(scenario.card),
         year_one_capital=phase1 + run.onprem_upfront[1],
         all_at_once_capital=build.expected + run.onprem_upfront[1],
         budget_phases=budget_phases(lines, run, flow),

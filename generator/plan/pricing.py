@@ -15,6 +15,7 @@ from generator.model import (
     INTEGRATION_KEYS,
     SCOPE_FEATURES,
     TRAINING,
+    GuidePrice,
     Intake,
     Integration,
     Labor,
@@ -40,9 +41,7 @@ class _Draft:
     name: str
     kind: str
     phase: int
-    low: float
-    expected: float
-    high: float
+    guide: GuidePrice
     source: str
     note: str
     category: str
@@ -81,38 +80,42 @@ def module_range(scenario: Scenario, row: ModuleChoice) -> tuple[float, float, b
 
 def _module_draft(scenario: Scenario, row: ModuleChoice) -> _Draft:
     card = scenario.card
-    low, high, quoted = module_range(scenario, row)
+    range_low, range_high, quoted = module_range(scenario, row)
     if row.known is None:
         source, note, category = "workbook (specialty feature)", row.notes, "specialty"
     else:
         entry = card.entry(f"module.{row.known.key}.low")
         source = "workbook" if quoted else entry.cited
         note, category = row.notes or entry.note, row.known.key
-    if row.known is not None and row.known.key == TRAINING and not quoted:
-        scale = costs.training_scale(card, staff_users(scenario))
-        low, high = low * scale, high * scale
-    if row.known is not None and row.known.key == TRAINING and row.complexity is None:
+    training = row.known is not None and row.known.key == TRAINING
+    scaled = training and not quoted
+    scale = costs.training_scale(card, staff_users(scenario)) if scaled else 1.0
+    low, high = range_low * scale, range_high * scale
+    pos = None if training and row.complexity is None else costs.position(card, row.complexity)
+    if pos is None:
         per_user = card.value("training.per_user") * staff_users(scenario)
         expected = min(max(per_user, low), high)
     else:
-        expected = costs.in_range(low, high, costs.position(card, row.complexity))
+        expected = costs.in_range(low, high, pos)
+    share = 1.0
     if row.known is not None and row.known.standard and scenario.clinic.certified_components:
         share = card.value("certified.residual_pct")
         low, expected, high = low * share, expected * share, high * share
         note = f"pre-built certified component ({share:.0%} of a custom build's cost). {note}".strip()
         source = f"{source}, at the certified-component share (our assumption)"
     kind = "specialty" if row.known is None else "module"
-    return _Draft(row.name, kind, row.phase, low, expected, high, source, note, category)
+    guide = GuidePrice(range_low, range_high, pos, share, scaled, low, expected, high)
+    return _Draft(row.name, kind, row.phase, guide, source, note, category)
 
 
 def _integration_draft(card: RateCard, item: Integration) -> _Draft:
     key = INTEGRATION_KEYS[item.category]
     low, high = card.value(f"{key}.low"), card.value(f"{key}.high")
-    expected = costs.in_range(low, high, costs.position(card, item.complexity))
+    pos = costs.position(card, item.complexity)
+    guide = GuidePrice(low, high, pos, 1.0, False, low, costs.in_range(low, high, pos), high)
     entry = card.entry(f"{key}.low")
     note = ", ".join(x for x in (item.vendor, entry.note) if x)
-    return _Draft(item.system, "integration", item.phase, low, expected, high, entry.cited, note,
-                  item.category.value)
+    return _Draft(item.system, "integration", item.phase, guide, entry.cited, note, item.category.value)
 
 
 def drafts(scenario: Scenario) -> list[_Draft]:
@@ -158,16 +161,16 @@ def price_lines(scenario: Scenario) -> tuple[tuple[LineItem, ...], Labor]:
     """Scale the default-team drafts to the scenario's labour cost, in whole dollars, so that
     the lines' expected figures add up exactly to the labour cost."""
     items = drafts(scenario)
-    default_cost = sum(d.expected for d in items)
+    default_cost = sum(d.guide.expected for d in items)
     labor = _labor(scenario, default_cost)
     if not items:
         return (), labor
     scale = labor.cost / default_cost if default_cost else 1.0
-    expected = apportion(labor.cost, [d.expected for d in items])
+    expected = apportion(labor.cost, [d.guide.expected for d in items])
     lines = tuple(
         LineItem(d.name, d.kind, d.phase,
-                 Range(min(floor_dollars(d.low * scale), e), e, max(ceil_dollars(d.high * scale), e)),
-                 d.source, d.note, d.category)
+                 Range(min(floor_dollars(d.guide.low * scale), e), e, max(ceil_dollars(d.guide.high * scale), e)),
+                 d.source, d.note, d.category, d.guide)
         for d, e in zip(items, expected, strict=True)
     )
     return lines, labor
@@ -223,7 +226,7 @@ def hosting_costs(scenario: Scenario) -> tuple[tuple[int, int, int], tuple[int, 
 
 def run_costs(scenario: Scenario, build: Range, lines: tuple[LineItem, ...]) -> RunCosts:
     card = scenario.card
-    share_low, _, share_high = costs.maintenance_shares(card)
+    share_low, share, share_high = costs.maintenance_shares(card)
     m_low, m_high = (dollars(costs.maintenance(card, float(build.expected), s)) for s in (share_low, share_high))
     m_expected = dollars((m_low + m_high) / 2)  # the table's expected column: between the figures it shows
     hosting, upfront = hosting_costs(scenario)
@@ -235,9 +238,11 @@ def run_costs(scenario: Scenario, build: Range, lines: tuple[LineItem, ...]) -> 
     u_lo, u_hi = card.value("underestimate.low_pct"), card.value("underestimate.high_pct")
     return RunCosts(
         maintenance=(m_low, m_high),
+        maintenance_share=share,
         maintenance_expected=m_expected,
         hosting=(hosting[0], hosting[2]),
         hosting_expected=hosting[1],
+        size_scale=costs.size_scale(card, scenario.clinic.physicians),
         training_updates=(updates[0], updates[2]),
         training_updates_expected=updates[1],
         onprem_upfront=upfront,
@@ -271,6 +276,7 @@ def plan_scenario(scenario: Scenario) -> ScenarioPlan:
         certified_saving=certified_saving(scenario),
         warnings=guide_checks.warnings(scenario, lines, build, own),
         staff_users=staff_users(scenario),
+        training_scale=costs.training_scale(scenario.card, staff_users(scenario)),
     )
 
 

@@ -16,8 +16,18 @@ from typing import TYPE_CHECKING, Any
 import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
-from generator.model import SCOPE_FEATURES, TRAINING, Category, Hosting, Plan, Records, ScenarioPlan, Team
-from generator.plan.costs import effective_rate, maintenance_shares, phase1_quarters
+from generator.model import (
+    SCOPE_FEATURES,
+    TRAINING,
+    Category,
+    GuidePrice,
+    Hosting,
+    LineItem,
+    Plan,
+    Records,
+    ScenarioPlan,
+    Team,
+)
 from generator.render.xlsx_charts import add_charts
 from generator.render.xlsx_model import decision_block
 from generator.render.xlsx_quotes import quotes_sheets
@@ -67,7 +77,7 @@ def _input_rows(sp: ScenarioPlan) -> list[tuple[str, str, float, str, str]]:
         *(c(f"offshelf.{k}.{end}", f"Vendor {k} on a switch, {end}", "money")
           for k in ("migration", "onboarding") for end in ("low", "high")),
         c("offshelf.increase_pct", "Yearly escalation (subscriptions and custom running costs)", "pct"),
-        ("phase1_quarters", "Quarters to build phase 1", phase1_quarters(card),
+        ("phase1_quarters", "Quarters to build phase 1", sp.ownership.phase1_quarters,
          "num", card.entry("phase1.build_quarters").cited),
         c("tier.mid_min_systems", "Mid tier from (connected systems and specialty features)", "num"),
         c("tier.advanced_min_systems", "Advanced tier from (connected systems and specialty features)", "num"),
@@ -97,11 +107,8 @@ def inputs_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
         sh.text(row, 2, source)
         row += 1
     sh.text(row, 0, "Staff-training range scale (staff users beyond the top of the guide's size ranges)")
-    card = sp.scenario.card  # the cached value restates costs.training_scale, as the formula does
-    reference = card.value("hosting.full_size_physicians") * card.value("clinic.staff_users_per_physician")
-    scale = max(1.0, sp.staff_users / reference) if reference > 0 else 1.0
     sh.calc(row, 1, f"MAX(1,{r['staff_users']}/({r['hosting.full_size_physicians']}"
-                    f"*{r['clinic.staff_users_per_physician']}))", scale, "dec", name="training_scale")
+                    f"*{r['clinic.staff_users_per_physician']}))", sp.training_scale, "dec", name="training_scale")
     row += 2
     sh.text(row, 0, "Components at the guide's (offshore) prices", "bold")
     row += 1
@@ -110,47 +117,29 @@ def inputs_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
     _component_inputs(sh, sp, row + 1)
 
 
-def component_inputs(sp: ScenarioPlan) -> list[tuple[str, float, float, float | None, float, int, str, bool]]:
-    """(name, range low, range high, position or None for per-user training, share paid, phase,
-    category, range scaled with the staff users) for each priced line, exactly as the planner
-    prices it."""
-    from generator.model import INTEGRATION_KEYS
-    from generator.plan.costs import position
-    from generator.plan.pricing import module_range
-
-    sc = sp.scenario
-    card, certified = sc.card, sc.clinic.certified_components
-    out: list[tuple[str, float, float, float | None, float, int, str, bool]] = []
-    for m in (m for m in sc.modules if m.include):
-        low, high, quoted = module_range(sc, m)
-        category = "specialty" if m.known is None else m.known.key
-        training = category == TRAINING and m.complexity is None
-        share = card.value("certified.residual_pct") if m.known and m.known.standard and certified else 1.0
-        out.append((m.name, low, high, None if training else position(card, m.complexity), share, m.phase,
-                    category, category == TRAINING and not quoted))
-    for item in sc.integrations:
-        key = INTEGRATION_KEYS[item.category]
-        out.append((item.system, card.value(f"{key}.low"), card.value(f"{key}.high"),
-                    position(card, item.complexity), 1.0, item.phase, item.category.value, False))
+def guide_prices(sp: ScenarioPlan) -> list[GuidePrice]:
+    """How the planner priced each line at the guide's prices (the components are all priced so)."""
+    out = [li.guide for li in sp.components if li.guide is not None]
+    assert len(out) == len(sp.components)
     return out
 
 
 def _component_inputs(sh: Sheet, sp: ScenarioPlan, row: int) -> None:
     """Each included module and integration: its range, where the estimate sits, and the share
     paid (below 1 for a certified component)."""
-    for i, (name, low, high, pos, share, phase, category, scaled) in enumerate(component_inputs(sp)):
+    for i, (li, g) in enumerate(zip(sp.components, guide_prices(sp), strict=True)):
         r = row + i
-        sh.text(r, 0, name)
-        sh.num(r, 1, low, "input_money", name=f"c{i}.low")
-        sh.num(r, 2, high, "input_money", name=f"c{i}.high")
-        if pos is None:
+        sh.text(r, 0, li.name)
+        sh.num(r, 1, g.range_low, "input_money", name=f"c{i}.low")
+        sh.num(r, 2, g.range_high, "input_money", name=f"c{i}.high")
+        if g.position is None:
             sh.text(r, 3, "per user", "note")
         else:
-            sh.num(r, 3, pos, "input_pct", name=f"c{i}.pos")
-        sh.num(r, 4, share, "input_pct", name=f"c{i}.share")
-        sh.num(r, 5, phase, "input", name=f"c{i}.phase")
-        sh.text(r, 6, category)
-        if scaled:
+            sh.num(r, 3, g.position, "input_pct", name=f"c{i}.pos")
+        sh.num(r, 4, g.share, "input_pct", name=f"c{i}.share")
+        sh.num(r, 5, li.phase, "input", name=f"c{i}.phase")
+        sh.text(r, 6, li.category)
+        if g.scaled:
             sh.text(r, 7, "range x the staff-training scale", "note")
 
 
@@ -173,8 +162,7 @@ def _labour(sh: Sheet, sp: ScenarioPlan, dc_range: str, dc: float) -> None:
     sh.calc(3, 1, f"SUM({dc_range})", dc, name="dc")
     eff = lab.rate * (1 + lab.overhead_rate)
     sh.calc(4, 1, f"{r['rate']}*(1+{r['overhead'].replace('$', '$')})", eff, "rate", name="eff")
-    card = sp.scenario.card
-    geff = effective_rate(card, Team.OFFSHORE)[2]
+    geff = next(t.effective_rate for t in sp.teams if t.team == Team.OFFSHORE.value)  # the guide's team
     sh.calc(5, 1, f"{r['rate.offshore']}*(1+{r['overhead.offshore']})", geff, "rate", name="geff")
     if lab.hours_source == "workbook":
         sh.calc(6, 1, r["hours"], lab.hours, "num", name="hours")
@@ -195,9 +183,9 @@ def components_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> Non
 
     sh = Sheet(book, names["Components"], (34, 16, 18, 13, 13, 13, 13, 12, 11, 8, 12, 12, 12, 50))
     sh.text(0, 0, f"Components and labour: {sp.name}", "title")
-    inputs = component_inputs(sp)
+    ds = guide_prices(sp)
     top = 13
-    n = len(inputs)
+    n = len(ds)
     sh.head(top, ("Component", "Phase", "Category", "Guide low", "Guide expected", "Guide high",
                   "Labour share", "Whole dollars", "Remainder", "Rank", "Low", "Expected", "High", "Source"))
     first, last = top + 1, top + n
@@ -205,10 +193,6 @@ def components_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> Non
            for k, c in (("phase", 1), ("cat", 2), ("gexp", 4), ("whole", 7), ("rem", 8), ("low", 10),
                         ("exp", 11), ("high", 12))}
     book.ref.update({f"range.{k}": f"{quote_sheetname(sh.name)}!{a}:{b}" for k, (a, b) in col.items()})
-    from generator.plan.pricing import drafts
-
-    ds = drafts(sp.scenario)
-    scaled = [x[7] for x in inputs]
     dc = sum(d.expected for d in ds)
     _labour(sh, sp, f"{col['gexp'][0]}:{col['gexp'][1]}", dc)
     cost = sp.labor.cost
@@ -218,7 +202,7 @@ def components_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> Non
     expected = apportion(cost, [d.expected for d in ds])
     short_cell = xl_rowcol_to_cell(last + 2, 7, True, True)
     for i, (d, li) in enumerate(zip(ds, sp.components, strict=True)):
-        _component_row(sh, i, first + i, d, li, (shares[i], wholes[i], rems[i]), rems, col, short_cell, scaled[i])
+        _component_row(sh, i, first + i, d, li, (shares[i], wholes[i], rems[i]), rems, col, short_cell)
     assert expected == [li.cost.expected for li in sp.components]
     sh.text(last + 1, 0, "Total build", "bold")
     for k, c, v in (("low", 10, sp.build.low), ("exp", 11, sp.build.expected), ("high", 12, sp.build.high)):
@@ -230,11 +214,11 @@ def components_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> Non
     sh.ws.freeze_panes(top + 1, 1)
 
 
-def _component_row(sh: Sheet, i: int, row: int, d: Any, li: Any, split: tuple[float, int, float],
-                   rems: list[float], col: dict[str, tuple[str, str]], short_cell: str, scaled: bool) -> None:
+def _component_row(sh: Sheet, i: int, row: int, d: GuidePrice, li: LineItem, split: tuple[float, int, float],
+                   rems: list[float], col: dict[str, tuple[str, str]], short_cell: str) -> None:
     r = sh.book.ref
     low, high, share = r[f"c{i}.low"], r[f"c{i}.high"], r[f"c{i}.share"]
-    if scaled:
+    if d.scaled:
         low, high = f"{low}*{r['training_scale']}", f"{high}*{r['training_scale']}"
     sh.text(row, 0, li.name)
     sh.calc(row, 1, r[f"c{i}.phase"], li.phase, "num")
@@ -303,9 +287,8 @@ def run_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
     sh.calc(9, 1, f"MIN(MAX(({r['physicians']}-1)/MAX({r['hosting.full_size_physicians']}-1,1),0),1)", pos,
             "pct", name="size_pos")
     sh.text(10, 0, "Size scale beyond the top of the guide's hosting range")
-    full = sc.card.value("hosting.full_size_physicians")  # the cached value restates costs.size_scale
-    sh.calc(10, 1, f"MAX(1,{r['physicians']}/{r['hosting.full_size_physicians']})",
-            max(1.0, sc.clinic.physicians / full) if full > 0 else 1.0, "dec", name="size_scale")
+    sh.calc(10, 1, f"MAX(1,{r['physicians']}/{r['hosting.full_size_physicians']})", run.size_scale, "dec",
+            name="size_scale")
     hosting, upfront = (run.hosting[0], run.hosting_expected, run.hosting[1]), run.onprem_upfront
     sh.text(3, 0, "Maintenance (share of the expected build)")
     sh.calc(3, 1, f"ROUND({r['build.exp']}*{r['maintenance.low_pct']},0)", run.maintenance[0], name="m.low")
@@ -357,10 +340,9 @@ def cash_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
     sh.calc(1, 2, f"SUMIF({r['range.phase']},1,{r['range.exp']})", p1, name="p1")
     sh.text(2, 0, "Later phases")
     sh.calc(2, 2, f"{r['build.exp']}-{r['p1']}", sp.build.expected - p1, name="p2")
-    card = sp.scenario.card
-    pct = maintenance_shares(card)[1]
     sh.text(3, 0, "Maintenance share")
-    sh.calc(3, 2, f"({r['maintenance.low_pct']}+{r['maintenance.high_pct']})/2", pct, "pct", name="mpct")
+    sh.calc(3, 2, f"({r['maintenance.low_pct']}+{r['maintenance.high_pct']})/2", sp.run.maintenance_share, "pct",
+            name="mpct")
     fixed = sp.run.hosting_expected + sp.run.training_updates_expected
     sh.text(4, 0, "Hosting and training updates per year")
     sh.calc(4, 2, f"{r['h.1']}+{r['u.1']}", fixed, name="fixed")
