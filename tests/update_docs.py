@@ -28,7 +28,7 @@ def ratecard_text() -> str:
     lines = [
         "# The rate card",
         "",
-        "Every figure the planner uses, with its source. Generated from `generator/ratecard.toml` by",
+        "Every figure the planner uses, with its source. Generated from `generator/data/ratecard.toml` by",
         "`python -m tests.update_docs`; `clinic-budget assumptions` prints the same. Override any key for one",
         "workbook in its Assumptions sheet, or per scenario as a Scenarios column, within its range (our",
         "assumption, from the key's unit or the key itself: the `[limits]` of the rate card).",

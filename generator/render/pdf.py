@@ -1,7 +1,7 @@
 """budget.pdf: the HTML document printed by Chromium or WeasyPrint (`Settings.pdf_engine`).
 
 WeasyPrint is the optional extra `pdf`; Chromium, when the machine has it, is about six times
-faster (writers/chromium.py). Either engine fetches nothing but data: URIs and the product's own
+faster (render/chromium.py). Either engine fetches nothing but data: URIs and the product's own
 template files; metadata (dates, identifier) is fixed from the plan, so the same input gives the
 same bytes.
 """

@@ -22,7 +22,6 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
-from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,13 +81,6 @@ def tree_digest(root: Traversable | None) -> str:
     return digest.hexdigest()
 
 
-def shipped_templates() -> Traversable | None:
-    try:
-        return resources.files("generator.templates")
-    except ModuleNotFoundError:  # pragma: no cover - an installation without templates
-        return None
-
-
 def fingerprint(settings: Settings) -> str:
     """Everything except the workbook that decides the outputs' bytes.
 
@@ -97,6 +89,7 @@ def fingerprint(settings: Settings) -> str:
     e.g. the PDF printer's version) counts only when that format is asked for.
     """
     from generator.ratecard import card_digest
+    from generator.render.document import shipped_templates
     from generator.render.writers import WRITERS
 
     brand = settings.branding

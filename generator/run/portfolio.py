@@ -97,13 +97,10 @@ def build_row(name: str, record: Record, out: Path) -> Row:
 def _environment(templates: Path | None):  # type: ignore[no-untyped-def]
     import jinja2
 
-    from generator.render.document import ConfinedLoader, environment_class
-    from generator.run.manifest import shipped_templates
+    from generator.render.document import ConfinedLoader, environment_class, shipped_templates
 
-    shipped = shipped_templates()
     loaders: list[jinja2.BaseLoader] = [ConfinedLoader(templates)] if templates is not None else []
-    if shipped is not None:
-        loaders.append(jinja2.FileSystemLoader(str(shipped)))
+    loaders.append(jinja2.FileSystemLoader(str(shipped_templates())))
     return environment_class(templates)(
         loader=jinja2.ChoiceLoader(loaders), autoescape=True,
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,

@@ -73,12 +73,10 @@ class TooLarge(Exception):
 def _templates(settings: Settings):  # type: ignore[no-untyped-def]
     import jinja2
 
-    from generator.run.manifest import shipped_templates
+    from generator.render.document import shipped_templates
 
     folders = [str(settings.templates)] if settings.templates is not None else []
-    shipped = shipped_templates()
-    if shipped is not None:
-        folders.append(str(shipped))
+    folders.append(str(shipped_templates()))
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(folders), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["money"] = lambda v: "" if v is None else f"${v:,}"
