@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from generator.errors import OutputError, UsageError
+from generator.render import docx_table
 
 if TYPE_CHECKING:
     from docx.document import Document as DocxDocument
-    from docx.table import _Cell
     from docx.text.paragraph import Paragraph
 
     from generator.model import Plan
@@ -48,7 +48,6 @@ XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 CHART_PIXELS = 1440  # 2x the SVG's 720 user units: about 220 dots per inch at the text width
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 HEADINGS = {"h1": "Title", "h2": "Heading 1", "h3": "Heading 2", "h4": "Heading 3", "h5": "Heading 4"}
-NUMERIC = re.compile(r"^[\s$€£+\-–−0-9.,%()/a-z]*[0-9][\s$€£+\-–−0-9.,%()/a-z]*$", re.I)
 
 
 def available() -> bool:
@@ -204,26 +203,26 @@ class Builder:
             self._heading(node, HEADINGS[tag])
         elif tag == "p":
             p = self.doc.add_paragraph()
-            self._inline(p, node)
+            self.inline(p, node)
             # a paragraph that introduces a table or a chart stays on its page
             if nxt is not None and (getattr(nxt, "tag", "") == "table" or _is_chart(nxt)):
                 p.paragraph_format.keep_with_next = True
         elif tag in ("ul", "ol"):
             self._list(node, ordered=tag == "ol", level=1)
         elif tag == "table":
-            self._table(node)
+            docx_table.add_table(self, node)
         elif tag == "blockquote":
             for child in node:
                 if child.tag == "p":
                     p = self.doc.add_paragraph(style=self.style("Quote"))
-                    self._inline(p, child)
+                    self.inline(p, child)
         elif tag == "hr":
             return
         elif tag in ("div", "section"):
             self._blocks(node)
         else:
             p = self.doc.add_paragraph()
-            self._inline(p, node)
+            self.inline(p, node)
 
     def _heading(self, node: Any, style_name: str) -> None:
         from docx.oxml.ns import qn
@@ -231,7 +230,7 @@ class Builder:
 
         style = self.style(style_name) or self.style("Heading 1")
         p = self.doc.add_paragraph(style=style)
-        self._inline(p, node, bold=None)
+        self.inline(p, node, bold=None)
         p.paragraph_format.keep_with_next = True
         if style_name.startswith("Heading") and style is not None and style.name == style_name:
             ppr = style.element.get_or_add_pPr()
@@ -240,7 +239,7 @@ class Builder:
                 level.set(qn("w:val"), str(int(style_name.split()[-1]) - 1))
                 ppr.append(level)
 
-    def _inline(self, p: Paragraph, node: Any, bold: bool | None = None, italic: bool | None = None,
+    def inline(self, p: Paragraph, node: Any, bold: bool | None = None, italic: bool | None = None,
                 code: bool = False) -> None:
         """The text of `node` and its inline children as runs of `p`."""
         if node.text:
@@ -248,15 +247,15 @@ class Builder:
         for child in node:
             tag = child.tag if isinstance(child.tag, str) else ""
             if tag in ("strong", "b"):
-                self._inline(p, child, True, italic, code)
+                self.inline(p, child, True, italic, code)
             elif tag in ("em", "i"):
-                self._inline(p, child, bold, True, code)
+                self.inline(p, child, bold, True, code)
             elif tag == "code":
-                self._inline(p, child, bold, italic, True)
+                self.inline(p, child, bold, italic, True)
             elif tag == "br":
                 p.add_run().add_break()
             elif tag:
-                self._inline(p, child, bold, italic, code)
+                self.inline(p, child, bold, italic, code)
             if child.tail:
                 self._run(p, child.tail, bold, italic, code)
 
@@ -292,60 +291,11 @@ class Builder:
                 for k, child in enumerate(paragraphs):
                     if k:
                         p.add_run().add_break()
-                    self._inline(p, child)
+                    self.inline(p, child)
             else:
-                self._inline(p, item)
+                self.inline(p, item)
             for child in nested:
                 self._list(child, ordered=child.tag == "ol", level=level + 1)
-
-    def _table(self, node: Any) -> None:
-        from docx.enum.table import WD_TABLE_ALIGNMENT
-        from docx.enum.text import WD_ALIGN_PARAGRAPH
-        from docx.shared import Pt
-
-        head = [tr for tr in node.iter("tr") if tr.getparent().tag == "thead"]
-        rows = [tr for tr in node.iter("tr")]
-        cells = [[c for c in tr if c.tag in ("td", "th")] for tr in rows]
-        width = max((len(r) for r in cells), default=0)
-        if not rows or not width:
-            return
-        table = self.doc.add_table(rows=len(rows), cols=width)
-        size = 8.5 if width >= 7 else 9.5 if width >= 5 else None  # wide tables in smaller type
-        widths = _column_widths(cells, width, self._text_width(), size or 10.5)
-        word_rows = list(table.rows)
-        grid = self.style("Table Grid")
-        if grid is not None:
-            table.style = grid
-        table.alignment = WD_TABLE_ALIGNMENT.LEFT
-        for r, (tr, row_cells) in enumerate(zip(rows, cells, strict=True)):
-            header = tr in head
-            word_row = word_rows[r]
-            _row_flags(word_row, header=header)
-            word_cells = word_row.cells  # a list built on each access: once per row
-            for c, cell_node in enumerate(row_cells):
-                cell = word_cells[c]
-                cell.width = widths[c]
-                p = cell.paragraphs[0]
-                self._inline(p, cell_node, bold=True if header else None)
-                if size is not None:
-                    for run in p.runs:
-                        run.font.size = Pt(size)
-                align = (cell_node.get("style") or "") + (cell_node.get("align") or "")
-                if "right" in align:
-                    p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-                elif "center" in align:
-                    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-                if header:
-                    _shade(cell, "E8EEF3")
-        if len(rows) <= 20:  # a short table stays on one page with the line that introduces it
-            for word_row in word_rows[:-1]:
-                for cell in word_row.cells:
-                    for para in cell.paragraphs:
-                        para.paragraph_format.keep_with_next = True
-        table.autofit = False
-        for col, w in zip(table._tbl.tblGrid.gridCol_lst, widths, strict=False):
-            col.w = w
-        self.doc.add_paragraph()  # Word joins two tables that touch; a paragraph keeps them apart
 
     def _chart(self, kind: str, index: int) -> None:
         from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -361,26 +311,52 @@ class Builder:
         p = self.doc.add_paragraph()
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER
         p.paragraph_format.keep_with_next = caption is not None
-        p.add_run().add_picture(io.BytesIO(chart_png(svg.group(0))), width=Inches(min(6.5, self._text_width())))
+        p.add_run().add_picture(io.BytesIO(chart_png(svg.group(0))), width=Inches(min(6.5, self.text_width())))
         if caption is not None:
             cp = self.doc.add_paragraph(text(html.unescape(caption.group(1))), style=self.style("Caption"))
             cp.alignment = WD_ALIGN_PARAGRAPH.CENTER
 
-    def _text_width(self) -> float:
-        """The width between the margins, in inches."""
-        section = self.doc.sections[-1]
+    def text_width(self, section: Any = None) -> float:
+        """The width between the margins of `section` (the last one by default), in inches."""
+        section = self.doc.sections[-1] if section is None else section
         width = int(section.page_width or 0) - int(section.left_margin or 0) - int(section.right_margin or 0)
         return max(width / 914400, 3.0) if width > 0 else 6.5
 
     # -------------------------------------------------------------- header, footer, properties
 
     def _header_footer(self) -> None:
+        """The header and footer of the first section; a landscape page (a wide table) gets its
+        own pair with the right tab at its own margin, and every later section shares one of the
+        two pairs by reference."""
+        sections = list(self.doc.sections)
+        first = sections[0]
+        wrote = self._fill(first)
+        turned = [s for s in sections[1:] if _is_landscape(s) != _is_landscape(first)]
+        if not wrote or not turned:
+            return
+        other = turned[0]
+        other.header.is_linked_to_previous = False
+        other.footer.is_linked_to_previous = False
+        self._fill(other)
+        refs = {_is_landscape(first): _references(first), _is_landscape(other): _references(other)}
+        for section in sections[1:]:
+            if section is not other:
+                sect_pr = section._sectPr
+                for old in _references(section):
+                    sect_pr.remove(old)
+                for ref in reversed(refs[_is_landscape(section)]):
+                    sect_pr.insert(0, copy.deepcopy(ref))
+
+    def _fill(self, section: Any) -> bool:
+        """Write the header and footer of `section` unless it has its own (a letterhead); True if
+        either was written."""
         from docx.enum.text import WD_TAB_ALIGNMENT
         from docx.shared import Inches
 
         plan, branding = self.plan, self.settings.branding
-        section = self.doc.sections[0]
         clinic = plan.intake.base.clinic.name
+        right = Inches(self.text_width(section))
+        wrote = False
         if not _has_content(section.header):
             p = section.header.paragraphs[0] if section.header.paragraphs else section.header.add_paragraph()
             p.style = self.style("Header")
@@ -389,18 +365,21 @@ class Builder:
             _clear_style_tabs(p)
             head = p.add_run(text(branding.firm or "Custom EHR budget"))
             head.bold = True
-            p.paragraph_format.tab_stops.add_tab_stop(Inches(self._text_width()), WD_TAB_ALIGNMENT.RIGHT)
+            p.paragraph_format.tab_stops.add_tab_stop(right, WD_TAB_ALIGNMENT.RIGHT)
             p.add_run("\t" + text(f"{clinic} · {plan.generated:%B %-d, %Y}"))
+            wrote = True
         if not _has_content(section.footer):
             p = section.footer.paragraphs[0] if section.footer.paragraphs else section.footer.add_paragraph()
             p.style = self.style("Footer")
             _clear_style_tabs(p)
-            p.paragraph_format.tab_stops.add_tab_stop(Inches(self._text_width()), WD_TAB_ALIGNMENT.RIGHT)
+            p.paragraph_format.tab_stops.add_tab_stop(right, WD_TAB_ALIGNMENT.RIGHT)
             p.add_run(text(f"{branding.firm} · " if branding.firm else "") + "Custom EHR budget for "
                       + text(clinic) + "\tPage ")
             _field(p, "PAGE", "1")
             p.add_run(" of ")
             _field(p, "NUMPAGES", "1")
+            wrote = True
+        return wrote
 
     def _logo(self, p: Paragraph, logo: Path) -> None:
         from docx.shared import Inches
@@ -465,31 +444,6 @@ def _default_styles() -> Any:
     return docx.Document().styles
 
 
-def _column_widths(cells: list[list[Any]], count: int, text_width: float, size: float = 10.5) -> list[Any]:
-    """Column widths (inches) from what the columns hold: every column at least as wide as its
-    longest word (so "$11,500" never breaks), the room left shared in proportion to how much
-    more each column's longest cell wants."""
-    from docx.shared import Inches
-
-    char, pad = 0.1 * size / 10.5, 0.2  # inches per character (bold, a wide fallback font), side margins
-    least, wanted = [], []
-    for c in range(count):
-        texts = [" ".join("".join(row[c].itertext()).split()) for row in cells if c < len(row)]
-        longest = max((len(t) for t in texts), default=1)
-        word = max((len(w) for t in texts for w in t.split()), default=1)
-        least.append(max(word, 3) * char + pad)
-        wanted.append(max(min(longest, 40) * char + pad, least[-1]))
-    if sum(wanted) <= text_width:
-        scale = text_width / sum(wanted)
-        return [Inches(w * scale) for w in wanted]
-    if sum(least) >= text_width:  # too many columns: every one narrowed alike, none past the margin
-        return [Inches(m * text_width / sum(least)) for m in least]
-    room = text_width - sum(least)
-    extra = [w - m for w, m in zip(wanted, least, strict=True)]
-    share = sum(extra) or 1.0
-    return [Inches(m + room * e / share) for m, e in zip(least, extra, strict=True)]
-
-
 def _clear_style_tabs(p: Paragraph) -> None:
     """Clear the tab stops a paragraph's style sets (the Header style's centre stop), so that one
     tab goes to the right margin."""
@@ -502,6 +456,14 @@ def _clear_style_tabs(p: Paragraph) -> None:
         style = style.base_style
 
 
+def _is_landscape(section: Any) -> bool:
+    return int(section.page_width or 0) > int(section.page_height or 0)
+
+
+def _references(section: Any) -> list[Any]:
+    return list(section._sectPr.xpath("w:headerReference|w:footerReference"))
+
+
 def _is_chart(node: Any) -> bool:
     return not isinstance(node.tag, str) and bool(CHART_MARK.match(node.text or ""))
 
@@ -512,31 +474,6 @@ def _has_content(part: Any) -> bool:
         return False
     element = part._element
     return bool("".join(element.itertext()).strip()) or element.find(".//{*}drawing") is not None
-
-
-def _row_flags(row: Any, header: bool) -> None:
-    """Rows never split across pages; header rows repeat on every page a table spans."""
-    from docx.oxml.ns import qn
-    from docx.oxml.parser import OxmlElement
-
-    tr_pr = row._tr.get_or_add_trPr()
-    tr_pr.append(OxmlElement("w:cantSplit"))
-    if header:
-        flag = OxmlElement("w:tblHeader")
-        flag.set(qn("w:val"), "true")
-        tr_pr.append(flag)
-
-
-def _shade(cell: _Cell, fill: str) -> None:
-    from docx.oxml.ns import qn
-    from docx.oxml.parser import OxmlElement
-
-    tc_pr = cell._tc.get_or_add_tcPr()
-    shd = OxmlElement("w:shd")
-    shd.set(qn("w:val"), "clear")
-    shd.set(qn("w:color"), "auto")
-    shd.set(qn("w:fill"), fill)
-    tc_pr.append(shd)
 
 
 def _field(p: Paragraph, instruction: str, shown: str) -> None:
