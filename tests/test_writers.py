@@ -63,3 +63,28 @@ def test_a_format_missing_from_the_registry_is_refused(plan: Plan) -> None:
 
     with pytest.raises(UsageError, match="unknown format 'docs'"):
         writers.render_all(plan, Settings(Path("unused"), ("md", "docs")))
+
+
+def result_page(documents: list[str]) -> str:
+    from generator.serve.web import _templates
+
+    env = _templates(Settings(Path("unused"), ("md",)))
+    return env.get_template("serve/result.html.j2").render(
+        name="ridgeview.xlsx", slug="ridgeview", status="generated", figures=None, warnings=(),
+        documents=documents, limit="10 MB")
+
+
+def test_the_serve_result_page_names_each_document_as_its_writer_does() -> None:
+    page = result_page([w.file_name for w in writers.WRITERS] + ["notes.txt"])
+    for w in writers.WRITERS:
+        assert f'{w.label} <small>{w.file_name} · {w.description}</small>' in page, w.name
+    assert "Budget <small>budget.docx · Word, editable</small>" in page
+    assert "Figures <small>budget.json · JSON, for other tools</small>" in page
+    assert "notes.txt <small>notes.txt</small>" in page  # a file no writer makes: its name alone
+
+
+def test_a_new_format_needs_no_change_in_serve(monkeypatch: pytest.MonkeyPatch) -> None:
+    odt = writers.Writer("odt", "budget.odt", "application/vnd.oasis.opendocument.text", writers.render_md, rank=26,
+                         label="Budget", description="OpenDocument, editable")
+    monkeypatch.setattr(writers, "WRITERS", (*writers.WRITERS, odt))
+    assert "Budget <small>budget.odt · OpenDocument, editable</small>" in result_page(["budget.odt"])

@@ -63,6 +63,12 @@ class Writer:
     engine: Callable[[Settings], str] | None = field(default=None, repr=False)
     """The name and version of the engine that makes it, when a new version may change its bytes."""
 
+    label: str = "Budget"
+    """What the document is, as `serve`'s result page links it ("Budget", "Figures")."""
+
+    description: str = ""
+    """What kind of file it is and what it is for, after its name on that page ("Word, editable")."""
+
 
 def from_module(module: str) -> Render:
     """A writer's `render` that imports `module` when first called and calls its
@@ -165,19 +171,20 @@ DOCUMENT_MODULES = ("generator.render.document", "generator.render.charts", "mar
 
 WRITERS: tuple[Writer, ...] = (
     Writer("md", "budget.md", "text/markdown; charset=utf-8", render_md, rank=30, templated=True,
-           preload=DOCUMENT_MODULES),
+           preload=DOCUMENT_MODULES, description="Markdown text"),
     Writer("html", "budget.html", "text/html; charset=utf-8", render_html, rank=10, templated=True,
-           preload=DOCUMENT_MODULES),
+           preload=DOCUMENT_MODULES, description="web page, printable"),
     Writer("xlsx", "budget.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-           from_module("generator.render.xlsx"), rank=40, preload=("generator.render.xlsx",)),
+           from_module("generator.render.xlsx"), rank=40, preload=("generator.render.xlsx",),
+           description="Excel, with live formulas"),
     # the PDF engine is imported by the workers that are asked for it, not preloaded
     Writer("pdf", "budget.pdf", "application/pdf", render_pdf, rank=20, templated=True,
-           available=pdf_available, engine=pdf_engine),
+           available=pdf_available, engine=pdf_engine, description="PDF, for the client"),
     # the charts' rasteriser loads the Cairo library: imported by the workers that are asked for it
     Writer("docx", "budget.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-           render_docx, rank=25, templated=True, available=docx_available),
+           render_docx, rank=25, templated=True, available=docx_available, description="Word, editable"),
     Writer("json", "budget.json", "application/json", from_module("generator.render.budget_json"), rank=50,
-           preload=("generator.render.budget_json",)),
+           preload=("generator.render.budget_json",), label="Figures", description="JSON, for other tools"),
 )
 FORMATS: tuple[str, ...] = tuple(w.name for w in WRITERS)
 _BY_NAME = {w.name: w for w in WRITERS}
@@ -189,6 +196,11 @@ def get(name: str) -> Writer:
         return _BY_NAME[name]
     except KeyError:
         raise UsageError(f"unknown format {name!r}; choose from {','.join(FORMATS)}") from None
+
+
+def by_file_name(file_name: str) -> Writer | None:
+    """The writer of the file called `file_name` in an output folder, if one writes it."""
+    return next((w for w in WRITERS if w.file_name == file_name), None)
 
 
 def selected(formats: Iterable[str]) -> tuple[Writer, ...]:

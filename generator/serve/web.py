@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from generator.errors import UsageError
+from generator.render import writers
 from generator.run.batch import Outcome, default_workers
 from generator.run.outputs import subpath
 from generator.run.portfolio import how_to_fix
@@ -80,6 +81,7 @@ def _templates(settings: Settings):  # type: ignore[no-untyped-def]
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(folders), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["money"] = lambda v: "" if v is None else f"${v:,}"
+    env.globals["writer_of"] = writers.by_file_name  # a document's label comes from its writer
     return env
 
 
