@@ -33,6 +33,12 @@ class Entry:
     minimum: float = 0.0  # the range a workbook's value may take ([limits] in ratecard.toml)
     maximum: float = 0.0
     limit_note: str = ""
+    label: str = ""  # the figure in words ([labels] in ratecard.toml, by key or by its pair's stem)
+
+    @property
+    def words(self) -> str:
+        """What the figure is, in words: its label, else its note, else its key."""
+        return self.label or self.note or self.key
 
     def within(self, value: float) -> bool:
         return self.minimum <= value <= self.maximum
@@ -190,7 +196,26 @@ def parse_card(text: str, origin: str = "ratecard.toml") -> RateCard:
     for key in key_limits:
         if key not in entries:
             raise RateCardError(f"{origin}: [limits.keys] names {key!r}, which is not an entry")
-    return RateCard(MappingProxyType(entries))
+    return RateCard(MappingProxyType(_labelled(entries, data.get("labels", {}), origin)))
+
+
+def stem(key: str) -> str:
+    """The pair a low or high end belongs to (`module.x` for `module.x.low`), else the key."""
+    return key.rpartition(".")[0] if partner(key) else key
+
+
+def _labelled(entries: dict[str, Entry], labels: object, origin: str) -> dict[str, Entry]:
+    """`entries` with their [labels]: a label names an entry, or the stem of a low/high pair."""
+    if not isinstance(labels, dict):
+        raise RateCardError(f"{origin}: [labels] must be a table of key = \"words\"")
+    stems = {stem(key) for key in entries}
+    for name, text in labels.items():
+        if name not in entries and name not in stems:
+            raise RateCardError(f"{origin}: [labels] names {name!r}, which is neither an entry nor a low/high pair"
+                                f"{suggest(name, sorted(stems | set(entries)))}")
+        if not isinstance(text, str) or not text.strip():
+            raise RateCardError(f"{origin}: [labels] {name!r} must be words in quotes")
+    return {key: replace(e, label=labels.get(key) or labels.get(stem(key)) or "") for key, e in entries.items()}
 
 
 @cache

@@ -74,19 +74,23 @@ def html_text(html: str) -> str:
 
 
 def documents(plan: Plan, **kw: Any) -> tuple[str, str]:
+    """budget.md (the report) and budget.html (the client edition)."""
     s = settings(**kw)
-    md = render.render_markdown(plan, s)
-    return md, render.render_html(md, plan, s)
+    return render.render_markdown(plan, s), render.client_html(plan, s)
 
 
-def key_figures(plan: Plan) -> list[int]:
+def key_figures(plan: Plan, edition: str = "report") -> list[int]:
+    """The figures a document must show: every scenario's in full in the report; in the client
+    edition the base scenario's in full and the others' as the comparison and the appendix give them."""
     out = []
-    for sp in budget_dict(plan)["scenarios"]:
+    for n, sp in enumerate(budget_dict(plan)["scenarios"]):
         out += [sp["build"]["low"], sp["build"]["expected"], sp["build"]["high"], sp["capital"]["year_one"],
-                sp["capital"]["all_at_once"], sp["labor"]["cost"], sp["annual"]["total"]["expected"],
-                *sp["tco"]["custom"], *[c["expected"] for c in sp["components"]],
-                *[q["total"] for q in sp["cash_flow"]]]
-        out += [v[-1] for v in sp["tco"]["off_the_shelf"].values()]
+                sp["annual"]["total"]["expected"], sp["tco"]["custom"][-1], *[c["expected"] for c in sp["components"]]]
+        if n == 0 or edition == "report":
+            out += [sp["capital"]["all_at_once"], sp["labor"]["cost"], *sp["tco"]["custom"],
+                    *[q["total"] for q in sp["cash_flow"]], *[v[-1] for v in sp["tco"]["off_the_shelf"].values()]]
+        else:
+            out.append(sp["tco"]["off_the_shelf"][sp["tco"]["cheapest_product"]][-1])
     return out
 
 
@@ -94,11 +98,11 @@ def test_every_money_figure_in_markdown_and_html_is_in_budget_json(case: tuple[s
     _, plan = case
     md, html = documents(plan)
     allowed = allowed_figures(plan)
-    for text in (md, html_text(html)):
+    for text, edition in ((md, "report"), (html_text(html), "client")):
         found = money(text)
         assert found
         assert [f for f in found if f not in allowed] == []
-        for figure in key_figures(plan):
+        for figure in key_figures(plan, edition):
             assert f"${figure:,}" in text
 
 
@@ -225,7 +229,7 @@ def pdf_figures_match_json(plan: Plan, data: bytes) -> str:
     text = pdf_text(data)
     allowed = allowed_figures(plan)
     assert [f for f in money(text) if f not in allowed] == []
-    for figure in key_figures(plan):
+    for figure in key_figures(plan, "client"):
         assert f"${figure:,}" in text
     assert "Page 1 of" in text
     return text
@@ -315,7 +319,7 @@ def check_example(plan: Plan, texts: dict[str, str]) -> None:
     allowed = allowed_figures(plan)
     for name, text in texts.items():
         assert [f for f in money(text) if f not in allowed] == [], name
-        for figure in key_figures(plan):
+        for figure in key_figures(plan, "report" if name == "md" else "client"):
             assert f"${figure:,}" in text, (name, figure)
     if any(sp.risk is not None for sp in plan.scenarios):
         assert "Uncertainty" in texts["md"] and texts["html"].count("P80") >= 1

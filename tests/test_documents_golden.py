@@ -35,7 +35,7 @@ def outputs(name: str) -> dict[str, str]:
     plan = CASES[name]()
     s = settings()
     md = render.render_markdown(plan, s)
-    html = render.render_html(md, plan, s)
+    html = render.client_html(plan, s)
     return {"budget.md": md, "budget.html": html, "budget.json": budget_json.render(plan, s).decode("utf-8"),
             "budget.xlsx.json": xlsx_cells(xlsx.render(plan, s))}
 

@@ -37,11 +37,11 @@ def test_each_writer_alone_gives_the_same_bytes(plan: Plan) -> None:
 
 
 def test_markdown_and_html_are_rendered_once_for_md_html_and_pdf(plan: Plan, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = {"md": 0, "html": 0}
+    calls = {"md": 0, "client md": 0, "html": 0}
     real_md, real_html = document.render_markdown, document.render_html
 
     def counted_md(*args: object) -> str:
-        calls["md"] += 1
+        calls["client md" if args[2:] == ("client",) else "md"] += 1
         return real_md(*args)  # type: ignore[arg-type]
 
     def counted_html(*args: object) -> str:
@@ -54,7 +54,9 @@ def test_markdown_and_html_are_rendered_once_for_md_html_and_pdf(plan: Plan, mon
     settings = Settings(Path("unused"), ("md", "html"))
     writers.render_all(plan, settings)
     writers.render_all(plan, settings)
-    assert calls == {"md": 2, "html": 2}  # once per render_all, not once per format
+    # once per render_all, not once per format: the report (budget.md) and the client edition
+    # (budget.html, printed as budget.pdf) each once
+    assert calls == {"md": 2, "client md": 2, "html": 2}
     assert writers._chain.plan is None and writers._chain.html is None  # nothing kept afterwards
 
 

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from generator.settings import Settings
 
 MAIN_MD = "budget.md.j2"
+CLIENT_MD = "client.md.j2"
+EDITIONS = {"report": MAIN_MD, "client": CLIENT_MD}
 MAIN_HTML = "budget.html.j2"
 STYLESHEET = "style.css"
 MD_EXTENSIONS = ("tables", "attr_list", "toc")
@@ -224,7 +226,8 @@ def accent(settings: Settings) -> str:
     return color.lower() if HEX_COLOR.match(color) else "#1f5f8b"
 
 
-def context(plan: Plan, settings: Settings) -> dict[str, Any]:
+def context(plan: Plan, settings: Settings, edition: str = "report") -> dict[str, Any]:
+    from generator.render.assumptions import assumption_groups
     from generator.render.budget_json import budget_dict
 
     clinic = plan.intake.base.clinic
@@ -235,7 +238,8 @@ def context(plan: Plan, settings: Settings) -> dict[str, Any]:
         "budget": budget_dict(plan),
         "report_date": plan.generated.strftime("%B %-d, %Y"),
         "multi": multi,
-        "h": Markup("###" if multi else "##"),
+        "edition": edition,
+        "h": Markup("###" if multi and edition == "report" else "##"),
         "questions": vendor_questions(),
         "card": plan.intake.base.card,
         "firm": settings.branding.firm,
@@ -245,6 +249,7 @@ def context(plan: Plan, settings: Settings) -> dict[str, Any]:
         "phase_total": lambda sp, n: next((r for p, r in sp.phases if p == n), None),
         "assumption_value": assumption_value,
         "input_value": input_value,
+        "assumption_groups": lambda: assumption_groups(plan),
     }
 
 
@@ -355,10 +360,17 @@ def _render(env: jinja2.Environment, name: str, values: dict[str, Any]) -> str:
         raise _runtime_error(name, exc) from exc
 
 
-def render_markdown(plan: Plan, settings: Settings) -> str:
-    """The budget document as Markdown."""
-    text = _render(environment(settings, "md"), MAIN_MD, context(plan, settings))
+def render_markdown(plan: Plan, settings: Settings, edition: str = "report") -> str:
+    """The budget document as Markdown: the full report (`budget.md.j2`, for budget.md and
+    budget.docx) or the client edition (`client.md.j2`, for budget.html and budget.pdf: the base
+    scenario in full, the others side by side and in a short appendix)."""
+    text = _render(environment(settings, "md"), EDITIONS[edition], context(plan, settings, edition))
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def client_html(plan: Plan, settings: Settings) -> str:
+    """budget.html (and what budget.pdf prints): the client edition, styled."""
+    return render_html(render_markdown(plan, settings, "client"), plan, settings)
 
 
 def render_html(markdown_text: str, plan: Plan, settings: Settings, for_print: bool = False) -> str:
@@ -367,7 +379,8 @@ def render_html(markdown_text: str, plan: Plan, settings: Settings, for_print: b
 
     from generator.render import charts
 
-    md = markdown.Markdown(extensions=list(MD_EXTENSIONS), output_format="html")
+    md = markdown.Markdown(extensions=list(MD_EXTENSIONS), output_format="html",
+                           extension_configs={"toc": {"title": "Contents", "toc_depth": "2-2"}})
     body = md.convert(markdown_text)
     accent_color = accent(settings)
 

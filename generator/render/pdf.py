@@ -104,7 +104,7 @@ def render(plan: Plan, settings: Settings, html: str | None = None) -> bytes:
     if html is None:
         from generator.render import document as documents
 
-        html = documents.render_html(documents.render_markdown(plan, settings), plan, settings)
+        html = documents.client_html(plan, settings)
     if settings.pdf_engine == "chromium":
         from generator.render import chromium
 

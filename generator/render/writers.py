@@ -10,6 +10,8 @@ Adding a format is one entry in `WRITERS` plus its module, which has
 
 Markdown, HTML and PDF are one chain (templates -> Markdown -> HTML -> printed PDF): when several
 of them are asked for, `render_all` renders the Markdown and the HTML once and hands them on.
+budget.md and budget.docx are the full report; budget.html and budget.pdf the client edition
+(`document.client_html`: the base scenario in full, the others side by side and in an appendix).
 """
 
 from __future__ import annotations
@@ -120,7 +122,7 @@ def _html(plan: Plan, settings: Settings) -> str:
     if chain.html is None:
         from generator.render import document
 
-        chain.html = document.render_html(_markdown(plan, settings), plan, settings)
+        chain.html = document.client_html(plan, settings)
     return chain.html
 
 

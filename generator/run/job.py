@@ -76,7 +76,7 @@ def _work(intake: Intake, settings: Settings, keep_html: bool = False) -> tuple[
     if html is None:
         from generator.render import document
 
-        html = document.render_html(document.render_markdown(plan, settings), plan, settings).encode("utf-8")
+        html = document.client_html(plan, settings).encode("utf-8")
     return plan, files, html
 
 

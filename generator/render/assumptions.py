@@ -1,0 +1,154 @@
+"""The client edition's assumptions appendix: the rate-card figures this budget used, in words,
+grouped by where they come from (the guide's sources, our assumptions, the workbook's overrides).
+
+budget.md and `clinic-budget assumptions` list every key of the card; the client documents list
+the figures that went into this workbook's arithmetic. A figure counts as used unless the rule in
+`unused` says the budget cannot have reached it: a module or integration the scenarios do not
+have, the hosting they do not use, certified components they do not take, the risk analysis or
+the quotes when it did not run, and the guide's figures that only check the guide against itself
+(its worked examples, market shares, the intake's plausibility bounds).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from generator.model import INTEGRATION_KEYS, Hosting, Plan
+from generator.ratecard import Entry, RateCard, is_low_end, partner
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+# Figures the guide gives that check its own arithmetic (guide_checks.py) or an intake's
+# plausibility (warnings), never a cost in a budget.
+CHECK_ONLY = ("example.", "maintenance.example.", "maintenance.table.", "geography.reduction.", "hosting.trade_years",
+              "hosting.cloud_share", "intake.", "scope.", "tier.guide_low", "tier.advanced_min")
+GUIDE = "From the guide"
+OURS = "Our assumptions (the guide gives no figure)"
+WORKBOOK = "From the workbook (overrides)"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One figure (or a low/high pair) of the appendix."""
+
+    words: str
+    value: str
+    keys: str
+
+
+@dataclass(frozen=True)
+class Group:
+    title: str  # GUIDE, OURS or WORKBOOK
+    source: str  # the cited source within the group ("" for ours)
+    rows: tuple[Row, ...]
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What in the plan decides whether a figure was reachable."""
+
+    modules: frozenset[str]
+    integrations: frozenset[str]
+    hosting: frozenset[Hosting]
+    certified: bool
+    specificity: frozenset[str]
+    risk: bool
+    aace: frozenset[int]
+    quotes: bool
+    card_products: bool
+
+    @classmethod
+    def of(cls, plan: Plan) -> Facts:
+        sps = plan.scenarios
+        clinics = [sp.scenario.clinic for sp in sps]
+        classes = {sp.risk.estimate_class for sp in sps if sp.risk is not None}
+        if plan.quotes is not None:
+            classes |= {r.estimate_class for r in plan.quotes.results}
+        return cls(
+            modules=frozenset(li.category for sp in sps for li in sp.components if li.kind != "integration"),
+            integrations=frozenset(INTEGRATION_KEYS[i.category] for sp in sps for i in sp.scenario.integrations),
+            hosting=frozenset(c.hosting for c in clinics),
+            certified=any(c.certified_components for c in clinics),
+            specificity=frozenset(c.workflow_specificity.value.lower() for c in clinics),
+            risk=any(sp.risk is not None for sp in sps),
+            aace=frozenset(classes),
+            quotes=plan.quotes is not None,
+            card_products=any(not sp.scenario.subscriptions for sp in sps),
+        )
+
+
+def unused(key: str, facts: Facts) -> bool:
+    """Whether this budget cannot have used the figure `key`."""
+    head, _, rest = key.partition(".")
+    second = rest.partition(".")[0]
+    if key.startswith(CHECK_ONLY):
+        return True
+    if head == "module":
+        return second not in facts.modules
+    if head == "integration":
+        return f"{head}.{second}" not in facts.integrations
+    if head == "certified":
+        return not facts.certified
+    if key.startswith("hosting.cloud."):
+        return Hosting.CLOUD not in facts.hosting
+    if key.startswith("hosting.onprem."):
+        return Hosting.ONPREM not in facts.hosting
+    if key.startswith("offshelf.surcharge."):
+        return key.rpartition(".")[2] not in facts.specificity
+    if head == "offshelf" and key.endswith(".monthly"):
+        return not facts.card_products
+    if key.startswith("risk.aace.class"):
+        return not facts.risk or int(key.split(".")[2].removeprefix("class")) not in facts.aace
+    if head == "risk":
+        return not facts.risk
+    if head in ("quote", "hours"):
+        return not facts.quotes
+    return False
+
+
+def _pairs(entries: Iterable[Entry], card: RateCard) -> list[tuple[Entry, Entry | None]]:
+    """Entries in order, a low end with its high end when both are in `entries` alike."""
+    entries = list(entries)
+    keys = {e.key for e in entries}
+    out: list[tuple[Entry, Entry | None]] = []
+    for e in entries:
+        other = partner(e.key)
+        if other is None or other not in keys:
+            out.append((e, None))
+        elif is_low_end(e.key):
+            out.append((e, card.entry(other)))
+    return out
+
+
+def _row(low: Entry, high: Entry | None, cited: bool = False) -> Row:
+    source = f"; {low.cited}" if cited else ""
+    if high is None:
+        return Row(low.words, low.formatted(), low.key + source)
+    return Row(low.words, f"{low.formatted()}–{high.formatted()}",
+               f"{low.key}, .{high.key.rpartition('.')[2]}{source}")
+
+
+def assumption_groups(plan: Plan) -> tuple[Group, ...]:
+    """The base card's figures this budget used, grouped: the guide's sources (in the card's
+    order), our assumptions, then each scenario's workbook overrides."""
+    card = plan.base.scenario.card
+    facts = Facts.of(plan)
+    used = [e for e in card if not e.is_override and not unused(e.key, facts)]
+    groups: list[Group] = []
+    for source in dict.fromkeys(e.source for e in used if not e.is_assumption):
+        cited = [e for e in used if e.source == source and not e.is_assumption]
+        groups.append(Group(GUIDE, source, tuple(_row(lo, hi) for lo, hi in _pairs(cited, card))))
+    ours = [e for e in used if e.is_assumption]
+    if ours:
+        groups.append(Group(OURS, "", tuple(_row(lo, hi) for lo, hi in _pairs(ours, card))))
+    for sp in plan.scenarios:
+        own = sp.scenario.card
+        overridden = [own.entry(k) for k in own.overridden]
+        if overridden:
+            groups.append(Group(WORKBOOK, sp.name if len(plan.scenarios) > 1 else "",
+                                tuple(_row(lo, hi, cited=True) for lo, hi in _pairs(overridden, own))))
+    return tuple(groups)
+
+
