@@ -255,40 +255,28 @@ def _generation_settings(args: argparse.Namespace) -> Settings:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Exit 0 when every workbook was generated, 1 when some were and others failed, 2 when none
-    was (output-spec.md); every error names its workbook."""
-    import os
-
-    from generator.errors import IntakeError, TemplateError
-    from generator.run.generate import generate
+    was (output-spec.md); every error names its workbook. Each workbook goes the way a batch's
+    does (`batch.run_files`): under the output lock, through the manifest."""
+    from generator.run.batch import Waiting, run_files
 
     settings = _generation_settings(args)
     failed = 0
-    for name in args.files:
-        workbook = os.path.basename(name)
-        try:
-            result = generate(Path(name), settings)
-        except IntakeError as exc:
+    for event in run_files(args.files, settings):
+        if isinstance(event, Waiting):
+            _err(f"waiting for another clinic-budget run on {event.out} to finish...")
+            continue
+        if event.failed:
             failed += 1
-            for line in exc.lines():
+            for line in event.errors:
                 _err(f"error: {line}")
             continue
-        except TemplateError:
-            raise  # the operator's templates: every workbook would fail the same way
-        except BudgetError as exc:  # output, browser: this workbook failed, the next may not
-            failed += 1
-            for line in exc.lines():
-                _err(f"error: {line}" if line.startswith(workbook) else f"error: {workbook}: {line}")
-            continue
-        except Exception as exc:  # noqa: BLE001 - one workbook's crash must not stop the others
-            failed += 1
-            _err(f"error: {workbook}: internal error ({type(exc).__name__}: {exc}); please report it "
-                 "together with the workbook")
-            if args.debug:
-                traceback.print_exc()
-            continue
-        for warning in result.warnings:
+        for warning in event.warnings:
             _err(f"warning: {warning}")
-        _out(f"{name} -> {result.folder} ({', '.join(result.files)})")
+        files = event.record.files if event.record is not None else ()
+        kept = event.record.kept if event.record is not None else ()
+        _out(f"{event.source} -> {event.folder} ({', '.join(files)})"
+             + (f"; kept from an earlier run of this workbook: {', '.join(kept)}" if kept else "")
+             + (f"; removed, from an older version: {', '.join(event.removed)}" if event.removed else ""))
     if not failed:
         return 0
     return 2 if failed == len(args.files) else 1
@@ -392,6 +380,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 def cmd_watch(args: argparse.Namespace) -> int:
     """Print the events of `watch`, each line flushed at once (a long-running process whose log
     is read as it grows), until SIGINT or SIGTERM; exit 0."""
+    import math
     import signal
     import threading
     from types import FrameType
@@ -400,8 +389,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
     from generator.run.watch import watch
 
     settings = _generation_settings(args)
-    if args.settle < 0:
-        raise UsageError("--settle must be 0 or more seconds")
+    if not math.isfinite(args.settle) or args.settle < 0:  # nan would disable settling, inf never settle
+        raise UsageError(f"--settle must be a number of seconds, 0 or more (got {args.settle:g})")
     _check_workers(args)
     input_dir = Path(args.input_dir)
     if not input_dir.is_dir():

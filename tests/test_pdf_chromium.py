@@ -101,6 +101,15 @@ def test_chromium_fetches_nothing_and_runs_no_script(web_server: tuple[int, list
     assert "SCRIPT RAN" not in text and "TOP SECRET" not in text
 
 
+def test_the_browser_keeps_its_sandbox_unless_run_as_root() -> None:
+    """Chromium will not start its sandbox as root, so only there is --no-sandbox given; what
+    bounds it then (above: no request, no script, no file) is in the README's "Untrusted workbooks"."""
+    user = chromium.browser_args("/usr/bin/chromium", "/tmp/profile", euid=1000)
+    root = chromium.browser_args("/usr/bin/chromium", "/tmp/profile", euid=0)
+    assert "--no-sandbox" not in user and root == [*user, "--no-sandbox"]
+    assert "--host-resolver-rules=MAP * ~NOTFOUND" in user and "--user-data-dir=/tmp/profile" in user
+
+
 def test_running_heads_are_inert_text_in_both_engines() -> None:
     from generator.render import pdf
 

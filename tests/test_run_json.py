@@ -102,7 +102,9 @@ def test_a_failed_run_leaves_earlier_outputs_untouched(tmp_path: Path) -> None:
     assert result.stderr == ("error: ridgeview.xlsx › Clinic!B3 (Physicians): expected a whole number from 1 to "
                              "200, got 'three'\n")
     assert (out / "ridgeview" / "budget.json").read_bytes() == before
-    assert sorted(p.name for p in out.iterdir()) == ["ridgeview"]
+    # `run` goes the way a batch does: the manifest records the failure, an error report says it
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".clinic-budget")) == ["_errors", "ridgeview"]
+    assert sorted(p.name for p in (out / "_errors").iterdir()) == ["ridgeview.html", "ridgeview.txt"]
 
 
 def test_run_with_one_good_and_one_bad_input_exits_1(tmp_path: Path) -> None:

@@ -267,3 +267,108 @@ def test_a_folder_removed_and_made_again_is_watched_again(tmp_path: Path) -> Non
     os.replace(staged, inputs / staged.name)
     w.wait_line(lambda x: x == "ok   inputs/back.xlsx -> output/back")
     assert w.stop() == 0
+
+
+@pytest.mark.parametrize(("value", "shown"), [("nan", "nan"), ("inf", "inf"), ("-inf", "-inf"), ("-0.5", "-0.5")])
+def test_settle_must_be_a_finite_number_of_seconds(value: str, shown: str, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """`--settle nan` disabled settling (every comparison with nan is false), so half-written
+    files were read; inf would never read anything. Both are usage errors, as a negative is."""
+    from generator.cli import main
+
+    (tmp_path / "inputs").mkdir()
+    code = main(["watch", str(tmp_path / "inputs"), "--out", str(tmp_path / "out"), "--formats", "json",
+                 f"--settle={value}"])
+    assert (code, capsys.readouterr().err) == (
+        2, f"error: --settle must be a number of seconds, 0 or more (got {shown})\n")
+    assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------ a copy that pauses (issue 14, issue 17 item 14)
+
+
+def test_a_held_file_is_looked_at_again_when_it_changes_or_its_time_comes(tmp_path: Path, clock: list[float]) -> None:
+    wall = [1000.0]
+    settler = Settler(0.5, clock=lambda: clock[0], wall=lambda: wall[0])
+    path = tmp_path / "a.xlsx"
+    path.write_bytes(b"PK part of a copy")
+    settler.hold(path, until=1010.0)
+    assert len(settler) == 1 and settler.ready() == []
+    wall[0] = 1010.0
+    assert settler.ready() == [path] and len(settler) == 0  # unchanged that long: read again, once
+    settler.hold(path, until=1020.0)
+    settler.touch(path)  # it changed: it settles like any change, the hold is gone
+    assert settler.ready() == []
+    clock[0] = 0.5
+    assert settler.ready() == [path] and len(settler) == 0
+
+
+def test_only_a_recent_damaged_or_empty_file_is_taken_for_a_copy_in_progress(tmp_path: Path) -> None:
+    from generator.intake.workbook import DAMAGED, EMPTY
+    from generator.run.batch import Outcome
+    from generator.run.watch import recent_window, still_arriving
+
+    path = tmp_path / "a.xlsx"
+    path.write_bytes(b"PK")
+    os.utime(path, (1000.0, 1000.0))
+
+    def failed(message: str) -> Outcome:
+        return Outcome(str(path), "a", "failed", "out/a", errors=(f"a.xlsx: {message}",))
+
+    assert recent_window(0.5) == 10.0 and recent_window(8.0) == 16.0
+    assert still_arriving(failed(DAMAGED), 10.0, wall=lambda: 1004.0) == 1010.0
+    assert still_arriving(failed(EMPTY), 10.0, wall=lambda: 1009.9) == 1010.0
+    assert still_arriving(failed(DAMAGED), 10.0, wall=lambda: 1010.0) is None  # settled that long: report it
+    assert still_arriving(failed("Clinic!B3 (Physicians): expected a whole number"), 10.0,
+                          wall=lambda: 1001.0) is None  # a complete workbook's error is said at once
+    assert still_arriving(Outcome(str(path), "a", "generated", "out/a"), 10.0, wall=lambda: 1001.0) is None
+
+
+def example_bytes(tmp: Path) -> bytes:
+    """A real workbook of about 25 KB (a shipped example), to copy slowly."""
+    from generator.intake.blank import write_example
+
+    write_example(tmp / "example.xlsx", "family-practice")
+    data = (tmp / "example.xlsx").read_bytes()
+    (tmp / "example.xlsx").unlink()
+    return data
+
+
+@pytest.mark.slow
+def test_a_slow_or_pausing_copy_is_waited_for_quietly_and_a_damaged_file_reported_once(tmp_path: Path) -> None:
+    """8 KB every 1.2 s, and a copy that pauses 4 s, both longer than --settle 0.8: the watcher
+    read them half-written and said "FAIL ... damaged or incomplete" (three times for the slow
+    copy) before it succeeded. Now it says nothing until each is whole; a file that stays
+    damaged is reported once, after it has stopped changing."""
+    inputs, scratch = tmp_path / "inputs", tmp_path / "scratch"
+    inputs.mkdir()
+    scratch.mkdir()
+    data = example_bytes(scratch)
+    assert len(data) > 3 * 8192
+    w = Watcher(tmp_path)
+    (scratch / "warm.xlsx").write_bytes(data)
+    os.replace(scratch / "warm.xlsx", inputs / "warm.xlsx")  # the workers started and warm: reads are quick
+    w.wait_line(lambda x: x == "ok   inputs/warm.xlsx -> output/warm", timeout=60)
+
+    def paused(path: Path) -> None:
+        with open(path, "wb") as fh:
+            fh.write(data[:len(data) // 2])
+            fh.flush()
+            time.sleep(4.0)
+            fh.write(data[len(data) // 2:])
+
+    writers = [threading.Thread(target=write_slowly, args=(inputs / "slow.xlsx", data, -(-len(data) // 8192), 1.2)),
+               threading.Thread(target=paused, args=(inputs / "paused.xlsx",))]
+    for t in writers:
+        t.start()
+    (inputs / "truncated.xlsx").write_bytes(data[:8192])  # a copy that never finishes
+    for t in writers:
+        t.join()
+    w.wait_line(lambda x: x == "ok   inputs/slow.xlsx -> output/slow")
+    w.wait_line(lambda x: x == "ok   inputs/paused.xlsx -> output/paused")
+    w.wait_line(lambda x: x.startswith("FAIL inputs/truncated.xlsx: "), timeout=60)
+    time.sleep(2 * float(SETTLE))  # a second report would come in this time, were there one
+    assert w.stop() == 0
+    fails = [x for x in w.lines if x.startswith("FAIL")]
+    assert len(fails) == 1, w.lines
+    assert fails[0].startswith("FAIL inputs/truncated.xlsx: truncated.xlsx: the workbook is damaged or incomplete")

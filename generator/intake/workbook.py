@@ -95,6 +95,7 @@ DAMAGED = (
     "the workbook is damaged or incomplete (not a readable zip archive); "
     "save it again from Excel, or ask for a fresh copy"
 )
+EMPTY = "the file is empty (0 bytes); it is not an Excel workbook"
 ODS = "this is an OpenDocument spreadsheet (.ods), not an Excel workbook; save it as .xlsx"
 XLSB = "this is an Excel binary workbook (.xlsb); open it in Excel and save as .xlsx"
 ZIP_NOT_EXCEL = "this is a zip file but not an Excel workbook (it has no xl/workbook.xml)"
@@ -226,7 +227,7 @@ class CappedStream:
 def file_problem(data: bytes) -> str | None:
     """What is wrong with these bytes as an .xlsx, decided by content, not the file's name."""
     if not data:
-        return "the file is empty (0 bytes); it is not an Excel workbook"
+        return EMPTY
     if data.startswith(OLE2_MAGIC):
         return ENCRYPTED if ENCRYPTION_STREAM in data else LEGACY_XLS
     if not data.startswith(b"PK"):

@@ -144,6 +144,19 @@ def remove_stale_profiles(folder: str | None = None) -> int:
     return removed
 
 
+def browser_args(path: str, profile: str, euid: int | None = None) -> list[str]:
+    """The browser's command line. Chromium's own sandbox is kept, except as root (`euid` 0), where
+    Chromium refuses to start with it: there `--no-sandbox` is added, and what bounds the browser
+    is ours (the README's "Untrusted workbooks"): it is given only our own HTML, every workbook
+    value in it escaped as text; scripts are disabled; every request it would make is refused and
+    every host name resolves to nothing; its profile is a fresh folder of its own; and it prints
+    within the job's time bound, then exits with the process that started it."""
+    args = [path, *FLAGS, f"--user-data-dir={profile}"]
+    if (os.geteuid() if euid is None else euid) == 0:
+        args.append("--no-sandbox")
+    return args
+
+
 class Browser:
     """One headless Chromium and one page in it, spoken to in DevTools messages over two pipes."""
 
@@ -155,9 +168,7 @@ class Browser:
         self._receive, from_browser = os.pipe()
         os.set_inheritable(to_browser, True)
         os.set_inheritable(from_browser, True)
-        args = [found.path, *FLAGS, f"--user-data-dir={self._profile}"]
-        if os.geteuid() == 0:
-            args.append("--no-sandbox")  # Chromium will not start its sandbox as root
+        args = browser_args(found.path, self._profile)
         try:
             self._process = subprocess.Popen(
                 [sys.executable, "-c", PLACE_PIPES, str(to_browser), str(from_browser), *args],

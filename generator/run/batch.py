@@ -1,12 +1,12 @@
 """Every workbook in a folder, in parallel, skipping the ones whose documents are up to date.
 
-* `process_workbook(job)`: the one function both `batch` and `watch` run per workbook. It
-  hashes the workbook, decides from the manifest record whether the documents are current,
-  and otherwise generates them. It never raises: every failure becomes an `Outcome`.
+* `process_workbook(job)` (generator.run.generate): the one step `run`, `batch`, `watch` and
+  `serve` take per workbook, under the output lock, from and into the manifest.
 * `WorkerPool`: runs jobs in processes and streams the outcomes back as they finish. A
   worker that dies (os._exit, the kernel's OOM killer) breaks the pool; the jobs that were in
   flight are retried one at a time in a fresh process, so only the culprit is marked failed.
 * `run_batch`: the whole batch, as a stream of events (the CLI prints them).
+* `run_files`: `clinic-budget run FILE...`, the same step for each named workbook.
 
 Paths of single workbooks and their output folders are plain strings in jobs, outcomes and the
 portfolio, never `pathlib.Path` objects in the batch process: pathlib interns every component
@@ -16,7 +16,7 @@ the number of workbooks.
 
 Locking: a batch holds the output folder's lock (outputs.OutputLock) for its whole run, so a
 second batch on the same folder waits and then finds everything up to date; the watcher takes
-the lock for each round of work.
+the lock for each round of work, `run` for its files, `serve` while uploads are worked on.
 """
 
 from __future__ import annotations
@@ -33,10 +33,18 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from generator.errors import BudgetError, IntakeError, OutputError, Problem, TemplateError, UsageError
+from generator.errors import UsageError
 from generator.render import writers
-from generator.run import generate as pipeline  # called as pipeline.generate: tests replace it
-from generator.run.manifest import Headline, Manifest, Record, fingerprint, now_iso, sha256_file
+from generator.run.generate import (  # noqa: F401 - the one per-workbook step, re-exported for its users
+    UNSTABLE,
+    Job,
+    Outcome,
+    _failure,
+    process_workbook,
+    quick_check,
+    unchanged,
+)
+from generator.run.manifest import Manifest, fingerprint
 from generator.run.outputs import ERRORS_DIR, OutputLock, remove_stale_temporaries, subpath
 from generator.run.portfolio import Row, build_row, clear_error_report, how_to_fix, write_error_report, write_index
 from generator.settings import Settings
@@ -45,9 +53,6 @@ WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 SAVE_EVERY = 2.0  # seconds between manifest saves during a long batch
 CRASHED = ("reading this workbook crashed the worker process (out of memory, or a bug in "
            "clinic-budget); the other workbooks were not affected")
-UNSTABLE = ("the file changed while it was being read (still being copied or saved?); "
-            "it will be read again")
-
 
 NAMED_OTHERWISE = "{name}: an Excel workbook by its content, but not named .xlsx; rename it to .xlsx to include it"
 
@@ -135,117 +140,6 @@ def slug_for(name: str) -> str:
     from generator.intake.reader import slugify
 
     return slugify(name)
-
-
-# ------------------------------------------------------------------ one workbook
-
-
-@dataclass(frozen=True)
-class Job:
-    source: str  # the workbook's path (a string: see the module's docstring)
-    slug: str
-    settings: Settings
-    fingerprint: str
-    previous: Record | None = None
-    force: bool = False
-
-    @property
-    def name(self) -> str:
-        return os.path.basename(self.source)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    source: str  # the workbook's path
-    slug: str
-    status: str  # generated | unchanged | failed
-    folder: str  # its output folder
-    record: Record | None = None  # the manifest record, when the documents are current
-    errors: tuple[str, ...] = ()
-    problems: tuple[Problem, ...] = ()
-    warnings: tuple[str, ...] = ()
-    unstable: bool = False  # the workbook changed while it was being read
-    slug_taken: bool = False  # another workbook in the folder has the same slug
-    seconds: float = 0.0
-    report: str | None = field(default=None, compare=False)  # the error report, once written
-    cause: str = "workbook"  # what to fix: workbook | templates | output | setup | internal
-    template: str | None = None  # the template at fault, when cause is "templates"
-
-    @property
-    def failed(self) -> bool:
-        return self.status == "failed"
-
-
-def _failure(job: Job, errors: list[str], problems: tuple[Problem, ...] = (), **kw: object) -> Outcome:
-    return Outcome(job.source, job.slug, "failed", subpath(job.settings.out, job.slug),
-                   errors=tuple(errors) or ("unknown error",), problems=problems, **kw)  # type: ignore[arg-type]
-
-
-def _generate(job: Job, digest: str) -> Outcome:
-    try:
-        result = pipeline.generate(job.source, job.settings)
-    except IntakeError as exc:
-        return _failure(job, exc.lines(), exc.problems)
-    except TemplateError as exc:
-        return _failure(job, [f"{job.name}: {line}" for line in exc.lines()], cause="templates",
-                        template=exc.template)
-    except BudgetError as exc:
-        return _failure(job, [f"{job.name}: {line}" for line in exc.lines()],
-                        cause="output" if isinstance(exc, OutputError) else "setup")
-    except Exception as exc:  # noqa: BLE001 - one workbook's crash must not stop the others
-        return _failure(job, [f"{job.name}: internal error ({type(exc).__name__}: {exc}); "
-                              "please report it together with the workbook"], cause="internal")
-    from generator.render import budget_json
-
-    try:
-        headline: Headline | None = Headline.from_budget(budget_json.budget_dict(result.plan))
-    except (KeyError, IndexError, TypeError, ValueError):
-        headline = None
-    stamp = now_iso()
-    record = Record(job.slug, job.source, digest, job.fingerprint, result.files, stamp, headline,
-                    "generated", (), stamp)
-    return Outcome(job.source, job.slug, "generated", result.folder, record, warnings=result.warnings)
-
-
-def unchanged(job: Job, digest: str) -> Outcome | None:
-    """The "unchanged" outcome when the job's documents are current, else None."""
-    folder = subpath(job.settings.out, job.slug)
-    expected = writers.file_names(job.settings.formats)
-    prev = job.previous
-    if job.force or prev is None or not prev.is_current(digest, job.fingerprint, folder, expected):
-        return None
-    record = replace(prev, source=job.source, status="unchanged", errors=(), checked_at=now_iso())
-    return Outcome(job.source, job.slug, "unchanged", folder, record)
-
-
-def quick_check(job: Job) -> Outcome | None:
-    """`unchanged(job)` from a hash taken here; lets the parent skip a pool for unchanged work."""
-    try:
-        return unchanged(job, sha256_file(job.source))
-    except (OSError, IntakeError):
-        return None
-
-
-def process_workbook(job: Job) -> Outcome:
-    """Bring one workbook's documents up to date; every failure is returned, never raised."""
-    started = time.monotonic()
-    try:
-        digest = sha256_file(job.source)  # a FIFO, a device or a huge file is refused unread
-    except IntakeError as exc:
-        return replace(_failure(job, exc.lines(), exc.problems), seconds=time.monotonic() - started)
-    except OSError as exc:
-        return _failure(job, [f"{job.name}: cannot read the file: {exc.strerror or exc}"])
-    skipped = unchanged(job, digest)
-    if skipped is not None:
-        return replace(skipped, seconds=time.monotonic() - started)
-    outcome = _generate(job, digest)
-    try:
-        unstable = sha256_file(job.source) != digest
-    except (OSError, IntakeError):
-        unstable = True
-    if unstable and outcome.failed:
-        outcome = _failure(job, [f"{job.name}: {UNSTABLE}"], unstable=True)
-    return replace(outcome, unstable=unstable, seconds=time.monotonic() - started)
 
 
 # ------------------------------------------------------------------ many workbooks in processes
@@ -516,7 +410,7 @@ def open_ledger(out: Path, folder: Path) -> Ledger:
 def _jobs(folder: Path, settings: Settings, fp: str, ledger: Ledger, force: bool) -> Iterator[Job]:
     for name, slug in ledger.manifest.sources():
         if name not in ledger.clashes:
-            yield Job(subpath(folder, name), slug, settings, fp, ledger.manifest.get(slug), force)
+            yield Job(subpath(folder, name), slug, settings, fp, ledger.manifest.get(slug), force, os.fspath(folder))
 
 
 def collision_message(name: str, slug: str, other: str) -> str:
@@ -565,6 +459,36 @@ def run_batch(input_dir: Path, settings: Settings, workers: int | None = None,
                       len(ledger.others))
     finally:
         pool.close()
+        if ledger is not None:
+            ledger.close()
+        lock.release()
+
+
+def run_files(paths: Iterable[str | Path], settings: Settings) -> Iterator[Waiting | Outcome]:
+    """`clinic-budget run FILE...`: each workbook, in this process and in order, through the step
+    a batch takes (`process_workbook`), always regenerated: under the output folder's lock (a
+    `Waiting` event first when another run has it), its manifest record consulted and updated,
+    its documents written atomically, documents of an older version removed, an error report
+    written for a failure. The portfolio page is left to `batch` and `watch`, which know the
+    input folder. A template error is raised (every workbook would fail the same way)."""
+    lock = OutputLock(settings.out)
+    if not lock.acquire(blocking=False):
+        yield Waiting(settings.out)
+        lock.acquire()
+    ledger: Ledger | None = None
+    try:
+        remove_stale_temporaries(settings.out)
+        ledger = Ledger(settings.out, Manifest.load(settings.out))
+        fp = fingerprint(settings)
+        for path in paths:
+            source = os.fspath(path)
+            slug = slug_for(os.path.basename(source))
+            outcome = process_workbook(Job(source, slug, settings, fp, ledger.manifest.get(slug), force=True),
+                                       strict=True)
+            outcome = ledger.apply(outcome)
+            ledger.save()
+            yield outcome
+    finally:
         if ledger is not None:
             ledger.close()
         lock.release()

@@ -112,6 +112,14 @@ def fingerprint(settings: Settings) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()
 
 
+def figures_digest() -> str:
+    """What decides a budget's figures besides its workbook: the tool's version and the rate card.
+    Documents kept from an earlier run must have been made with the same."""
+    from generator.ratecard import card_digest
+
+    return hashlib.sha256(f"{__version__}\0{card_digest()}".encode()).hexdigest()
+
+
 # ------------------------------------------------------------------ records
 
 
@@ -166,6 +174,10 @@ class Record:
     status: str = ""  # generated | unchanged | failed: the last attempt
     errors: tuple[str, ...] = ()  # of the last attempt, when it failed
     checked_at: str = ""
+    # Documents of other formats in the folder, kept from an earlier run of this same workbook
+    # (same hash) with the same figures (generate.settle_folder); listed as such by the portfolio.
+    kept: tuple[str, ...] = ()
+    figures: str = ""  # figures_digest() when the documents were made ("": an older record)
 
     def is_current(self, workbook_sha256: str, fp: str, folder: str | Path, files: Iterable[str]) -> bool:
         """True when the documents in `folder` were made from exactly these inputs and are all there."""
@@ -180,13 +192,14 @@ class Record:
         data = asdict(self)
         data["files"] = list(self.files)
         data["errors"] = list(self.errors)
+        data["kept"] = list(self.kept)
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Record:
         """From `to_json`'s form; a value of the wrong kind raises TypeError or ValueError."""
         headline = data.get("headline")
-        for key in ("files", "errors"):
+        for key in ("files", "errors", "kept"):
             if not isinstance(data.get(key, []), list):
                 raise TypeError(f"{key} must be a list")
         return cls(
@@ -196,7 +209,8 @@ class Record:
             generated_at=str(data.get("generated_at", "")),
             headline=Headline(**headline) if isinstance(headline, dict) else None,
             status=str(data.get("status", "")), errors=tuple(data.get("errors", ())),
-            checked_at=str(data.get("checked_at", "")),
+            checked_at=str(data.get("checked_at", "")), kept=tuple(data.get("kept", ())),
+            figures=str(data.get("figures", "")),
         )
 
 
@@ -247,6 +261,30 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+NEWER = ("{path}: this manifest was written by a newer clinic-budget (schema version {version}; this one "
+         "reads version {ours}); it is left as it is: use the newer clinic-budget, or another --out folder")
+
+
+def check_manifest(out: Path) -> None:
+    """OutputError when `out`'s manifest has a schema version newer than this one reads: it is not
+    ours to replace (an older or damaged one is rebuilt). Read-only: the file is not touched."""
+    from urllib.parse import quote
+
+    path = out / MANIFEST_NAME
+    if not path.is_file():
+        return
+    try:
+        conn = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=ro", uri=True, timeout=5.0)
+        try:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return  # not a database, damaged, locked: Manifest.load decides
+    if version > MANIFEST_SCHEMA:
+        raise OutputError(NEWER.format(path=path, version=version, ours=MANIFEST_SCHEMA))
+
+
 @dataclass
 class Manifest:
     """The records of one output folder, in `<out>/.clinic-budget-manifest.sqlite` (one row per
@@ -264,9 +302,10 @@ class Manifest:
 
     @classmethod
     def load(cls, out: Path) -> Manifest:
-        """Open the output folder's manifest; a damaged one is replaced by an empty one (every
-        workbook is then regenerated)."""
+        """Open the output folder's manifest; a damaged one (or one of an older schema) is replaced
+        by an empty one (every workbook is then regenerated); one of a newer schema is refused."""
         path = out / MANIFEST_NAME
+        check_manifest(out)
         try:
             out.mkdir(parents=True, exist_ok=True)
             try:
@@ -395,7 +434,7 @@ def _load(text: str) -> Record | None:
 
 def _well_typed(record: Record) -> bool:
     strings = (record.slug, record.source, record.workbook_sha256, record.fingerprint, record.generated_at,
-               record.status, record.checked_at, *record.files, *record.errors)
+               record.status, record.checked_at, *record.files, *record.errors, *record.kept)
     if not all(isinstance(s, str) for s in strings):
         return False
     h = record.headline

@@ -2,6 +2,8 @@
 
 * `write_atomically(folder, files)`: a workbook's documents, staged in a hidden folder beside
   `folder` and each moved into place with a rename.
+* `remove_documents(folder, names)`: documents of an older version of a workbook
+  (generate.settle_folder decides which).
 * `write_text_atomically(path, text)`: one file (the portfolio, an error report) through a
   hidden temporary file in the same folder, fsync, then a rename.
 * `OutputLock(out)`: an exclusive `fcntl.flock` on `<out>/.clinic-budget.lock`. A batch holds
@@ -70,6 +72,19 @@ def write_atomically(folder: str | Path, files: dict[str, bytes]) -> None:
         raise OutputError(f"{folder}: cannot write outputs: {exc.strerror or exc}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def remove_documents(folder: str, names: Iterable[str]) -> None:
+    """Remove the documents `names` from `folder` (those already gone are no error)."""
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot remove this document of an older version of the workbook: "
+                              f"{exc.strerror or exc}") from None
 
 
 def _create_temporary(path: str | Path) -> tuple[int, str]:

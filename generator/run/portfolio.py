@@ -30,7 +30,7 @@ DOCUMENT_ORDER = tuple(w.file_name for w in sorted(WRITERS, key=lambda w: w.rank
 CSV_COLUMNS = ("clinic", "workbook", "status", "physicians", "build_low", "build_expected",
                "build_high", "tier", "year_one_capital", "recommendation", "break_even_year",
                "quotes", "lowest_quote", "lowest_quote_position", "documents", "error_report", "errors",
-               "recommended_budget")
+               "recommended_budget", "documents_kept")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula (OWASP)
 HOW_TO_FIX = (
     "Open the workbook in Excel, correct each cell listed above (the message says what is "
@@ -71,6 +71,7 @@ class Row:
     errors: tuple[str, ...]
     documents: tuple[str, ...]  # links relative to the output folder, best first
     error_report: str | None  # link relative to the output folder
+    kept: tuple[str, ...] = ()  # those of `documents` kept from an earlier run of the same workbook
 
     @property
     def clinic(self) -> str:
@@ -87,8 +88,9 @@ def _documents(out: str | Path, slug: str) -> tuple[str, ...]:
 def build_row(name: str, record: Record, out: Path) -> Row:
     """The portfolio row of the workbook file `name`, from its manifest record."""
     report = f"{ERRORS_DIR}/{record.slug}.html" if record.status == "failed" else None
-    return Row(name, record.slug, record.status, record.headline, record.errors, _documents(out, record.slug),
-               report)
+    documents = _documents(out, record.slug)
+    kept = tuple(d for d in documents if d.rsplit("/", 1)[-1] in record.kept)
+    return Row(name, record.slug, record.status, record.headline, record.errors, documents, report, kept)
 
 
 # ------------------------------------------------------------------ index.html and index.csv
@@ -149,7 +151,7 @@ def render_csv(rows: Iterable[Row]) -> Iterator[str]:
         )
         budget = "" if h is None or h.recommended_budget is None else h.recommended_budget
         yield _csv_line([r.clinic, r.source, r.status, *figures, r.documents[0] if r.documents else "",
-                         r.error_report or "", " | ".join(r.errors), budget])
+                         r.error_report or "", " | ".join(r.errors), budget, " ".join(r.kept)])
 
 
 def write_index(out: Path, rows: Callable[[], Iterable[Row]], templates: Path | None,

@@ -2,6 +2,10 @@
 
 A file is *settled* when its size, modification time and content hash have stayed the same for
 `settle` seconds, so a workbook still being copied, synced or saved is never read half-written.
+A copy may pause for longer than that (a slow share, a sync client): a workbook that is then
+found empty, damaged or incomplete while it was modified within `recent_window(settle)` seconds
+is taken to be still arriving. Nothing is said; it is read again when it changes, or once it has
+not changed for that long, and only then, if it is still damaged, reported (once).
 File-system events (native, or polled with `poll=True` for network and synced folders) only
 say which files to look at; Excel's save (a temporary file renamed over the workbook) arrives
 as a move, which counts like a creation. The workbooks already there are checked at start
@@ -36,7 +40,7 @@ from generator.run.batch import (
     open_ledger,
     slug_for,
 )
-from generator.run.manifest import fingerprint, sha256_file
+from generator.run.manifest import check_manifest, fingerprint, sha256_file
 from generator.run.outputs import OutputLock
 from generator.run.portfolio import write_index
 from generator.settings import Settings
@@ -45,6 +49,7 @@ if TYPE_CHECKING:
     from watchdog.observers.api import BaseObserver
 
 TICK = 0.1  # seconds between looks at the files waiting to settle
+RECENT = 10.0  # seconds: a damaged or incomplete workbook modified this recently may still be arriving
 CHECK_FOLDER = 1.0  # seconds between looks at whether the watched folder is still the same one
 
 
@@ -89,6 +94,27 @@ class _Seen:
     digest: str | None = None  # the content hash when the signature was first seen
 
 
+def recent_window(settle: float) -> float:
+    """How long after its last change a damaged or incomplete workbook is still taken for a copy
+    in progress: RECENT seconds, or twice `--settle` where that is longer."""
+    return max(RECENT, 2 * settle)
+
+
+def still_arriving(outcome: Outcome, window: float, wall: Callable[[], float] = time.time) -> float | None:
+    """When `outcome` failed because its file is empty, damaged or incomplete and the file was
+    modified within `window` seconds: the wall-clock time to look at it again; else None."""
+    from generator.intake.workbook import DAMAGED, EMPTY
+
+    if not outcome.failed or not outcome.errors or not outcome.errors[0].endswith((DAMAGED, EMPTY)):
+        return None
+    try:
+        modified = os.stat(outcome.source).st_mtime
+    except OSError:
+        return None
+    due = modified + window
+    return due if due > wall() else None
+
+
 class Settler:
     """Files that changed, and when each has stopped changing.
 
@@ -98,17 +124,26 @@ class Settler:
     still caught).
     """
 
-    def __init__(self, settle: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, settle: float, clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], float] = time.time) -> None:
         self.settle = settle
         self.clock = clock
+        self.wall = wall
         self._dirty: set[Path] = set()
         self._seen: dict[Path, _Seen] = {}
+        self._held: dict[Path, float] = {}  # still arriving (`still_arriving`): when to look again
 
     def touch(self, path: Path) -> None:
         self._dirty.add(path)
+        self._held.pop(path, None)  # it changed: it settles as any change does
+
+    def hold(self, path: Path, until: float) -> None:
+        """Look at `path` again once it changes (`touch`) or, at the latest, at wall-clock `until`."""
+        if path not in self._dirty:
+            self._held[path] = until
 
     def __len__(self) -> int:
-        return len(self._dirty)
+        return len(self._dirty) + len(self._held)
 
     def _forget(self, path: Path) -> None:
         self._dirty.discard(path)
@@ -138,8 +173,14 @@ class Settler:
         return True
 
     def ready(self) -> list[Path]:
-        """The dirty files that have settled; they stop being dirty."""
+        """The dirty files that have settled, and the held ones whose time has come; they stop
+        being dirty (or held)."""
         now, settled = self.clock(), []
+        wall = self.wall()
+        for path, until in sorted(self._held.items()):
+            if wall >= until:
+                del self._held[path]
+                settled.append(path)
         for path in sorted(self._dirty):
             state = self._settled(path, now)
             if state is None or state:
@@ -219,8 +260,8 @@ def _round(paths: list[Path], input_dir: Path, settings: Settings, pool: WorkerP
         clashes, fp = ledger.clashes, fingerprint(settings)
         others = {os.path.basename(o.source): o for o in ledger.others}
         yield from (others[p.name] for p in paths if p.name in others)  # reported once each time it settles
-        jobs = [Job(str(p), slug_for(p.name), settings, fp, ledger.manifest.get(slug_for(p.name)))
-                for p in paths if p.name not in clashes and is_workbook_name(p.name)]
+        jobs = [Job(str(p), slug_for(p.name), settings, fp, ledger.manifest.get(slug_for(p.name)),
+                    within=str(input_dir)) for p in paths if p.name not in clashes and is_workbook_name(p.name)]
         for p in paths:
             if p.name in clashes and is_workbook_name(p.name):
                 yield ledger.apply(collision_outcome(str(p), clashes[p.name], settings.out))
@@ -229,6 +270,10 @@ def _round(paths: list[Path], input_dir: Path, settings: Settings, pool: WorkerP
                 settler.touch(Path(outcome.source))  # still being written: look again once it settles
                 if outcome.failed:
                     continue
+            due = still_arriving(outcome, recent_window(settler.settle), settler.wall)
+            if due is not None:
+                settler.hold(Path(outcome.source), due)  # a copy that paused: nothing said yet
+                continue
             yield ledger.apply(outcome)
             if stop.is_set():
                 break
@@ -248,6 +293,7 @@ def watch(input_dir: Path, settings: Settings, stop: threading.Event, settle: fl
     A folder removed and made again (or replaced by another of the same name) is not the one the
     file-system events were asked for: every CHECK_FOLDER seconds the folder's identity is
     compared, and watching starts afresh on the new one."""
+    check_manifest(settings.out)  # a newer version's manifest: refused now, not at the first workbook
     inbox: queue.SimpleQueue[Path] = queue.SimpleQueue()
     first = _observer(input_dir, poll, inbox)
     settler = Settler(settle)

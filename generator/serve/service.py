@@ -20,7 +20,7 @@ from typing import Any
 
 from generator.errors import OutputError
 from generator.run.batch import CRASHED, Job, Ledger, Outcome, _failure, default_workers, process_pool, process_workbook
-from generator.run.manifest import Manifest, Record, fingerprint, stored_records
+from generator.run.manifest import Manifest, Record, check_manifest, fingerprint, stored_records
 from generator.run.outputs import OutputLock, remove_stale_temporaries, subpath
 from generator.run.portfolio import Row, build_row
 from generator.serve.files import UPLOADS_DIR, is_workbook_name
@@ -92,6 +92,7 @@ class Service:
 
     def start(self) -> None:
         """Make the output and uploads folders, clear what a killed server left, start the workers."""
+        check_manifest(self.folder)  # a newer version's manifest is refused before the page is up
         try:
             os.makedirs(self.uploads, exist_ok=True)
         except OSError as exc:
