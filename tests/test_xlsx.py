@@ -131,18 +131,19 @@ def soffice() -> str:
     return exe
 
 
-def recalculated(data: bytes, tmp: Path) -> bytes:
-    """The workbook after LibreOffice loaded it, recalculated every formula and saved it."""
+def recalculated(data: bytes, tmp: Path, to: str = "xlsx") -> bytes:
+    """The workbook after LibreOffice loaded it, recalculated every formula and saved it (or, with
+    `to="pdf"`, printed it)."""
     profile = tmp / "profile"
     (profile / "user").mkdir(parents=True)
     (profile / "user" / "registrymodifications.xcu").write_text(XCU)
     src, out = tmp / "in" / "budget.xlsx", tmp / "out"
     src.parent.mkdir()
     src.write_bytes(data)
-    subprocess.run([soffice(), f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", "xlsx",
+    subprocess.run([soffice(), f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", to,
                     "--outdir", str(out), str(src)], env={**os.environ, "HOME": str(tmp)}, capture_output=True,
                    timeout=180, check=True)
-    return (out / "budget.xlsx").read_bytes()
+    return (out / f"budget.{to}").read_bytes()
 
 
 @pytest.mark.slow
@@ -230,15 +231,19 @@ def test_summary_run_costs_and_risk_complete_the_model() -> None:
     assert inputs and all(isinstance(v, int | float) for v in inputs)  # numbers, not text
 
 
-def test_every_sheet_prints_landscape_fit_to_width_with_its_header_and_whole_charts() -> None:
+def test_every_sheet_prints_fit_to_width_portrait_when_it_fits_with_its_header_and_whole_charts() -> None:
     data = book(CASES["scenarios"]())
     wb = load_workbook(io.BytesIO(data))
+    charted = ("Components", "Cash flow", "Ownership")
     for ws in wb.worksheets:
-        assert ws.page_setup.orientation == "landscape", ws.title
+        narrow = ws.title.endswith(("Run costs", "Cash flow"))  # their columns fit across portrait Letter
+        assert ws.page_setup.orientation == ("portrait" if narrow else "landscape"), ws.title
         assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight == 0, ws.title  # 1: the default
         assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
-        if ws.title not in ("Summary",):
+        if ws.title != "Summary" and not ws.title.endswith(charted):
             assert ws.print_title_rows, ws.title
+        if ws.title.endswith(charted):  # tables on one page, then the chart: no header printed over the chart
+            assert not ws.print_title_rows, ws.title
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         sheets = {n: zf.read(n).decode() for n in zf.namelist() if n.startswith("xl/worksheets/sheet")}
         drawings = [n for n, xml in sheets.items() if "<drawing " in xml]
@@ -247,6 +252,77 @@ def test_every_sheet_prints_landscape_fit_to_width_with_its_header_and_whole_cha
         ws = wb[name]
         chart = ws._charts[0]
         assert [b.id for b in ws.row_breaks.brk] == [chart.anchor._from.row]
+
+
+def test_long_text_wraps_in_its_column_and_its_row_grows() -> None:
+    """A source, note or label longer than its column wraps inside it (it no longer runs across
+    the page and sets a tiny print scale), and its row is made tall enough: LibreOffice does not
+    grow a row for wrapped text when it opens a workbook."""
+    from generator.render.xlsx_sheet import wrapped_lines
+
+    wb = load_workbook(io.BytesIO(book(CASES["ortho-risk"]())))
+    ws = wb["Assumptions"]
+    width = ws.column_dimensions["E"].width
+    notes = [(c.row, str(c.value)) for c in ws["E"][3:] if c.value and len(str(c.value)) > width]
+    assert notes
+    for row, note in notes:
+        assert ws["E"][row - 1].alignment.wrap_text, row
+        assert ws.row_dimensions[row].height >= 15 * wrapped_lines(note, width), (row, note)
+    components = wb["Components"]
+    assert components["N15"].alignment.wrap_text  # the Source column
+    for col in "HIJ":  # the apportionment's working (whole dollars, remainder, rank): folded, not printed
+        assert components.column_dimensions[col].hidden and components.column_dimensions[col].outline_level == 1
+    assert wrapped_lines("2026 small-clinic EHR cost guide, component cost table", 32) == 2
+    assert wrapped_lines("a_very_long_key_without_spaces_at_all", 10) == 4
+
+
+def test_a_chart_is_as_wide_as_its_tables_or_more() -> None:
+    """A chart spans at least its sheet's columns: as wide as the page at the scale the tables
+    print at (a chart narrower than its tables printed small at one side of its page)."""
+    wb = load_workbook(io.BytesIO(book(CASES["ortho-risk"]())))
+    for name in ("Components", "Cash flow", "Ownership"):
+        ws = wb[name]
+        assert ws._charts[0].anchor.to.col >= ws.max_column - 1, name
+
+
+def text_sizes(page: Any) -> list[float]:
+    """The printed size (points) of every piece of text on a PDF page."""
+    sizes: list[float] = []
+
+    def visit(text: str, cm: list[float], tm: list[float], font: Any, size: float) -> None:
+        if text.strip():
+            sizes.append(size * abs(tm[3]) * abs(cm[3]))
+
+    page.extract_text(visitor_text=visit)
+    return sizes
+
+
+CHART_HEADERS = {"Build cost by component": "Guide low", "Spend per quarter": "Index",
+                 "Cumulative cost: custom against off-the-shelf": "Per provider"}
+
+
+@pytest.mark.slow
+def test_libreoffice_prints_every_page_readable_and_each_chart_alone(tmp_path: Path) -> None:
+    """Issue 14: LibreOffice printed the wide sheets at a third of their size (3 pt text on the
+    Assumptions page, 4.5 pt on Components) and the repeated header row over each chart. Now text
+    is at least 5.5 pt on every page (about 7 pt in Excel, whose Calibri is narrower than the
+    DejaVu Sans LibreOffice falls back to), the narrow sheets print portrait, and a chart's page
+    carries the chart alone."""
+    from pypdf import PdfReader
+
+    pdf = PdfReader(io.BytesIO(recalculated(book(CASES["ortho-risk"]()), tmp_path, "pdf")))
+    seen = set()
+    for n, page in enumerate(pdf.pages, start=1):
+        text = page.extract_text()
+        sizes = text_sizes(page)
+        assert sizes and min(sizes) >= 5.5, (n, min(sizes), text[:80])
+        upright = page.mediabox.height > page.mediabox.width
+        assert upright == any(t in text for t in ("Run costs per year", "Quarterly cash flow", "Spend per quarter")), n
+        for title, header in CHART_HEADERS.items():
+            if title in text:
+                seen.add(title)
+                assert header not in text, (n, title)
+    assert seen == set(CHART_HEADERS)
 
 
 @pytest.mark.slow

@@ -96,7 +96,7 @@ def _input_rows(sp: ScenarioPlan) -> list[tuple[str, str, float, str, str]]:
 
 def inputs_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
     r = book.ref
-    sh = Sheet(book, names["Inputs"], (58, 16, 60))
+    sh = Sheet(book, names["Inputs"], (42, 12, 34, 10, 10, 7, 22, 20), wrap=(0, 2, 7))
     sh.text(0, 0, f"Inputs and assumptions: {sp.name}", "title")
     sh.text(1, 0, "Yellow cells are inputs: change one and every calculation sheet follows.", "note")
     sh.head(3, ("Input", "Value", "Source"))
@@ -181,7 +181,8 @@ def _labour(sh: Sheet, sp: ScenarioPlan, dc_range: str, dc: float) -> None:
 def components_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
     from generator.money import apportion
 
-    sh = Sheet(book, names["Components"], (34, 16, 18, 13, 13, 13, 13, 12, 11, 8, 12, 12, 12, 50))
+    sh = Sheet(book, names["Components"], (30, 11, 20, 11, 11, 11, 11, 11, 10, 6, 11, 11, 11, 32), wrap=(0, 13))
+    sh.fold(7, 9)  # the apportionment's working
     sh.text(0, 0, f"Components and labour: {sp.name}", "title")
     ds = guide_prices(sp)
     top = 13
@@ -279,7 +280,7 @@ def _phases_and_teams(sh: Sheet, sp: ScenarioPlan, row: int) -> None:
 
 def run_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
     r, run, sc = book.ref, sp.run, sp.scenario
-    sh = Sheet(book, names["Run costs"], (52, 14, 14, 14))
+    sh = Sheet(book, names["Run costs"], (52, 14, 14, 14), wrap=(0,))
     sh.text(0, 0, f"Run costs per year: {sp.name}", "title")
     sh.head(2, ("Per year", "Low", "Expected", "High"))
     pos = run.size_position
@@ -376,7 +377,7 @@ def cash_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
 def ownership_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
     r, own, sc = book.ref, sp.ownership, sp.scenario
     years = own.years
-    sh = Sheet(book, names["Ownership"], (40, 12, 13, 13, 11, 13, 13, 13) + (13,) * years)
+    sh = Sheet(book, names["Ownership"], (34, 11, 12, 11, 10, 11, 11, 11) + (11,) * years, wrap=(0,))
     sh.text(0, 0, f"Custom against off-the-shelf over {years} years: {sp.name}", "title")
     sh.head(2, ("Product", "Per provider per month", "Subscription per year", "Extras per year",
                 "Yearly increase", "Surcharge", "Switching", "Base per year")
@@ -489,7 +490,7 @@ def summary_sheet(book: Book, plan: Plan, logo: Any) -> Sheet:
     sh.text(2, 0, f"Report date {plan.generated.isoformat()}; source {plan.intake.source}", "note")
     sh.text(4, 0, "Figure", "head")
     for i, label in enumerate(SUMMARY_LABELS):
-        sh.text(5 + i, 0, label)
+        sh.text(5 + i, 0, label, "wrap" if label == "Recommendation" else None)  # level with its text
     sh.ws.set_row(5 + SUMMARY_LABELS.index("Recommendation"), 45)  # the headline, wrapped: spreadsheets
     # do not grow a row for a formula's wrapped text
     if logo is not None and logo.suffix.lower() in (".png", ".jpg", ".jpeg"):
@@ -499,7 +500,7 @@ def summary_sheet(book: Book, plan: Plan, logo: Any) -> Sheet:
 
 
 def assumptions_sheet(book: Book, plan: Plan) -> None:
-    sh = Sheet(book, "Assumptions", (40, 14, 60, 16, 70))
+    sh = Sheet(book, "Assumptions", (34, 12, 34, 14, 50), wrap=(2, 4))
     sh.text(0, 0, "Assumptions and sources (the rate card)", "title")
     sh.head(2, ("Key", "Value", "Source", "Basis", "Note"))
     for i, e in enumerate(plan.intake.base.card):
@@ -514,7 +515,7 @@ def assumptions_sheet(book: Book, plan: Plan) -> None:
 def risk_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
     risk = sp.risk
     assert risk is not None  # the sheet is written only for a scenario the risk stage analysed
-    sh = Sheet(book, names["Risk"], (40, 16, 16, 16, 16, 16, 40))
+    sh = Sheet(book, names["Risk"], (34, 12, 12, 12, 12, 12, 36), wrap=(0, 6))
     sh.text(0, 0, f"Uncertainty (Monte Carlo results, values): {sp.name}", "title")
     sh.head(2, ("Figure", "Build cost", "Cost over the horizon"))
     percentiles = (("P10", risk.p10, risk.tco_p10), ("P50", risk.p50, risk.tco_p50),

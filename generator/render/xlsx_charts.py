@@ -21,7 +21,7 @@ def add_charts(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
     bar.set_legend({"none": True})
     bar.set_y_axis({"reverse": True})
     bar.set_x_axis({"num_format": MONEY})
-    bar.set_size({"width": 900, "height": max(300, 60 + 24 * n)})
+    bar.set_size({"width": 900, "height": max(300, 80 + 34 * n)})  # room for every label, none skipped
     below(book, names["Components"], 14 + n + 4 + len(sp.phases) + 4 + len(sp.teams) + 2, bar)
     col = wb.add_chart({"type": "column", "subtype": "stacked"})
     q = len(own.cash_flow)

@@ -13,10 +13,16 @@ CUSTOM, SHELF, CLOSE = "custom", "off-the-shelf", "too-close"  # the paths of pl
 
 
 def below(book: Book, sheet: str, row: int, chart: Any) -> None:
-    """`chart` at column A of `row` on `sheet`, a page break before it (the sheet's only one)."""
+    """`chart` at column A of `row` on `sheet`, a page break before it (the sheet's only one).
+    The sheet repeats no header row on its printed pages: it would print across the top of the
+    chart's page. Its tables are short (one page for most clinics) and the frozen panes keep the
+    header in view on screen."""
     ws = book.wb.get_worksheet_by_name(sheet)
     assert ws is not None
     ws.set_h_pagebreaks([row])
+    ws.repeat_row_range = ""
+    sh = book.sheets[sheet]  # as wide as the page at the scale the columns print at: never what sets it
+    chart.set_size({"width": max(sh.page_pixels(), sh.pixels()) - 10, "height": chart.height})
     ws.insert_chart(row, 0, chart, {"x_offset": 4, "y_offset": 4})
 
 

@@ -13,6 +13,10 @@ from xlsxwriter.worksheet import Worksheet
 MONEY = '"$"#,##0'
 RATE = '"$"#,##0.00'
 PCT = "0.0%"
+PORTRAIT_WIDTH = 100  # characters of the default font across portrait Letter between 0.5 in margins
+LINE_POINTS = 15  # the height of a line of the default font (Calibri 11) in a row
+WRAPPING = {"note": "note_wrap"}  # a text format and its variant for a column whose text wraps
+WRAPPED = ("wrap", "head_fit", "note_wrap")  # the formats that wrap text in the cell
 
 
 @dataclass
@@ -24,6 +28,7 @@ class Book:
     firm: str
     fmt: dict[str, Any] = field(default_factory=dict)
     ref: dict[str, str] = field(default_factory=dict)
+    sheets: dict[str, Sheet] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         add = self.wb.add_format
@@ -38,6 +43,10 @@ class Book:
             "head_wrap": add({"bold": True, "font_color": "#ffffff", "bg_color": self.accent, "border": 1,
                               "text_wrap": True, "valign": "top"}),
             "wrap": add({"text_wrap": True, "valign": "top"}),
+            "wrap_column": add({"text_wrap": True}),
+            "note_wrap": add({"italic": True, "font_color": "#5a5a5a", "text_wrap": True}),
+            "head_fit": add({"bold": True, "font_color": "#ffffff", "bg_color": self.accent, "border": 1,
+                             "text_wrap": True}),
             "title": add({"bold": True, "font_size": 14, "font_color": self.accent}),
             "bold_money": add({"num_format": MONEY, "bold": True, "top": 1}),
             "bold": add({"bold": True}), "note": add({"italic": True, "font_color": "#5a5a5a"}),
@@ -60,28 +69,68 @@ class ClassicFormulaWorksheet(Worksheet):
 class Sheet:
     """One worksheet: strings via write_string, numbers, and formulas with their values."""
 
-    def __init__(self, book: Book, name: str, widths: tuple[int, ...]) -> None:
-        self.book, self.name = book, name
+    def __init__(self, book: Book, name: str, widths: tuple[int, ...], wrap: tuple[int, ...] = ()) -> None:
+        """`widths`: every column the sheet uses, in characters; `wrap`: the columns whose text
+        (labels, sources, notes) wraps within the width instead of running across the page."""
+        self.book, self.name, self.widths, self.wrap = book, name, widths, wrap
+        self.lines: dict[int, int] = {}  # rows grown for wrapped text: their number of lines
+        self.folded: set[int] = set()  # columns hidden in an outline group (not printed)
         self.ws: Worksheet = book.wb.add_worksheet(name, worksheet_class=ClassicFormulaWorksheet)
         for col, width in enumerate(widths):
-            self.ws.set_column(col, col, width)
+            self.ws.set_column(col, col, width, book.fmt["wrap_column"] if col in wrap else None)
         if book.firm:
             self.ws.set_header("&L" + book.firm.replace("&", "&&") + "&R" + name.replace("&", "&&"))
         self.ws.set_footer("&RPage &P of &N")
-        # Printed as a consultant hands it over: landscape Letter, every column on the page's
-        # width (as many pages down as the rows need), the first table's header on every page.
-        self.ws.set_landscape()
+        # Printed as a consultant hands it over: Letter, portrait when the columns fit across it at
+        # full size, landscape otherwise; every column on the page's width (as many pages down as
+        # the rows need); the first table's header on every page.
+        self.portrait = sum(widths) <= PORTRAIT_WIDTH
+        if self.portrait:
+            self.ws.set_portrait()
+        else:
+            self.ws.set_landscape()
+        book.sheets[name] = self
         self.ws.set_paper(1)
         self.ws.fit_to_pages(1, 0)
         self.ws.set_margins(left=0.5, right=0.5, top=0.75, bottom=0.75)
         self.headed = False
         self.breaks: list[int] = []
 
+    def page_pixels(self) -> int:
+        """How wide the page prints at full size, between the margins, in pixels (96 a inch)."""
+        return 720 if self.portrait else 960
+
+    def pixels(self) -> int:
+        """How wide the sheet's columns are, in pixels of the default font (7 a character and 5
+        of padding, as Excel converts), the folded ones left out."""
+        return sum(int(w * 7 + 5) for c, w in enumerate(self.widths) if c not in self.folded)
+
     def addr(self, row: int, col: int) -> str:
         return f"{quote_sheetname(self.name)}!{xl_rowcol_to_cell(row, col, True, True)}"
 
+    def fold(self, first: int, last: int) -> None:
+        """Hide columns `first` to `last` in an outline group: kept in the model, a click shows
+        them, but not printed."""
+        for col in range(first, last + 1):
+            self.ws.set_column(col, col, self.widths[col], None, {"level": 1, "hidden": True})
+            self.folded.add(col)
+
     def text(self, row: int, col: int, value: object, fmt: str | None = None) -> None:
-        self.ws.write_string(row, col, str(value), self.book.fmt[fmt] if fmt else None)
+        value = str(value)
+        if col in self.wrap and fmt in WRAPPING:
+            fmt = WRAPPING[fmt]
+        self.ws.write_string(row, col, value, self.book.fmt[fmt] if fmt else None)
+        if fmt in WRAPPED or (fmt is None and col in self.wrap):
+            self.fit_row(row, col, value, bold=fmt == "head_fit")
+
+    def fit_row(self, row: int, col: int, value: str, bold: bool = False) -> None:
+        """Make `row` tall enough for `value` wrapped in column `col`: spreadsheets grow a row for
+        wrapped text only when they lay it out themselves (LibreOffice does not on opening)."""
+        width = self.widths[col] if col < len(self.widths) else 8.43
+        lines = wrapped_lines(value, width * (0.9 if bold else 1.0))
+        if lines > self.lines.get(row, 1):
+            self.lines[row] = lines
+            self.ws.set_row(row, LINE_POINTS * lines)
 
     def num(self, row: int, col: int, value: float, fmt: str = "money", name: str | None = None) -> str:
         self.ws.write_number(row, col, value, self.book.fmt[fmt])
@@ -93,8 +142,9 @@ class Sheet:
         return self._named(row, col, name)
 
     def head(self, row: int, labels: tuple[str, ...]) -> None:
-        for col, label in enumerate(labels):
-            self.text(row, col, label, "head")
+        for col, label in enumerate(labels):  # a label wider than its column wraps, never cut off
+            fit = col < len(self.widths) and len(label) > self.widths[col]
+            self.text(row, col, label, "head_fit" if fit else "head")
         if not self.headed:
             self.ws.repeat_rows(row)
             self.headed = True
@@ -134,6 +184,23 @@ def sheet_names(index: int, multi: bool, scenario: str = "", taken: set[str] | N
             taken.update(n.lower() for n in names.values())
             return names
     raise ValueError("no unique sheet name")  # unreachable: fewer than 1,000 scenarios
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """The lines `text` takes wrapped at word boundaries in `width` characters (a word longer than
+    the width broken where it reaches the edge, as spreadsheets do)."""
+    width = max(width, 1.0)
+    lines, used = 1, 0.0
+    for word in text.split():
+        n = float(len(word))
+        if used and used + 1 + n > width:
+            lines, used = lines + 1, 0.0
+        elif used:
+            used += 1
+        while used + n > width:
+            lines, n, used = lines + 1, n - (width - used), 0.0
+        used += n
+    return lines
 
 
 def col_name(c: int) -> str:
