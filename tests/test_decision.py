@@ -120,6 +120,21 @@ def test_switching_to_a_product_does_not_depend_on_the_custom_teams_rate() -> No
     assert costs_at == {10_000 + 2_000}  # migration midpoint + onboarding floor ($150 x 12 users < $2,000)
 
 
+def test_onboarding_onto_a_product_scales_with_the_staff_like_the_custom_training() -> None:
+    """The same staff cost the same to train on either path: beyond the staff of a clinic at the top of the
+    guide's sizes (10 physicians x 4 users), the onboarding range of a move to a product grows with the staff
+    users as the custom build's staff-training range does. It used to stop at the guide's $8,000 for 2,000
+    users while custom training came to $300,000. One rule (costs.switching_points) and its XLSX formula:
+    the plan, the Monte Carlo's switching draws and the decision take it from there."""
+    small, big = (planner.plan_scenario(scenario(staff_users=users)) for users in (40, 2_000))
+    assert {p.switching_cost for p in small.ownership.off_the_shelf} == {10_000 + 6_000}  # $150 x 40 users
+    assert {p.switching_cost for p in big.ownership.off_the_shelf} == {10_000 + 300_000}  # $150 x 2,000 users
+    factor = 2_000 / 40
+    assert big.training_scale == factor  # what the custom staff-training range is scaled by, as the onboarding
+    assert sensitivity.cost_model(big).switching == (5_000 + 2_000 * factor, 310_000, 15_000 + 8_000 * factor)
+    assert sensitivity.cost_model(small).switching == (5_000 + 2_000, 16_000, 15_000 + 8_000)
+
+
 def test_the_custom_costs_are_linear_in_the_labour_priced() -> None:
     """The rate switching value scales the labour-priced part of the simulated custom costs; that is
     exact only while every cost rule is linear in the build, which this checks."""

@@ -178,10 +178,12 @@ def test_libreoffice_really_recalculates(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("hosting", list(Hosting))
 def test_libreoffice_recalculates_a_clinic_beyond_the_guides_sizes(hosting: Hosting, tmp_path: Path) -> None:
-    """Hosting, servers and the staff-training range scale beyond the guide's 10-physician top (issue 13):
-    the live formulas give the planner's figures for a 30-physician clinic with 300 staff users."""
+    """Hosting, servers, the staff-training range and a product's onboarding range scale beyond the guide's
+    10-physician top (issue 13): the live formulas give the planner's figures for a 30-physician clinic with
+    300 staff users."""
     big = plan(scenario(clinic=family_clinic(physicians=30, staff_users=300, hosting=hosting)), source="big.xlsx")
     assert big.base.run.hosting_expected > 2_400 * 12 or hosting is Hosting.ONPREM
+    assert {p.switching_cost for p in big.base.ownership.off_the_shelf} == {10_000 + 150 * 300}  # not the $8,000 top
     data = book(big)
     ours, theirs = values(data), values(recalculated(data, tmp_path))
     diffs = [(s, a, v, theirs[s].get(a)) for s, cells in ours.items() for a, v in cells.items()

@@ -240,9 +240,12 @@ def per_user_training(card: RateCard, users: int, low: float, high: float) -> fl
 def switching_points(card: RateCard, migrating: bool, users: int) -> tuple[float, float, float]:
     """(low, point, high) of what moving to a product costs once: the vendor's migration of the
     records (none without records) and the staff's onboarding, from the guide's ranges, priced on
-    their own (never at the custom team's rate)."""
+    their own (never at the custom team's rate). The onboarding range is the guide's staff-training
+    range, so it grows with the staff users beyond the guide's sizes as the custom build's staff
+    training does (`training_scale`): the same staff cost the same to train on either path."""
     m_lo, m_hi = card.pair("offshelf.migration") if migrating else (0.0, 0.0)
-    o_lo, o_hi = card.pair("offshelf.onboarding")
+    scale = training_scale(card, users)
+    o_lo, o_hi = (end * scale for end in card.pair("offshelf.onboarding"))
     return m_lo + o_lo, (m_lo + m_hi) / 2 + per_user_training(card, users, o_lo, o_hi), m_hi + o_hi
 
 

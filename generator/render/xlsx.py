@@ -396,7 +396,7 @@ def ownership_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None
         sh.num(row, 4, p.annual_increase, "input_pct")
         surcharge_key = f"offshelf.surcharge.{sc.clinic.workflow_specificity.name.lower()}"
         sh.calc(row, 5, f"ROUND({cell(2)}*{r[surcharge_key]},0)", p.customization_surcharge)
-        onboard = f"MIN(MAX({r['training.per_user']}*{r['staff_users']},{r['offshelf.onboarding.low']}),{r['offshelf.onboarding.high']})"  # noqa: E501
+        onboard = f"MIN(MAX({r['training.per_user']}*{r['staff_users']},{r['offshelf.onboarding.low']}*{r['training_scale']}),{r['offshelf.onboarding.high']}*{r['training_scale']})"  # noqa: E501
         sh.calc(row, 6, f"ROUND({r['migrating']}*({r['offshelf.migration.low']}+{r['offshelf.migration.high']})/2+{onboard},0)", p.switching_cost)  # noqa: E501
         base = p.annual_subscription + p.annual_extras + p.customization_surcharge
         sh.calc(row, 7, f"{cell(2)}+{cell(3)}+{cell(5)}", base)
