@@ -392,3 +392,19 @@ def test_an_upload_waits_for_a_batch_holding_the_output_folder(served: tuple[Ser
     thread.join(120)
     assert statuses == [200]
     assert (folder / "out" / "waiting" / "budget.json").is_file()
+
+
+def test_a_document_kept_from_an_earlier_run_of_the_workbook_is_marked(served: tuple[Server, Path],
+                                                                        tmp_path: Path) -> None:
+    """`run` and an upload take the same path: the Word document `run` made from this same
+    workbook is kept beside the page's formats, and said to be kept (issue 14, no stale documents)."""
+    server, folder = served
+    data = example_bytes(tmp_path, "orthopedic")
+    (tmp_path / "Kept Clinic.xlsx").write_bytes(data)
+    done = run_cli("run", tmp_path / "Kept Clinic.xlsx", "--out", folder / "out", "--formats", "json,docx")
+    assert done.returncode == 0, done.stderr
+    reply = server.upload("Kept Clinic.xlsx", data)
+    assert reply.status == 200, reply.text
+    assert page_text(reply.text).count("kept from an earlier run of this workbook") == 1
+    assert re.search(r"budget\.docx[^<]*kept from an earlier run of this workbook", reply.text)
+    assert "DOCX kept from an earlier run" in page_text(server.get("/").text)

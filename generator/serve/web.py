@@ -221,7 +221,7 @@ def build_app(service: Service, loopback: bool = True) -> Starlette:
         if not outcome.failed:
             return page(200, "result", name=name, slug=outcome.slug, status=outcome.status,
                         figures=read_figures(outcome.folder, record), warnings=outcome.warnings,
-                        documents=documents_of(record, outcome.folder))
+                        documents=documents_of(record, outcome.folder), kept=record.kept if record else ())
         if outcome.cause == "workbook":
             return page(422, "problems", name=name, errors=outcome.errors, problems=outcome.problems,
                         kept=bool(documents_of(None, outcome.folder)), slug=outcome.slug)
@@ -235,7 +235,8 @@ def build_app(service: Service, loopback: bool = True) -> Starlette:
             return page(404, "message", title="No such clinic", lines=["There is no budget of that name here."])
         folder = subpath(service.folder, slug)
         return page(200, "result", name=os.path.basename(record.source), slug=slug, status=record.status,
-                    figures=read_figures(folder, record), warnings=(), documents=documents_of(record, folder))
+                    figures=read_figures(folder, record), warnings=(), documents=documents_of(record, folder),
+                    kept=record.kept)
 
     async def document(request: Request) -> Response:
         if request.path_params["path"] == "index.html":  # the error reports' "all clinics" link
