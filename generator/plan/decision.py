@@ -49,13 +49,16 @@ def compare(custom: Array, product: Array) -> tuple[float, int | None]:
     """(probability custom is cheaper over the horizon, median payback year) from (N, Y)
     cumulative costs in today's dollars of each side on the same draws (`present_cumulative`).
     Custom pays back in the year from which it stays the cheaper path to the horizon."""
-    ahead = custom < product
-    years = ahead.shape[-1]
-    behind = ~ahead
-    last_behind = np.where(behind.any(axis=-1), years - behind[:, ::-1].argmax(axis=-1), 0)
-    first = np.where(ahead[:, -1], last_behind + 1, years + 1)
-    median = int(np.partition(first, (first.shape[0] - 1) // 2)[(first.shape[0] - 1) // 2])
-    return float(ahead[:, -1].mean()), (median if median <= years else None)
+    ahead = (custom < product).T  # (Y, N): each year's row is one pass
+    years, n = ahead.shape
+    stays = ahead[-1].copy()  # ahead in every year from y to the horizon
+    trailing = stays.astype(np.intp)  # how many years at the end of the horizon custom is ahead
+    for y in range(years - 2, -1, -1):
+        stays &= ahead[y]
+        trailing += stays
+    first = years + 1 - trailing  # the payback year; years + 1: not within the horizon
+    median = int(np.searchsorted(np.cumsum(np.bincount(first, minlength=years + 2)), (n - 1) // 2, side="right"))
+    return float(ahead[-1].mean()), (median if median <= years else None)
 
 
 def rule(card: RateCard, probability: float, payback: int | None) -> str:

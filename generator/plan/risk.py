@@ -147,6 +147,7 @@ def _gamma(shape: Array, z: Array) -> Array:
 SLOTS = ("correlation", "maintenance", "hosting", "extras", "escalation", "switching", "rate", "effort",
          "running")
 COMPONENT_SLOT = 100
+ELEMENTS = 1 << 15  # array elements priced at once (see `simulate`)
 
 
 def _one(seed: int, slot: int, point: tuple[float, float, float], n: int) -> Array:
@@ -173,16 +174,21 @@ class Draws:
     @property
     def labour(self) -> Array:
         """(N, K) the components at the drawn team rate and hours."""
-        return self.comp * (self.rate * self.effort)[:, None]
+        return self.labour_of(slice(None))
+
+    def labour_of(self, rows: slice) -> Array:
+        """`labour` for some rows of draws."""
+        return self.comp[rows] * (self.rate[rows] * self.effort[rows])[:, None]
 
 
 def draw(model: CostModel, n: int, seed: int, rho: float = 0.0) -> Draws:
     k = model.low.shape[0]
+    shared = together(np.random.default_rng([seed, SLOTS.index("correlation")]), n, min(max(rho, 0.0), 1.0), k)
     comp = np.empty((n, k))
-    for i in range(k):
+    for i in range(k):  # one component at a time: memory of one column beside the result
         rng = np.random.default_rng([seed, COMPONENT_SLOT + i])
-        comp[:, i] = pert(rng, model.low[i:i + 1], model.mode[i:i + 1], model.high[i:i + 1], n)[:, 0]
-    comp = correlate(np.random.default_rng([seed, SLOTS.index("correlation")]), comp, min(max(rho, 0.0), 1.0))
+        comp[:, i] = comove(pert(rng, model.low[i:i + 1], model.mode[i:i + 1], model.high[i:i + 1], n)[:, 0],
+                            shared)
     singles = {name: _one(seed, SLOTS.index(name), getattr(model, name), n) for name in SLOTS[1:]}
     return Draws(comp, **singles)
 
@@ -194,8 +200,29 @@ class Simulation:
     break_even: Array  # (P,) probability of breaking even within the horizon, per product
     custom: Array  # (N, Y) custom yearly costs
     fixed: Array  # (N, Y) the part of them that does not scale with the team's rate
-    shelf: Array  # (N, P, Y) each product's yearly costs
+    shelf: Array  # (N, Y) the yearly costs of the product the decision compares against (the cheapest)
     draws: Draws
+
+
+Shared = tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp]] | None
+
+
+def together(rng: np.random.Generator, n: int, rho: float, k: int) -> Shared:
+    """Which of n rows move together at rank correlation `rho` and the shared quantile (an index
+    into a sorted column) each of them takes; None when nothing is correlated (see `correlate`)."""
+    if rho <= 0 or k < 2:
+        return None
+    rows = rng.random(size=n) < rho
+    return rows, rng.integers(0, n, size=int(np.count_nonzero(rows)))
+
+
+def comove(column: Array, shared: Shared) -> Array:
+    """One column (N,) of component draws with the rows that move together at their shared
+    quantiles of its own draws (in place)."""
+    if shared is not None:
+        rows, at = shared
+        column[rows] = np.sort(column)[at]
+    return column
 
 
 def correlate(rng: np.random.Generator, draws: Array, rho: float) -> Array:
@@ -203,25 +230,39 @@ def correlate(rng: np.random.Generator, draws: Array, rho: float) -> Array:
     distribution and bounds: a share `rho` of the rows moves together (each such row takes one
     shared quantile of every column's own draws), the rest stay independent. This mixture of
     the comonotonic and independent copulas has Spearman's rank correlation exactly `rho`, and
-    costs one sort where Iman-Conover needs a sort and an argsort."""
+    costs one sort per column where Iman-Conover needs a sort and an argsort. (`draw` does the
+    same column by column as it draws them.)"""
     n, k = draws.shape
-    if rho <= 0 or k < 2:
-        return draws
-    together = rng.random(size=n) < rho
+    shared = together(rng, n, rho, k)
     out = draws.copy()
-    out[together] = np.sort(draws, axis=0)[rng.integers(0, n, size=int(np.count_nonzero(together)))]
+    for i in range(k):
+        out[:, i] = comove(draws[:, i].copy(), shared)
     return out
 
 
 def simulate(model: CostModel, draws: int, seed: int, rho: float = 0.0) -> Simulation:
     d = draw(model, draws, seed, rho)
-    labour = d.labour
-    custom = model.custom_yearly(labour, d.maintenance, d.hosting, d.escalation, d.running)
-    fixed = model.custom_yearly(labour * 0.0, d.maintenance, d.hosting, d.escalation, d.running)
-    shelf = model.products_yearly(d.extras, d.escalation, d.switching)
-    cum = np.cumsum(custom, axis=-1)
-    cheaper = (cum[:, None, :] < np.cumsum(shelf, axis=-1)).any(axis=2)
-    return Simulation(labour.sum(axis=1), cum[:, -1], cheaper.mean(axis=0), custom, fixed, shelf, d)
+    years, products = model.years, model.products
+    build, tco = np.empty(draws), np.empty(draws)
+    custom, fixed, shelf = (np.empty((draws, years)) for _ in range(3))
+    breaks = np.zeros(len(products), dtype=np.int64)  # draws in which custom breaks even, per product
+    rows = max(1, ELEMENTS // (4 * years))  # draws priced at once: arrays of quarters that stay in cache
+    per = max(1, ELEMENTS // (rows * years))  # products priced at once
+    for start in range(0, draws, rows):
+        at = slice(start, start + rows)
+        labour = d.labour_of(at)
+        build[at] = labour.sum(axis=1)
+        inputs = d.maintenance[at], d.hosting[at], d.escalation[at], d.running[at]
+        custom[at] = model.custom_yearly(labour, *inputs)
+        fixed[at] = model.custom_yearly(None, *inputs)
+        cum = np.cumsum(custom[at], axis=-1)
+        tco[at] = cum[:, -1]
+        shelf_inputs = d.extras[at], d.escalation[at], d.switching[at]
+        for first in range(0, len(products), per):
+            block = model.products_yearly(*shelf_inputs, products[first:first + per])
+            breaks[first:first + per] += (cum[:, None, :] < np.cumsum(block, axis=-1)).any(axis=2).sum(axis=0)
+        shelf[at] = model.products_yearly(*shelf_inputs, (products[model.cheapest],))[:, 0]
+    return Simulation(build, tco, breaks / draws, custom, fixed, shelf, d)
 
 
 def quantiles(values: Array, probabilities: Array) -> list[int]:
@@ -272,8 +313,7 @@ def _summary(point: int, budget: int, confidence: float) -> str:
 def decide(sp: ScenarioPlan, model: CostModel, sim: Simulation) -> Recommendation:
     """The decision rule (decision.py) on the simulated outcomes, against the cheapest product."""
     own, card = sp.ownership, sp.scenario.card
-    index = [p.name for p in model.products].index(own.cheapest_product)
-    v = decision.verdict(card, sim.custom, sim.shelf[:, index])
+    v = decision.verdict(card, sim.custom, sim.shelf)
     product = own.product(own.cheapest_product)
     return decision.recommendation(sp.scenario, v, product.product, ownership.npv(card, own.custom_yearly),
                                    ownership.npv(card, product.yearly), own.custom_cumulative[-1],

@@ -66,16 +66,23 @@ class CostModel:
     physicians: int
     level: Level
     products: tuple[Product, ...]
+    cheapest: int  # the index in `products` of the plan's cheapest product, which the decision compares against
     years: int
 
-    def custom_yearly(self, comp: Array, maintenance: Array, hosting: Array, escalation: Array,
+    def custom_yearly(self, comp: Array | None, maintenance: Array, hosting: Array, escalation: Array,
                       running: Array | float = 1.0) -> Array:
-        """(N, Y) yearly cost of the custom build: comp (N, K), the other inputs (N,)."""
+        """(N, Y) yearly cost of the custom build: comp (N, K), the other inputs (N,). comp None:
+        nothing delivered (the running costs that do not scale with the build)."""
         card = self.card
         servers, annual = costs.yearly_hosting(card, self.hosting_kind, hosting)
-        fixed = costs.custom_fixed(annual, costs.training_updates(card, comp[:, self.training].sum(axis=1)))
-        quarters = costs.custom_quarters(card, comp[:, self.phase1].sum(axis=1), comp[:, ~self.phase1].sum(axis=1),
-                                         servers, fixed, maintenance, escalation, self.years, running)
+        if comp is None:
+            phase1 = phase2 = training = np.zeros(hosting.shape[0])
+        else:
+            phase1, phase2 = comp[:, self.phase1].sum(axis=1), comp[:, ~self.phase1].sum(axis=1)
+            training = comp[:, self.training].sum(axis=1)
+        fixed = costs.custom_fixed(annual, costs.training_updates(card, training))
+        quarters = costs.custom_quarters(card, phase1, phase2, servers, fixed, maintenance, escalation, self.years,
+                                         running)
         return costs.yearly(quarters.total)
 
     def custom_cumulative(self, comp: Array, maintenance: Array, hosting: Array,
@@ -159,6 +166,7 @@ def cost_model(sp: ScenarioPlan) -> CostModel:
     point = sp.run.onprem_upfront[1] if clinic.hosting is Hosting.ONPREM else sp.run.hosting_expected
     switching = ownership.switching_points(sp.scenario)
     u_high = card.value("underestimate.high_pct")
+    products = _products(sp)
     return CostModel(
         card=card,
         components=lines,
@@ -178,7 +186,8 @@ def cost_model(sp: ScenarioPlan) -> CostModel:
         running=(1.0, 1.0, 1.0 + u_high),
         physicians=clinic.physicians,
         level=clinic.workflow_specificity,
-        products=_products(sp),
+        products=products,
+        cheapest=[p.name for p in products].index(sp.ownership.cheapest_product),
         years=sp.ownership.years,
     )
 
@@ -321,11 +330,10 @@ class Outcomes:
 
     def __init__(self, sp: ScenarioPlan, model: CostModel, sim: Simulation) -> None:
         self.sp, self.model, self.sim, self.card = sp, model, sim, sp.scenario.card
-        self.product = sp.ownership.cheapest_product
-        index = [p.name for p in model.products].index(self.product)
+        self.product = model.products[model.cheapest].name
         pv = lambda yearly: decision.present_cumulative(self.card, yearly)  # noqa: E731
         self.custom, self.fixed = pv(sim.custom), pv(sim.fixed)
-        self.shelf = pv(sim.shelf[:, index])
+        self.shelf = pv(sim.shelf)
         # the product's cost is linear in its price per provider per month: at $0 and per $1 more
         self.free = pv(self._product(model.priced(self.product, monthly=0.0)))
         self.per_dollar = pv(self._product(model.priced(self.product, monthly=1.0))) - self.free
