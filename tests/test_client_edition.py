@@ -63,7 +63,7 @@ def test_a_table_of_contents_links_every_section_and_prints_page_numbers_with_we
 def test_assumptions_appendix_shows_the_figures_used_in_words_before_keys() -> None:
     plan = CASES["family"]()  # cloud, an offshore team, a lab and a billing interface, no certified components
     md, _ = client(plan)
-    appendix = md.split("## Assumptions and sources")[1].split("## Where the guide")[0]
+    appendix = md.split("## Assumptions and sources")[1].split("**Where the guide")[0]
     assert r"- Offshore team hourly rate — **$40/h** <span class=\"key\">(rate.offshore)</span>".replace("\\", "") \
         in appendix.replace("\\_", "_")
     assert "Patient records module — **$8,000–$15,000**" in appendix
@@ -75,7 +75,7 @@ def test_assumptions_appendix_shows_the_figures_used_in_words_before_keys() -> N
     assert titles == sorted(titles, key=[GUIDE, OURS, WORKBOOK].index)
     assert f"**{OURS}**" in appendix and "**From the guide: 2026 small-clinic EHR cost guide, component cost table**" \
         in appendix
-    assert "The workbook overrides none of the rate card's figures." in appendix
+    assert "(this workbook overrides none)" in appendix
 
 
 def test_what_the_budget_did_not_use_is_left_out_and_an_override_is_its_own_group() -> None:

@@ -6,7 +6,8 @@ the figures that went into this workbook's arithmetic. A figure counts as used u
 `unused` says the budget cannot have reached it: a module or integration the scenarios do not
 have, the hosting they do not use, certified components they do not take, the risk analysis or
 the quotes when it did not run, and the guide's figures that only check the guide against itself
-(its worked examples, market shares, the intake's plausibility bounds).
+(its worked examples, market shares, the intake's plausibility bounds), and the bounds of the
+switching-value search.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class Facts:
     aace: frozenset[int]
     quotes: bool
     card_products: bool
+    complexity: frozenset[str] = frozenset({"typical"})
 
     @classmethod
     def of(cls, plan: Plan) -> Facts:
@@ -76,6 +78,9 @@ class Facts:
             aace=frozenset(classes),
             quotes=plan.quotes is not None,
             card_products=any(not sp.scenario.subscriptions for sp in sps),
+            complexity=frozenset({"typical"} | {m.complexity.value.lower() for sp in sps for m in sp.scenario.modules
+                                                if m.include and m.complexity is not None}
+                                 | {i.complexity.value.lower() for sp in sps for i in sp.scenario.integrations}),
         )
 
 
@@ -101,6 +106,10 @@ def unused(key: str, facts: Facts) -> bool:
         return not facts.card_products
     if key.startswith("risk.aace.class"):
         return not facts.risk or int(key.split(".")[2].removeprefix("class")) not in facts.aace
+    if head == "complexity":
+        return second not in facts.complexity
+    if key.startswith("risk.switch."):
+        return True  # where the switching-value search looks, not a figure of the budget
     if head == "risk":
         return not facts.risk
     if head in ("quote", "hours"):
