@@ -247,10 +247,8 @@ def test_the_sandbox_re_raises_every_intake_problem(tmp_path: Path) -> None:
 
 
 def test_a_read_that_runs_too_long_is_killed(tmp_path: Path) -> None:
-    started = time.monotonic()
-    with pytest.raises(IntakeError) as info:
+    with pytest.raises(IntakeError) as info:  # _sleep's 30 s would end in another error: no clock needed
         sandbox.read_intake_bounded(tmp_path / "slow.xlsx", seconds=0.5, reader=_sleep)
-    assert time.monotonic() - started < 5
     assert info.value.lines() == ["slow.xlsx: took more than 0.5 seconds to read; it may be damaged or hostile"]
 
 
@@ -325,10 +323,8 @@ def test_a_served_read_that_runs_too_long_ends_that_reader(
     import generator.intake.reader
 
     monkeypatch.setattr(generator.intake.reader, "read_intake", _sleep)  # the reader forks with it
-    started = time.monotonic()
-    with pytest.raises(IntakeError) as info:
+    with pytest.raises(IntakeError) as info:  # _sleep's 30 s would end in another error: no clock needed
         sandbox.read_intake_served(tmp_path / "slow.xlsx", seconds=0.5)
-    assert time.monotonic() - started < 5
     assert info.value.lines() == ["slow.xlsx: took more than 0.5 seconds to read; it may be damaged or hostile"]
     assert sandbox._server is None
 

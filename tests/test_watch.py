@@ -301,6 +301,9 @@ def test_a_held_file_is_looked_at_again_when_it_changes_or_its_time_comes(tmp_pa
     assert settler.ready() == []
     clock[0] = 0.5
     assert settler.ready() == [path] and len(settler) == 0
+    settler.hold(path, until=1030.0)
+    path.unlink()  # the copy was abandoned and removed: forgotten, not reported
+    assert settler.ready() == [] and len(settler) == 0
 
 
 def test_only_a_recent_damaged_or_empty_file_is_taken_for_a_copy_in_progress(tmp_path: Path) -> None:

@@ -178,9 +178,10 @@ class Settler:
         now, settled = self.clock(), []
         wall = self.wall()
         for path, until in sorted(self._held.items()):
-            if wall >= until:
+            if wall >= until or not os.path.lexists(path):
                 del self._held[path]
-                settled.append(path)
+                if os.path.lexists(path):  # one removed meanwhile is forgotten, as a dirty one is
+                    settled.append(path)
         for path in sorted(self._dirty):
             state = self._settled(path, now)
             if state is None or state:
