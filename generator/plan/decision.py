@@ -42,7 +42,16 @@ class Verdict:
 
 def present_cumulative(card: RateCard, yearly_costs: Array) -> Array:
     """(..., Y) cumulative cost in today's dollars at the rate card's discount rate."""
-    return np.cumsum(costs.discounted(yearly_costs, card.value("discount.rate")), axis=-1)
+    return cumulative(costs.discounted(yearly_costs, card.value("discount.rate")))
+
+
+def cumulative(yearly_costs: Array) -> Array:
+    """(..., Y) running totals over the years: np.cumsum(axis=-1), the same additions in the same
+    order, a pass per year (NumPy's cumsum along a short last axis is about ten times slower)."""
+    out = np.array(yearly_costs, dtype=np.float64)
+    for y in range(1, out.shape[-1]):
+        out[..., y] += out[..., y - 1]
+    return out
 
 
 def compare(custom: Array, product: Array) -> tuple[float, int | None]:

@@ -24,7 +24,15 @@ import numpy.typing as npt
 from generator.model import Plan, Recommendation, Scenario, ScenarioPlan
 from generator.money import dollars, usd
 from generator.plan import decision, ownership, sensitivity
-from generator.plan.sensitivity import CostModel, SensitivityItem, SwitchingValue, cost_model, switching, tornado
+from generator.plan.sensitivity import (
+    CostModel,
+    Outcomes,
+    SensitivityItem,
+    SwitchingValue,
+    cost_model,
+    switching,
+    tornado,
+)
 from generator.ratecard import RateCard
 
 __all__ = ["RiskResult", "SensitivityItem", "SwitchingValue", "analyse", "apply", "seed_for"]
@@ -133,13 +141,25 @@ def pert(rng: np.random.Generator, low: Array, mode: Array, high: Array, n: int)
     z = rng.standard_normal(size=(2, n, low.shape[0]))
     g1, g2 = _gamma(alpha, z[0]), _gamma(beta, z[1])
     total = g1 + g2
-    share = np.where(total > 0, g1 / np.where(total > 0, total, 1.0), alpha / (alpha + beta))
-    return low + width * share
+    positive = total > 0
+    if positive.all():  # as good as always: then the share is g1 / total everywhere
+        share = np.divide(g1, total, out=total)
+    else:
+        share = np.where(positive, g1 / np.where(positive, total, 1.0), alpha / (alpha + beta))
+    share *= width
+    share += low
+    return share
 
 
 def _gamma(shape: Array, z: Array) -> Array:
-    """Gamma(shape) variates from standard normal draws (Wilson-Hilferty), never negative."""
-    return shape * np.maximum(1 - 1 / (9 * shape) + z / (3 * np.sqrt(shape)), 0.0) ** 3
+    """Gamma(shape) variates from standard normal draws (Wilson-Hilferty), never negative:
+    shape * max(1 - 1 / (9 shape) + z / (3 sqrt(shape)), 0) ** 3, computed in `z`'s place."""
+    z /= 3 * np.sqrt(shape)
+    z += 1 - 1 / (9 * shape)
+    np.maximum(z, 0.0, out=z)
+    np.power(z, 3, out=z)
+    z *= shape
+    return z
 
 
 # Each uncertain input draws from its own stream (a slot), so adding a component or changing one
@@ -255,12 +275,12 @@ def simulate(model: CostModel, draws: int, seed: int, rho: float = 0.0) -> Simul
         inputs = d.maintenance[at], d.hosting[at], d.escalation[at], d.running[at]
         custom[at] = model.custom_yearly(labour, *inputs)
         fixed[at] = model.custom_yearly(None, *inputs)
-        cum = np.cumsum(custom[at], axis=-1)
+        cum = decision.cumulative(custom[at])
         tco[at] = cum[:, -1]
         shelf_inputs = d.extras[at], d.escalation[at], d.switching[at]
         for first in range(0, len(products), per):
             block = model.products_yearly(*shelf_inputs, products[first:first + per])
-            breaks[first:first + per] += (cum[:, None, :] < np.cumsum(block, axis=-1)).any(axis=2).sum(axis=0)
+            breaks[first:first + per] += (cum[:, None, :] < decision.cumulative(block)).any(axis=2).sum(axis=0)
         shelf[at] = model.products_yearly(*shelf_inputs, (products[model.cheapest],))[:, 0]
     return Simulation(build, tco, breaks / draws, custom, fixed, shelf, d)
 
@@ -310,10 +330,12 @@ def _summary(point: int, budget: int, confidence: float) -> str:
             f"{usd(budget)}, {extra}.")
 
 
-def decide(sp: ScenarioPlan, model: CostModel, sim: Simulation) -> Recommendation:
-    """The decision rule (decision.py) on the simulated outcomes, against the cheapest product."""
+def decide(sp: ScenarioPlan, model: CostModel, sim: Simulation, at: Outcomes | None = None) -> Recommendation:
+    """The decision rule (decision.py) on the simulated outcomes, against the cheapest product
+    (`at`: the same simulation's outcomes, whose present values it reuses)."""
     own, card = sp.ownership, sp.scenario.card
-    v = decision.verdict(card, sim.custom, sim.shelf)
+    v = (decision.verdict(card, sim.custom, sim.shelf) if at is None
+         else decision.judged(card, at.custom, at.shelf))
     product = own.product(own.cheapest_product)
     return decision.recommendation(sp.scenario, v, product.product, ownership.npv(card, own.custom_yearly),
                                    ownership.npv(card, product.yearly), own.custom_cumulative[-1],
@@ -339,6 +361,7 @@ def analyse(sp: ScenarioPlan) -> RiskResult:
     """The risk analysis of one planned scenario."""
     card, own = sp.scenario.card, sp.ownership
     model, sim, draws, seed = _simulation(sp)
+    at = Outcomes(sp, model, sim)  # the decision's present values, shared by the switching values
     confidence = min(max(card.value("risk.budget_confidence_pct"), 0.0), 1.0)
     build_q = quantiles(sim.build, np.array([p / 100 for p in PERCENTILES] + [confidence]))
     tco_q = quantiles(sim.tco, np.array([p / 100 for p in PERCENTILES]))
@@ -356,8 +379,8 @@ def analyse(sp: ScenarioPlan) -> RiskResult:
         recommended_budget=budget, contingency=budget - point, s_curve=curve,
         break_even_probability=tuple((p.name, round(float(v), 4))
                                      for p, v in zip(model.products, sim.break_even, strict=True)),
-        sensitivity=tornado(sp, model), switching=switching(sp, model, sim), discount_rate=rate,
-        recommendation=decide(sp, model, sim),
+        sensitivity=tornado(sp, model), switching=switching(sp, model, sim, at), discount_rate=rate,
+        recommendation=decide(sp, model, sim, at),
         npv_custom=npv(own.custom_yearly, rate),
         npv_off_the_shelf=tuple((p.product, npv(p.yearly, rate)) for p in own.off_the_shelf),
         nominal_custom=own.custom_cumulative[-1],

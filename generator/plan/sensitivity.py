@@ -333,34 +333,44 @@ class Outcomes:
         self.product = model.products[model.cheapest].name
         pv = lambda yearly: decision.present_cumulative(self.card, yearly)  # noqa: E731
         self.custom, self.fixed = pv(sim.custom), pv(sim.fixed)
+        self.labour = self.custom - self.fixed  # the part that scales with the team's rate
         self.shelf = pv(sim.shelf)
         # the product's cost is linear in its price per provider per month: at $0 and per $1 more
-        self.free = pv(self._product(model.priced(self.product, monthly=0.0)))
-        self.per_dollar = pv(self._product(model.priced(self.product, monthly=1.0))) - self.free
+        free, one = pv(self._products(model.priced(self.product, monthly=0.0),
+                                      model.priced(self.product, monthly=1.0)))
+        self.free, self.per_dollar = free, one - free
+        clinic = sp.scenario.clinic
+        self.point_rate = costs.effective_rate(self.card, clinic.team, clinic.hourly_rate)[2]
+        self._levels: dict[Level, Outcome] = {}
 
     def decide(self, custom: Array | None = None, product: Array | None = None) -> Outcome:
         v = decision.judged(self.card, self.custom if custom is None else custom,
                             self.shelf if product is None else product)
         return v.path, v.payback_year is not None
 
-    def _product(self, terms: Product) -> Array:
+    def _products(self, *terms: Product) -> Array:
+        """(P, N, Y) the draws' yearly costs of the product on other terms, one row per terms."""
         d = self.sim.draws
-        return self.model.products_yearly(d.extras, d.escalation, d.switching, (terms,))[:, 0]
+        return np.moveaxis(self.model.products_yearly(d.extras, d.escalation, d.switching, terms), 1, 0)
 
     def at_price(self, monthly: float) -> Outcome:
         return self.decide(product=self.free + monthly * self.per_dollar)
 
     def at_level(self, level: Level) -> Outcome:
-        product = self._product(self.model.priced(self.product, level=level))
-        return self.decide(product=decision.present_cumulative(self.card, product))
+        if not self._levels:  # every level's costs in one pass
+            levels = tuple(Level)
+            costs_at = decision.present_cumulative(
+                self.card, self._products(*(self.model.priced(self.product, level=lv) for lv in levels)))
+            self._levels = {lv: self.decide(product=c) for lv, c in zip(levels, costs_at, strict=True)}
+        return self._levels[level]
 
     def at_rate(self, rate: float) -> Outcome:
         """The custom costs scale with the team's effective rate (costs.py's rules are linear in the
         labour priced; test_decision checks it)."""
-        clinic, card = self.sp.scenario.clinic, self.card
-        point = costs.effective_rate(card, clinic.team, clinic.hourly_rate)[2]
-        factor = costs.effective_rate(card, clinic.team, rate)[2] / point if point else 1.0
-        return self.decide(custom=self.fixed + factor * (self.custom - self.fixed))
+        clinic = self.sp.scenario.clinic
+        point = self.point_rate
+        factor = costs.effective_rate(self.card, clinic.team, rate)[2] / point if point else 1.0
+        return self.decide(custom=self.fixed + factor * self.labour)
 
 
 def with_price(scenario: Scenario, product: str, price: float) -> Scenario:
@@ -465,6 +475,7 @@ def specificity_switch(sp: ScenarioPlan, at: Outcomes) -> SwitchingValue:
     return SwitchingValue(name, flip.value, text, "recommendation", "level")
 
 
-def switching(sp: ScenarioPlan, model: CostModel, sim: Simulation) -> tuple[SwitchingValue, ...]:
-    at = Outcomes(sp, model, sim)
+def switching(sp: ScenarioPlan, model: CostModel, sim: Simulation, at: Outcomes | None = None
+              ) -> tuple[SwitchingValue, ...]:
+    at = Outcomes(sp, model, sim) if at is None else at
     return price_switch(sp, at), rate_switch(sp, at), specificity_switch(sp, at)
