@@ -118,3 +118,11 @@ def test_a_pair_shares_its_label() -> None:
     card = default_card()
     assert card.entry("module.patient_records.high").label == "Patient records module"
     assert card.entry("offshelf.increase_pct").label != card.entry("offshelf.increase_pct.low").label
+
+
+def test_the_scenario_warnings_are_their_own_paragraph_after_the_compliance_list() -> None:
+    plan = CASES["ortho-risk"]()
+    assert plan.base.warnings
+    md, html = client(plan)
+    assert "\n\nWarnings for this scenario:\n\n" in md
+    assert "<p>Warnings for this scenario:</p>" in html

@@ -25,13 +25,13 @@ pytestmark = pytest.mark.slow
 
 
 def four_scenarios(folder: Path) -> Path:
-    """The orthopedic example (three scenarios) with a fourth, on cloud hosting."""
+    """The orthopedic example (three scenarios) with a fourth, on premises."""
     wb = load_workbook(ROOT / "inputs" / "orthopedic.xlsx")
     sheets = {ws.title: [list(row) for row in ws.iter_rows(values_only=True)] for ws in wb.worksheets}
     sheets["Scenarios"][0].append("Hosting")
     for row in sheets["Scenarios"][1:]:
         row.append(None)
-    sheets["Scenarios"].append(["Cloud hosting", None, None, "Cloud"])
+    sheets["Scenarios"].append(["On premises", None, None, "On-premise"])
     return write_workbook(folder / "orthopedic-4.xlsx", sheets)
 
 
