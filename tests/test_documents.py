@@ -177,6 +177,23 @@ def test_charts_inline_svg() -> None:
     assert "stroke-dasharray" in html  # series differ by more than colour
 
 
+def test_hatching_is_drawn_as_lines_inside_the_bar_not_a_pattern() -> None:
+    """Chromium's PDF output expanded the charts' SVG <pattern> fills: a quarter of its time to
+    print a budget. The hatching is now line segments cut to each bar, on white."""
+    from generator.render.charts import _hatched
+
+    _, html = documents(CASES["ortho-risk"]())
+    assert "<pattern" not in html and "url(#hatch" not in html
+    svg = _hatched(10, 20, 30, 12, "#123456", 'stroke="#123456"', opacity=0.35)
+    assert svg.startswith('<g opacity="0.35"><rect x="10.0" y="20.0" width="30.0" height="12.0" fill="#ffffff"/>')
+    assert svg.endswith('<rect x="10.0" y="20.0" width="30.0" height="12.0" fill="none" stroke="#123456"/></g>')
+    points = [(float(x), float(y)) for x, y in re.findall(r"[ML](-?[\d.]+),(-?[\d.]+)", svg)]
+    assert len(points) == 2 * 5  # (30 + 12) / (6 x 1.414) lines
+    assert all(10 <= x <= 40 and 20 <= y <= 32 for x, y in points)
+    for (x1, y1), (x2, y2) in zip(points[::2], points[1::2], strict=True):
+        assert abs((x2 - x1) + (y2 - y1)) < 0.11  # rising at 45 degrees, as the pattern did
+
+
 def test_branding_in_html(tmp_path: Path) -> None:
     logo = tmp_path / "logo.png"
     logo.write_bytes(Path(__file__).parent.joinpath("data", "logo.png").read_bytes()
