@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 # Figures the guide gives that check its own arithmetic (guide_checks.py) or an intake's
 # plausibility (warnings), never a cost in a budget.
 CHECK_ONLY = ("example.", "maintenance.example.", "maintenance.table.", "geography.reduction.", "hosting.trade_years",
-              "hosting.cloud_share", "intake.", "scope.", "tier.guide_low", "tier.advanced_min")
+              "intake.", "tier.guide_low", "tier.advanced_min")
+# Figures that reach a budget only through one of its warnings.
+IN_WARNING = {"hosting.cloud_share": "ON_PREMISE", "scope.max_physicians": "BEYOND_SCOPE"}
 GUIDE = "From the guide"
 OURS = "Our assumptions (the guide gives no figure)"
 WORKBOOK = "From the workbook (overrides)"
@@ -60,6 +62,7 @@ class Facts:
     quotes: bool
     card_products: bool
     complexity: frozenset[str] = frozenset({"typical"})
+    warnings: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, plan: Plan) -> Facts:
@@ -81,6 +84,7 @@ class Facts:
             complexity=frozenset({"typical"} | {m.complexity.value.lower() for sp in sps for m in sp.scenario.modules
                                                 if m.include and m.complexity is not None}
                                  | {i.complexity.value.lower() for sp in sps for i in sp.scenario.integrations}),
+            warnings=frozenset(w.code for sp in sps for w in sp.warnings),
         )
 
 
@@ -90,6 +94,8 @@ def unused(key: str, facts: Facts) -> bool:
     second = rest.partition(".")[0]
     if key.startswith(CHECK_ONLY):
         return True
+    if key in IN_WARNING:
+        return IN_WARNING[key] not in facts.warnings
     if head == "module":
         return second not in facts.modules
     if head == "integration":
