@@ -49,7 +49,7 @@ def stage(name: str, call: Callable[..., Any], *args: Any) -> Any:
     return result
 
 
-def stages(book: Path, pdf_engine: str) -> None:
+def stages(book: Path, pdf_engine: str, formats: str) -> None:
     from generator.intake.reader import read_intake
     from generator.plan import quotes, risk
     from generator.plan.pricing import plan_intake
@@ -57,7 +57,7 @@ def stages(book: Path, pdf_engine: str) -> None:
     from generator.settings import Settings
 
     print(f"stages in one process (load average {os.getloadavg()[0]:.2f})")
-    settings = Settings.from_options(book.parent / "out", tuple(FORMATS.split(",")), pdf_engine=pdf_engine)
+    settings = Settings.from_options(book.parent / "out", tuple(formats.split(",")), pdf_engine=pdf_engine)
     intake = stage("read", read_intake, book)
     plan = stage(f"plan ({len(intake.scenarios)} scenarios)", plan_intake, intake)
     plan = stage("risk analysis", risk.apply, plan)
@@ -67,13 +67,13 @@ def stages(book: Path, pdf_engine: str) -> None:
     print(f"load average {os.getloadavg()[0]:.2f}")
 
 
-def job(book: Path, pdf_engine: str, unbounded: bool) -> None:
+def job(book: Path, pdf_engine: str, unbounded: bool, formats: str) -> None:
     env = dict(os.environ)
     if unbounded:
         env["CLINIC_BUDGET_SANDBOX"] = "0"
     out = book.parent / "job-out"
     command = ["/usr/bin/time", "-v", sys.executable, "-m", "generator", "run", str(book), "--out", str(out),
-               "--formats", FORMATS, "--pdf-engine", pdf_engine]
+               "--formats", formats, "--pdf-engine", pdf_engine]
     print(f"whole job, {'unbounded' if unbounded else 'bounded'}, {pdf_engine} PDF "
           f"(load average {os.getloadavg()[0]:.2f})", flush=True)
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
@@ -102,6 +102,7 @@ def main() -> None:
     parser.add_argument("--job-only", action="store_true")
     parser.add_argument("--unbounded", action="store_true", help="the job with CLINIC_BUDGET_SANDBOX=0")
     parser.add_argument("--pdf-engine", default="chromium", choices=("chromium", "weasyprint"))
+    parser.add_argument("--formats", default=FORMATS, help=f"default {FORMATS}")
     args = parser.parse_args()
     from tests.hostile_corpus import largest_within_limits
 
@@ -109,9 +110,9 @@ def main() -> None:
         book = largest_within_limits(Path(folder) / "largest.xlsx")
         print(f"{book.name}: {book.stat().st_size // 1024} KB")
         if not args.job_only:
-            stages(book, args.pdf_engine)
+            stages(book, args.pdf_engine, args.formats)
         if not args.stages_only:
-            job(book, args.pdf_engine, args.unbounded)
+            job(book, args.pdf_engine, args.unbounded, args.formats)
 
 
 if __name__ == "__main__":

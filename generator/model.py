@@ -268,6 +268,7 @@ WARNING_TITLES = {
     "NO_BREAK_EVEN": "No break-even within the horizon",
     "BEYOND_SCOPE": "Beyond the guide's small-clinic scope",
     "ON_PREMISE": "On-premise hosting",
+    "DRAWS_REDUCED": "Fewer simulated outcomes",
 }
 
 

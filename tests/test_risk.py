@@ -413,3 +413,42 @@ def test_correlated_component_draws_widen_the_band_but_keep_the_bounds() -> None
         assert plan.build.low * 0.9 * 0.8 <= sim.build.min()  # the team rate and hours at their lowest
         spreads.append(p90 - p10)
     assert spreads[0] < spreads[1] < spreads[2]
+
+
+# ------------------------------------------------------------------ the workbook's simulation work
+
+
+def test_a_workbook_within_the_work_bound_is_simulated_on_every_draw_asked() -> None:
+    from tests import builders
+
+    plan = builders.plan(scenario(overrides={"risk.draws": 2000}), scenario("B", overrides={"risk.draws": 3000}))
+    assert risk.draw_counts(plan) == (2000, 3000)
+    done = risk.apply(plan)
+    assert [sp.risk.draws for sp in done.scenarios if sp.risk] == [2000, 3000]
+    assert not [w for sp in done.scenarios for w in sp.warnings if w.code == "DRAWS_REDUCED"]
+
+
+def test_past_the_work_bound_every_scenario_gets_the_same_share_of_its_draws_and_a_warning(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 17 item 1: the largest workbook within the limits would take the risk analysis alone
+    past the whole job's time bound; past risk.WORK the draws shrink, said in each scenario."""
+    from tests import builders
+
+    plan = builders.plan(scenario(overrides={"risk.draws": 4000}), scenario("B", overrides={"risk.draws": 3000}))
+    inputs = [risk.inputs(sp) for sp in plan.scenarios]
+    assert inputs[0] == len(plan.base.components) + len(plan.base.ownership.off_the_shelf) + risk.OTHER_INPUTS
+    monkeypatch.setattr(risk, "WORK", (4000 * inputs[0] + 3000 * inputs[1]) // 2)  # half the work asked
+    assert risk.draw_counts(plan) == (2000, 1500)  # whole hundreds of the same share
+    monkeypatch.setattr(risk, "WORK", 1)
+    assert risk.draw_counts(plan) == (risk.MIN_DRAWS, risk.MIN_DRAWS)  # never below the lower limit
+    done = risk.apply(plan)
+    assert [sp.risk.draws for sp in done.scenarios if sp.risk] == [1000, 1000]
+    warning = [w for w in done.base.warnings if w.code == "DRAWS_REDUCED"]
+    assert warning[0].message == (
+        f"The risk analysis simulated 1,000 outcomes for this scenario instead of the 4,000 asked (risk.draws): "
+        f"the workbook's 2 scenarios price {sum(inputs):,} uncertain components, products and other inputs in "
+        f"all, and simulating each on every draw asked would not finish within the time one workbook may take. "
+        f"The percentiles are a little less precise; fewer scenarios, or fewer rows, give the full count.")
+    assert warning[0].title == "Fewer simulated outcomes"
+    assert "1,000 simulated outcomes" in done.base.ownership.recommendation.reasons[1]
+    assert len(risk.build_draws(done.base)) == 1000  # the quotes are placed among the same draws

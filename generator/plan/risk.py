@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from generator.model import Plan, Recommendation, Scenario, ScenarioPlan
+from generator.model import Plan, Recommendation, Scenario, ScenarioPlan, Warning
 from generator.money import dollars, usd
 from generator.plan import decision, ownership, sensitivity
 from generator.plan.sensitivity import (
@@ -342,10 +342,45 @@ def decide(sp: ScenarioPlan, model: CostModel, sim: Simulation, at: Outcomes | N
                                    product.cumulative[-1], sim.custom.shape[0])
 
 
-def _simulation(sp: ScenarioPlan) -> tuple[CostModel, Simulation, int, int]:
-    """(cost model, simulation, draws, seed) of a scenario: the same draws every time."""
+def asked_draws(sp: ScenarioPlan) -> int:
+    """The draws the rate card (or the workbook's risk.draws) asks for."""
+    return max(1, round(sp.scenario.card.value("risk.draws")))
+
+
+# The whole job for one workbook has a time bound (run/job.py). The simulation's work grows with
+# the draws times the uncertain inputs each draw prices (a draw of every component, and each
+# product priced and compared); at the limits of the intake contract (50 scenarios beside the
+# base, 200 modules, 200 integrations, 200 products, 20,000 draws) that is about 640 million,
+# some 55 s of CPU for the risk analysis alone. Past WORK a workbook's scenarios are simulated
+# on fewer draws, the same share of each scenario's, never below MIN_DRAWS, and each scenario so
+# treated says so in a warning. WORK is about 12 s of CPU on the 2-core machine
+# (bench/bench_limits.py); no workbook of fewer than 15 scenarios of 30 components and 10 products
+# reaches it at 20,000 draws.
+WORK = 150_000_000  # draws times inputs per workbook
+MIN_DRAWS = 1_000  # the lower limit of risk.draws
+OTHER_INPUTS = 20  # the inputs every draw prices besides the components and products (risk.SLOTS and the decision)
+
+
+def inputs(sp: ScenarioPlan) -> int:
+    """The uncertain inputs a draw of the scenario prices."""
+    return len(sp.components) + len(sp.ownership.off_the_shelf) + OTHER_INPUTS
+
+
+def draw_counts(plan: Plan) -> tuple[int, ...]:
+    """The draws each scenario is simulated on: as asked, unless the workbook's simulation would
+    pass WORK; then the same share of each one's (whole hundreds), at least MIN_DRAWS."""
+    asked = [asked_draws(sp) for sp in plan.scenarios]
+    work = sum(n * inputs(sp) for n, sp in zip(asked, plan.scenarios, strict=True))
+    if work <= WORK:
+        return tuple(asked)
+    return tuple(min(n, max(MIN_DRAWS, int(n * WORK / work) // 100 * 100)) for n in asked)
+
+
+def _simulation(sp: ScenarioPlan, draws: int | None = None) -> tuple[CostModel, Simulation, int, int]:
+    """(cost model, simulation, draws, seed) of a scenario: the same draws every time (`draws`:
+    fewer than asked, see `draw_counts`)."""
     card = sp.scenario.card
-    draws = max(1, round(card.value("risk.draws")))
+    draws = asked_draws(sp) if draws is None else draws
     seed = seed_for(sp.scenario)
     model = cost_model(sp)
     return model, simulate(model, draws, seed, card.value("risk.correlation")), draws, seed
@@ -354,13 +389,13 @@ def _simulation(sp: ScenarioPlan) -> tuple[CostModel, Simulation, int, int]:
 def build_draws(sp: ScenarioPlan) -> Array:
     """The simulated build costs of the scenario's risk analysis (the draws `analyse` summarises),
     for placing a vendor's quote among them."""
-    return _simulation(sp)[1].build
+    return _simulation(sp, None if sp.risk is None else sp.risk.draws)[1].build
 
 
-def analyse(sp: ScenarioPlan) -> RiskResult:
-    """The risk analysis of one planned scenario."""
+def analyse(sp: ScenarioPlan, draws: int | None = None) -> RiskResult:
+    """The risk analysis of one planned scenario (on `draws` draws instead of risk.draws, when given)."""
     card, own = sp.scenario.card, sp.ownership
-    model, sim, draws, seed = _simulation(sp)
+    model, sim, draws, seed = _simulation(sp, draws)
     at = Outcomes(sp, model, sim)  # the decision's present values, shared by the switching values
     confidence = min(max(card.value("risk.budget_confidence_pct"), 0.0), 1.0)
     build_q = quantiles(sim.build, np.array([p / 100 for p in PERCENTILES] + [confidence]))
@@ -393,10 +428,26 @@ def analyse(sp: ScenarioPlan) -> RiskResult:
 
 def apply(plan: Plan) -> Plan:
     """The plan with each scenario's risk analysis attached."""
-    return replace(plan, scenarios=tuple(with_risk(sp, analyse(sp)) for sp in plan.scenarios))
+    counts = draw_counts(plan)
+    return replace(plan, scenarios=tuple(with_risk(sp, analyse(sp, n), _fewer(plan, sp, n))
+                                         for sp, n in zip(plan.scenarios, counts, strict=True)))
 
 
-def with_risk(sp: ScenarioPlan, result: RiskResult) -> ScenarioPlan:
+def _fewer(plan: Plan, sp: ScenarioPlan, draws: int) -> Warning | None:
+    asked = asked_draws(sp)
+    if draws >= asked:
+        return None
+    total = sum(inputs(s) for s in plan.scenarios)
+    return Warning("DRAWS_REDUCED", f"The risk analysis simulated {draws:,} outcomes for this scenario instead of "
+                                    f"the {asked:,} asked (risk.draws): the workbook's {len(plan.scenarios)} "
+                                    f"scenarios price {total:,} uncertain components, products and other inputs "
+                                    f"in all, and simulating each on every draw asked would not finish within the "
+                                    f"time one workbook may take. The percentiles are a little less precise; "
+                                    f"fewer scenarios, or fewer rows, give the full count.")
+
+
+def with_risk(sp: ScenarioPlan, result: RiskResult, warning: Warning | None = None) -> ScenarioPlan:
     """The scenario with its risk analysis, and the recommendation decided on its outcomes."""
     own = replace(sp.ownership, recommendation=result.recommendation)
-    return replace(sp, risk=result, ownership=own)
+    warnings = sp.warnings if warning is None else (*sp.warnings, warning)
+    return replace(sp, risk=result, ownership=own, warnings=warnings)
