@@ -8,6 +8,7 @@ checks that no answer contradicts its own figures.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from generator.model import Category, Hosting, Level, Records, ScenarioPlan, Team
 from generator.money import usd
@@ -43,6 +44,7 @@ def clinics() -> tuple[Clinic, ...]:
     return tuple(out)
 
 
+@cache  # plans are frozen: the test and the docs table share one analysis per clinic
 def plan_of(c: Clinic) -> ScenarioPlan:
     return analysed(scenario(name=f"Sweep clinic {c.label}", physicians=c.physicians, records=Records.LEGACY,
                              hosting=c.hosting, team=c.team, workflow_specificity=c.level,

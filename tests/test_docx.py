@@ -230,12 +230,25 @@ def test_a_bad_reference_is_a_usage_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def has_writer(soffice: str) -> bool:
+    """Whether LibreOffice's Writer (libswlo) is installed beside `soffice`: Calc alone
+    (Debian's libreoffice-calc-nogui) cannot open a .docx. True where the layout is unknown."""
+    program = Path(soffice).resolve().parent
+    folders = [program, program.parent / "Frameworks"]  # Linux and Windows; macOS
+    if not any(any(f.glob("*sclo.*")) for f in folders):
+        return True
+    return any(any(f.glob("*swlo.*")) for f in folders)
+
+
 @pytest.mark.slow
 def test_libreoffice_opens_it_and_prints_every_figure(tmp_path: Path) -> None:
     soffice = shutil.which("soffice")
     if soffice is None and not os.environ.get("CI"):
         pytest.skip("LibreOffice (soffice) is not installed")
     assert soffice is not None, "CI must have LibreOffice to open the Word document"
+    if not has_writer(soffice) and not os.environ.get("CI"):
+        pytest.skip("LibreOffice Writer is not installed (Debian: libreoffice-writer-nogui)")
+    assert has_writer(soffice), "CI must have LibreOffice Writer (Debian: libreoffice-writer-nogui) to open it"
     plan = CASES["ortho-risk"]()
     source = tmp_path / "budget.docx"
     source.write_bytes(docx_writer.render(plan, settings(formats=("docx",), branding=Branding(firm="Northbridge"))))

@@ -160,14 +160,19 @@ def test_a_batch_prints_with_chromium_and_leaves_no_browser_behind(tmp_path: Pat
     for name in ("alpha", "beta", "gamma"):
         clinic_workbook(inputs / f"{name}.xlsx")
     out = tmp_path / "out"
-    before, profiles = browsers_of(), set(Path(tempfile.gettempdir()).glob("clinic-budget-chromium-*"))
-    run = subprocess.run([*cli(), "batch", str(inputs), "--out", str(out), "--formats", "pdf", "--workers", "2",
-                          "--pdf-engine", "chromium"], capture_output=True, text=True, check=False)
-    assert run.returncode == 0, run.stderr
-    for name in ("alpha", "beta", "gamma"):
-        assert (out / name / "budget.pdf").read_bytes().startswith(b"%PDF")
-    assert browsers_of() == before
-    assert set(Path(tempfile.gettempdir()).glob("clinic-budget-chromium-*")) == profiles
+    # The batch's own temporary folder, where its browsers keep their profiles: other tests (other
+    # pytest-xdist workers, other users of the machine) print with Chromium at the same time. A short
+    # path: Chromium's socket in the profile must fit in 108 bytes (under tmp_path it exits at once).
+    with tempfile.TemporaryDirectory(prefix="cb-") as folder:
+        temp = Path(folder)
+        run = subprocess.run([*cli(), "batch", str(inputs), "--out", str(out), "--formats", "pdf", "--workers", "2",
+                              "--pdf-engine", "chromium"], capture_output=True, text=True, check=False,
+                             env={**os.environ, "TMPDIR": str(temp)})
+        assert run.returncode == 0, run.stderr
+        for name in ("alpha", "beta", "gamma"):
+            assert (out / name / "budget.pdf").read_bytes().startswith(b"%PDF")
+        assert browsers_of(f"{temp}/clinic-budget-chromium-") == []
+        assert list(temp.glob("clinic-budget-chromium-*")) == []
 
     # The engine is part of what decides the bytes: switching it regenerates the PDFs.
     again = subprocess.run([*cli(), "batch", str(inputs), "--out", str(out), "--formats", "pdf", "--workers", "2",
