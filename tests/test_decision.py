@@ -194,9 +194,12 @@ def test_a_dearer_team_never_moves_the_answer_towards_custom(s: Scenario, f: flo
 def test_sweep_no_advice_contradicts_its_own_figures() -> None:
     """36 clinics (1-50 physicians, 0-6 integrations, both hostings and teams, every specificity):
     each answer follows the rule on its own probability and payback, against the cheapest product,
-    and agrees in direction with the point figures (docs/decision.md shows the table)."""
-    found = {c.label: sweep.contradictions(sweep.plan_of(c)) for c in sweep.clinics()}
+    and agrees in direction with the point figures (docs/decision.md shows the table). The inner
+    loop checks 12 of them: every size, the three specificities in turn."""
+    every = sweep.clinics()
+    checked = every if examples(36) == 36 else [c for k, c in enumerate(every) if k % 3 == k // 3 % 3]
+    found = {c.label: sweep.contradictions(sweep.plan_of(c)) for c in checked}
     assert {label: wrong for label, wrong in found.items() if wrong} == {}
-    assert len(found) >= 30
-    paths = {sweep.plan_of(c).ownership.recommendation.path for c in sweep.clinics()[::6]}
+    assert len(found) >= (30 if checked is every else 12)
+    paths = {sweep.plan_of(c).ownership.recommendation.path for c in checked}
     assert paths >= {"custom", "off-the-shelf"}

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import zipfile
 from dataclasses import replace
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -42,9 +43,15 @@ def render(name: str, **kw: object) -> bytes:
     return docx_writer.render(CASES[name](), replace(settings(formats=("docx",)), **kw))  # type: ignore[arg-type]
 
 
+@cache
+def rendered(name: str, firm: str | None = None) -> bytes:
+    """A named case's document, rendered once for the tests that only read it."""
+    return render(name) if firm is None else render(name, branding=Branding(firm=firm))
+
+
 def test_word_headings_tables_pictures_and_the_same_figures_as_json() -> None:
     plan = CASES["ortho-risk"]()
-    data = docx_writer.render(plan, settings(formats=("docx",)))
+    data = rendered("ortho-risk")
     document = open_docx(data)
     styles = [p.style.name for p in document.paragraphs]
     assert styles[0] == "Title"
@@ -129,7 +136,7 @@ def test_the_sensitivity_table_keeps_every_figure_whole_on_a_landscape_page() ->
     table that would fill most of a portrait page goes on a landscape page with its introduction."""
     from generator.render.docx_table import em
 
-    document = open_docx(render("ortho-risk"))
+    document = open_docx(rendered("ortho-risk"))
     table = sensitivity_table(document)
     index = section_index(document, table)
     section = document.sections[index]
@@ -152,7 +159,7 @@ def test_the_sensitivity_table_keeps_every_figure_whole_on_a_landscape_page() ->
 
 
 def test_a_landscape_page_has_its_own_header_and_the_portrait_pages_share_the_first() -> None:
-    document = open_docx(render("ortho-risk", branding=Branding(firm="Northbridge")))
+    document = open_docx(rendered("ortho-risk", "Northbridge"))
     sections = list(document.sections)
     turned = [s for s in sections if s.page_width > s.page_height]
     upright = [s for s in sections if s.page_width < s.page_height]
@@ -251,7 +258,7 @@ def test_libreoffice_opens_it_and_prints_every_figure(tmp_path: Path) -> None:
     assert has_writer(soffice), "CI must have LibreOffice Writer (Debian: libreoffice-writer-nogui) to open it"
     plan = CASES["ortho-risk"]()
     source = tmp_path / "budget.docx"
-    source.write_bytes(docx_writer.render(plan, settings(formats=("docx",), branding=Branding(firm="Northbridge"))))
+    source.write_bytes(rendered("ortho-risk", "Northbridge"))
     home = tmp_path / "home"
     home.mkdir()
     subprocess.run([soffice, f"-env:UserInstallation={home.as_uri()}", "--headless", "--norestore",
