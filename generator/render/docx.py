@@ -168,6 +168,14 @@ class Builder:
         styles.element.append(copy.deepcopy(found.element))
         return name
 
+    def paragraph(self, style: Any, content: str = "") -> Paragraph:
+        """A new paragraph in `style` (a style object or None). The style is set by its id:
+        python-docx's own `style=` looks the style up by walking every style, each time."""
+        p = self.doc.add_paragraph(content)
+        if style is not None:
+            p._p.get_or_add_pPr().style = style.style_id
+        return p
+
     # -------------------------------------------------------------- the body
 
     def build(self, markdown_text: str) -> bytes:
@@ -214,7 +222,7 @@ class Builder:
         elif tag == "blockquote":
             for child in node:
                 if child.tag == "p":
-                    p = self.doc.add_paragraph(style=self.style("Quote"))
+                    p = self.paragraph(self.style("Quote"))
                     self.inline(p, child)
         elif tag == "hr":
             return
@@ -229,7 +237,7 @@ class Builder:
         from docx.oxml.parser import OxmlElement
 
         style = self.style(style_name) or self.style("Heading 1")
-        p = self.doc.add_paragraph(style=style)
+        p = self.paragraph(style)
         self.inline(p, node, bold=None)
         p.paragraph_format.keep_with_next = True
         if style_name.startswith("Heading") and style is not None and style.name == style_name:
@@ -278,7 +286,7 @@ class Builder:
         base = "List Number" if ordered else "List Bullet"
         name = self.style(base if level == 1 else f"{base} {min(level, 3)}")
         for n, item in enumerate((c for c in node if c.tag == "li"), start=1):
-            p = self.doc.add_paragraph(style=name)
+            p = self.paragraph(name)
             if name is None:  # the reference has no list style: draw the bullet ourselves
                 p.paragraph_format.left_indent = Inches(0.25 * level)
                 p.paragraph_format.first_line_indent = Inches(-0.2)
@@ -313,7 +321,7 @@ class Builder:
         p.paragraph_format.keep_with_next = caption is not None
         p.add_run().add_picture(io.BytesIO(chart_png(svg.group(0))), width=Inches(min(6.5, self.text_width())))
         if caption is not None:
-            cp = self.doc.add_paragraph(text(html.unescape(caption.group(1))), style=self.style("Caption"))
+            cp = self.paragraph(self.style("Caption"), text(html.unescape(caption.group(1))))
             cp.alignment = WD_ALIGN_PARAGRAPH.CENTER
 
     def text_width(self, section: Any = None) -> float:

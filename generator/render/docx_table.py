@@ -151,7 +151,7 @@ def add_table(builder: Any, node: Any) -> None:
     table = doc.add_table(rows=len(rows), cols=count)
     grid = builder.style("Table Grid")
     if grid is not None:
-        table.style = grid
+        table._tbl.tblPr.style = grid.style_id  # by id: python-docx's setter walks every style
     table.alignment = WD_TABLE_ALIGNMENT.LEFT
     if plan.margin is not None:
         _cell_margins(table, plan.margin)
