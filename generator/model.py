@@ -293,6 +293,7 @@ class Labor:
     overhead: int
     cost: int
     hours_source: str  # "derived from the modules" | "workbook"
+    guide_rate: float  # the effective hourly cost the guide's component prices assume (the shipped card's)
 
 
 @dataclass(frozen=True)

@@ -350,3 +350,16 @@ def test_the_recommendation_follows_an_input_changed_in_libreoffice(tmp_path: Pa
     assert after["Recommended path"] == ["too-close"]
     assert after["Recommendation"][0].startswith("Too close to call on cost between a custom build and ")
     assert after["Build cost, expected"] == [rec["build"]["expected"]]
+
+
+@pytest.mark.slow
+def test_libreoffice_recalculates_a_workbook_that_overrides_the_offshore_rate(tmp_path: Path) -> None:
+    """The guide's component prices assume its offshore team at the shipped card's rate: a workbook that
+    overrides rate.offshore moves the build, in the planner and in the live formulas alike."""
+    dearer = plan(scenario(overrides={"rate.offshore": 50}), source="dearer.xlsx")
+    assert dearer.base.labor.cost > plan(scenario()).base.labor.cost
+    data = book(dearer)
+    ours, theirs = values(data), values(recalculated(data, tmp_path))
+    diffs = [(s, a, v, theirs[s].get(a)) for s, cells in ours.items() for a, v in cells.items()
+             if theirs[s].get(a) != v and not (isinstance(v, float) and abs(v - (theirs[s].get(a) or 0)) < 1e-9)]
+    assert diffs == []

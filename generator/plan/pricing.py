@@ -150,11 +150,11 @@ def _labor(scenario: Scenario, default_cost: float) -> Labor:
         hours = round(clinic.development_hours)
         raw = dollars(hours * rate)
         extra = dollars(raw * overhead)
-        return Labor(team, hours, rate, raw, overhead, extra, raw + extra, "workbook")
+        return Labor(team, hours, rate, raw, overhead, extra, raw + extra, "workbook", guide_effective_rate())
     cost = dollars(default_cost * effective / guide_effective_rate())
     raw = dollars(cost / (1 + overhead))
     hours = round(raw / rate) if rate else 0
-    return Labor(team, hours, rate, raw, overhead, cost - raw, cost, "derived from the modules")
+    return Labor(team, hours, rate, raw, overhead, cost - raw, cost, "derived from the modules", guide_effective_rate())
 
 
 def price_lines(scenario: Scenario) -> tuple[tuple[LineItem, ...], Labor]:

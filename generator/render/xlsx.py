@@ -26,7 +26,6 @@ from generator.model import (
     Plan,
     Records,
     ScenarioPlan,
-    Team,
 )
 from generator.render.xlsx_charts import add_charts
 from generator.render.xlsx_model import decision_block
@@ -56,7 +55,7 @@ def _input_rows(sp: ScenarioPlan) -> list[tuple[str, str, float, str, str]]:
          card.entry(f"overhead.{team}").cited),
         c("clinic.staff_users_per_physician", "Staff users per physician (sets the size the training range covers)",
           "num"),
-        c("rate.offshore", "Offshore rate (the guide's component prices are at this rate)", "rate"),
+        c("rate.offshore", "Offshore rate", "rate"),
         c("overhead.offshore", "Offshore overhead", "pct"),
         c("rate.us", "US rate", "rate"), c("overhead.us", "US overhead", "pct"),
         c("training.per_user", "Staff training per user", "money"),
@@ -155,15 +154,17 @@ def _labour(sh: Sheet, sp: ScenarioPlan, dc_range: str, dc: float) -> None:
     r, lab = sh.book.ref, sp.labor
     sh.head(2, ("Labour", "Amount"))
     rows = ("Guide-team cost (expected, at the guide's offshore prices)", "Effective hourly cost, this team",
-            "Effective hourly cost, guide team", "Development hours", "Labour: hours x rate",
+            "Effective hourly cost the guide's prices assume (its offshore team, overhead included)",
+            "Development hours", "Labour: hours x rate",
             "Overhead", "Build labour cost", "Scale from guide prices to this team")
     for i, label in enumerate(rows):
         sh.text(3 + i, 0, label)
     sh.calc(3, 1, f"SUM({dc_range})", dc, name="dc")
     eff = lab.rate * (1 + lab.overhead_rate)
     sh.calc(4, 1, f"{r['rate']}*(1+{r['overhead'].replace('$', '$')})", eff, "rate", name="eff")
-    geff = next(t.effective_rate for t in sp.teams if t.team == Team.OFFSHORE.value)  # the guide's team
-    sh.calc(5, 1, f"{r['rate.offshore']}*(1+{r['overhead.offshore']})", geff, "rate", name="geff")
+    # A constant, not the workbook's rate.offshore: the guide priced its components at the shipped card's
+    # offshore team, so a workbook that overrides that rate moves the build like any other rate.
+    sh.num(5, 1, lab.guide_rate, "rate", name="geff")
     if lab.hours_source == "workbook":
         sh.calc(6, 1, r["hours"], lab.hours, "num", name="hours")
         sh.calc(7, 1, f"ROUND({r['hours']}*{r['rate']},0)", lab.raw_cost, name="raw")
