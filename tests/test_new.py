@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import time
 from pathlib import Path
 
 import pytest
@@ -332,6 +333,20 @@ def test_shipped_inputs_match_what_new_writes(tmp_path: Path, name: str) -> None
     for sheet in written.sheetnames:
         assert values(shipped[sheet]) == values(written[sheet]), (
             f"inputs/{name}.xlsx › {sheet} is stale; run: python -m tests.update_inputs")
+    assert fresh.read_bytes() == (INPUTS / f"{name}.xlsx").read_bytes(), "stale; run: python -m tests.update_inputs"
+
+
+def test_new_writes_the_same_bytes_every_time(tmp_path: Path) -> None:
+    """`new` is reproducible, like the documents: the shipped inputs do not churn when regenerated."""
+    from generator.intake.blank import write_blank, write_example
+
+    write_example(tmp_path / "a.xlsx", "orthopedic")
+    write_blank(tmp_path / "b.xlsx")
+    time.sleep(1.1)  # the zip and property dates would differ by now
+    write_example(tmp_path / "c.xlsx", "orthopedic")
+    write_blank(tmp_path / "d.xlsx")
+    assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "c.xlsx").read_bytes()
+    assert (tmp_path / "b.xlsx").read_bytes() == (tmp_path / "d.xlsx").read_bytes()
 
 
 def test_python_m_examples_writes_every_example(tmp_path: Path) -> None:

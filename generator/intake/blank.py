@@ -26,6 +26,7 @@ from generator.intake import schema
 from generator.model import KNOWN_MODULES, MODULES_BY_NAME, Records
 from generator.questions import vendor_questions
 from generator.ratecard import default_card, suggest
+from generator.zipfiles import workbook_bytes
 
 Cell = str | int | float | dt.date | None
 Row = tuple[Cell, ...]
@@ -573,15 +574,12 @@ def _number_format(kind: str) -> str:
 
 
 def _save(wb: Workbook, path: Path) -> None:
-    """Save atomically: a temporary file in the same folder, then os.replace."""
+    """Save atomically (a temporary file, then os.replace); the same workbook, the same bytes."""
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot create the folder: {exc.strerror or exc}") from None
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        wb.save(tmp)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(workbook_bytes(wb))
         os.replace(tmp, path)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write the workbook: {exc.strerror or exc}") from None
@@ -592,9 +590,7 @@ def _save(wb: Workbook, path: Path) -> None:
 
 def write_all(folder: Path) -> list[Path]:
     """Write every example into `folder` (the shipped `inputs/`), overwriting."""
-    written = []
-    for name in EXAMPLES:
-        path = Path(folder) / f"{name}.xlsx"
+    paths = {name: Path(folder) / f"{name}.xlsx" for name in EXAMPLES}
+    for name, path in paths.items():
         write_example(path, name)
-        written.append(path)
-    return written
+    return list(paths.values())

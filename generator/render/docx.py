@@ -25,7 +25,6 @@ import datetime as dt
 import html
 import io
 import re
-import zipfile
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from generator.errors import OutputError, UsageError
 from generator.render import docx_table
+from generator.zipfiles import reproducible_zip
 
 if TYPE_CHECKING:
     from docx.document import Document as DocxDocument
@@ -46,7 +46,6 @@ SVG = re.compile(r"<svg\b.*</svg>", re.S)
 FIGCAPTION = re.compile(r"<figcaption>(.*?)</figcaption>", re.S)
 XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 CHART_PIXELS = 1440  # 2x the SVG's 720 user units: about 220 dots per inch at the text width
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 HEADINGS = {"h1": "Title", "h2": "Heading 1", "h3": "Heading 2", "h4": "Heading 3", "h5": "Heading 4"}
 
 
@@ -512,21 +511,6 @@ def _drop_thumbnail(doc: DocxDocument) -> None:
     for r_id, rel in list(rels.items()):
         if rel.reltype == RT.THUMBNAIL:
             del rels[r_id]
-
-
-def reproducible_zip(data: bytes, date: dt.date) -> bytes:
-    """The same zip with every entry dated `date`, in the same order, so the same document gives
-    the same bytes (python-docx stamps each entry with the time it was saved)."""
-    stamp = (max(date.year, 1980), date.month, date.day, 0, 0, 0) if date else ZIP_DATE
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            entry = zipfile.ZipInfo(info.filename, date_time=stamp)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o600 << 16
-            entry.create_system = 0
-            dst.writestr(entry, src.read(info.filename))
-    return out.getvalue()
 
 
 def iter_text(data: bytes) -> Iterator[str]:
