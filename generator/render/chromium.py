@@ -200,13 +200,36 @@ class Browser:
 
     # -------------------------------------------------------------- messages
 
-    def _write(self, message: dict[str, Any]) -> None:
-        data = json.dumps(message).encode("utf-8") + b"\0"
+    def _write(self, message: dict[str, Any], deadline: float) -> None:
+        """Send one message by `deadline`. The pipe is written without blocking, and what Chromium
+        sends meanwhile is read into the buffer: a browser that stops reading (it does, on a page
+        of 150 MB) cannot hold the process past the deadline, and one that is itself waiting to
+        write to us is not left waiting."""
+        data = memoryview(json.dumps(message).encode("utf-8") + b"\0")
+        os.set_blocking(self._send, False)
         try:
             while data:
-                data = data[os.write(self._send, data):]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise BrowserError(f"Chromium did not take the page in time (the limit is {PRINT_TIMEOUT:.0f} s "
+                                       "a step, and the workbook's whole job has its own)")
+                readable, writable, _ = select.select([self._receive], [self._send], [], left)
+                if readable:
+                    self._take()
+                if writable:
+                    try:
+                        data = data[os.write(self._send, data[:1 << 20]):]
+                    except BlockingIOError:
+                        pass
         except OSError as exc:
             raise BrowserError(f"Chromium stopped listening ({exc})") from None
+
+    def _take(self) -> None:
+        """Add what Chromium has sent to the buffer (the pipe is readable)."""
+        chunk = os.read(self._receive, 1 << 20)
+        if not chunk:
+            raise BrowserError("Chromium exited unexpectedly")
+        self._buffer += chunk
 
     def _read(self, deadline: float) -> dict[str, Any]:
         while b"\0" not in self._buffer:
@@ -214,10 +237,7 @@ class Browser:
             if left <= 0 or not select.select([self._receive], [], [], left)[0]:
                 raise BrowserError(f"Chromium did not answer in time (the limit is {PRINT_TIMEOUT:.0f} s a step, "
                                    "and the workbook's whole job has its own)")
-            chunk = os.read(self._receive, 1 << 20)
-            if not chunk:
-                raise BrowserError("Chromium exited unexpectedly")
-            self._buffer += chunk
+            self._take()
         message, self._buffer = self._buffer.split(b"\0", 1)
         result: dict[str, Any] = json.loads(message)
         return result
@@ -232,9 +252,9 @@ class Browser:
         message: dict[str, Any] = {"id": ident, "method": method, "params": params or {}}
         if self._session:
             message["sessionId"] = self._session
-        self._write(message)
         limit = time.monotonic() + PRINT_TIMEOUT
         deadline = limit if deadline is None else min(deadline, limit)
+        self._write(message, deadline)
         answer: dict[str, Any] | None = None
         waiting = until
         while answer is None or waiting is not None:
@@ -244,15 +264,16 @@ class Browser:
                     raise BrowserError(f"Chromium refused {method}: {incoming['error'].get('message')}")
                 answer = incoming.get("result", {})
             elif incoming.get("method") == "Fetch.requestPaused":
-                self._refuse(incoming)
+                self._refuse(incoming, deadline)
             elif incoming.get("method") == waiting:
                 waiting = None
         return answer
 
-    def _refuse(self, event: dict[str, Any]) -> None:
+    def _refuse(self, event: dict[str, Any], deadline: float) -> None:
         self._next_id += 1
         self._write({"id": self._next_id, "method": "Fetch.failRequest", "sessionId": self._session,
-                     "params": {"requestId": event["params"]["requestId"], "errorReason": "BlockedByClient"}})
+                     "params": {"requestId": event["params"]["requestId"], "errorReason": "BlockedByClient"}},
+                    deadline)
 
     # -------------------------------------------------------------- printing
 
