@@ -129,3 +129,11 @@ def test_the_scenario_warnings_are_their_own_paragraph_after_the_compliance_list
     md, html = client(plan)
     assert "\n\nWarnings for this scenario:\n\n" in md
     assert "<p>Warnings for this scenario:</p>" in html
+
+
+def test_an_override_every_scenario_shares_is_one_line_and_one_of_some_names_them() -> None:
+    shared = {"offshelf.increase_pct": 0.06}
+    plan = analysed(scenario(overrides=shared), scenario("Dear", overrides={**shared, "rate.offshore": 55}))
+    (group,) = [g for g in assumption_groups(plan) if g.title == WORKBOOK]
+    assert [(r.words, r.value) for r in group.rows] == [
+        ("Yearly price increase, subscriptions and running costs", "6%"), ("Offshore team hourly rate (Dear)", "$55/h")]

@@ -58,6 +58,8 @@ def test_the_shipped_examples_print_within_their_page_limits(path: Path, engine:
     text = pages(data)
     assert len(text) <= limit, (path.name, engine, len(text))
     no_heading_ends_a_page(text, html)
+    foot = f"clinic-budget {plan.version} · {plan.intake.source}"  # type: ignore[attr-defined]
+    assert all(foot in " ".join(page.split()) for page in text)  # the colophon, in every page's foot
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -147,7 +147,8 @@ def _row(low: Entry, high: Entry | None, cited: bool = False) -> Row:
 
 def assumption_groups(plan: Plan) -> tuple[Group, ...]:
     """The base card's figures this budget used, grouped: the guide's sources (in the card's
-    order), our assumptions, then each scenario's workbook overrides."""
+    order), our assumptions, then the workbook's overrides (an override of some scenarios only
+    names them)."""
     card = plan.base.scenario.card
     facts = Facts.of(plan)
     used = [e for e in card if not e.is_override and not unused(e.key, facts)]
@@ -158,12 +159,17 @@ def assumption_groups(plan: Plan) -> tuple[Group, ...]:
     ours = [e for e in used if e.is_assumption]
     if ours:
         groups.append(Group(OURS, "", tuple(_row(lo, hi) for lo, hi in _pairs(ours, card))))
+    # one row per override, whichever scenarios share it (the Assumptions sheet applies to all)
+    overrides: dict[Row, list[str]] = {}
     for sp in plan.scenarios:
         own = sp.scenario.card
-        overridden = [own.entry(k) for k in own.overridden]
-        if overridden:
-            groups.append(Group(WORKBOOK, sp.name if len(plan.scenarios) > 1 else "",
-                                tuple(_row(lo, hi, cited=True) for lo, hi in _pairs(overridden, own))))
+        for lo, hi in _pairs([own.entry(k) for k in own.overridden], own):
+            overrides.setdefault(_row(lo, hi, cited=True), []).append(sp.name)
+    if overrides:
+        every = len(plan.scenarios)
+        groups.append(Group(WORKBOOK, "", tuple(
+            row if len(names) == every else Row(f"{row.words} ({', '.join(names)})", row.value, row.keys)
+            for row, names in overrides.items())))
     return tuple(groups)
 
 

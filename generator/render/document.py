@@ -392,7 +392,8 @@ def render_html(markdown_text: str, plan: Plan, settings: Settings, for_print: b
     env = environment(settings, "html")
     css = _render(env, STYLESHEET, {"accent": accent_color, "firm": settings.branding.firm,
                                     "running_head": settings.branding.firm or "Custom EHR budget",
-                                    "running_clinic": f"{plan.intake.base.clinic.name} · {plan.generated:%B %-d, %Y}"})
+                                    "running_clinic": f"{plan.intake.base.clinic.name} · {plan.generated:%B %-d, %Y}",
+                                    "running_foot": f"clinic-budget {plan.version} · {plan.intake.source}"})
     values = {**context(plan, settings), "body": Markup(body), "css": Markup(css),
               "accent": accent_color, "logo": logo_uri(settings.branding.logo), "for_print": for_print}
     return _render(env, MAIN_HTML, values)
