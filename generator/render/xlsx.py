@@ -491,7 +491,7 @@ def summary_sheet(book: Book, plan: Plan, logo: Any) -> Sheet:
     sh.text(2, 0, f"Report date {plan.generated.isoformat()}; source {plan.intake.source}", "note")
     sh.text(4, 0, "Figure", "head")
     for i, label in enumerate(SUMMARY_LABELS):
-        sh.text(5 + i, 0, label, "wrap" if label == "Recommendation" else None)  # level with its text
+        sh.text(5 + i, 0, label)
     sh.ws.set_row(5 + SUMMARY_LABELS.index("Recommendation"), 45)  # the headline, wrapped: spreadsheets
     # do not grow a row for a formula's wrapped text
     if logo is not None and logo.suffix.lower() in (".png", ".jpg", ".jpeg"):

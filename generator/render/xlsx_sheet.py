@@ -42,8 +42,8 @@ class Book:
             "head": add({"bold": True, "font_color": "#ffffff", "bg_color": self.accent, "border": 1}),
             "head_wrap": add({"bold": True, "font_color": "#ffffff", "bg_color": self.accent, "border": 1,
                               "text_wrap": True, "valign": "top"}),
-            "wrap": add({"text_wrap": True, "valign": "top"}),
-            "wrap_column": add({"text_wrap": True}),
+            # wrapped text sits on the row's last line like its neighbours (spreadsheets' default)
+            "wrap": add({"text_wrap": True}),
             "note_wrap": add({"italic": True, "font_color": "#5a5a5a", "text_wrap": True}),
             "head_fit": add({"bold": True, "font_color": "#ffffff", "bg_color": self.accent, "border": 1,
                              "text_wrap": True}),
@@ -77,7 +77,7 @@ class Sheet:
         self.folded: set[int] = set()  # columns hidden in an outline group (not printed)
         self.ws: Worksheet = book.wb.add_worksheet(name, worksheet_class=ClassicFormulaWorksheet)
         for col, width in enumerate(widths):
-            self.ws.set_column(col, col, width, book.fmt["wrap_column"] if col in wrap else None)
+            self.ws.set_column(col, col, width, book.fmt["wrap"] if col in wrap else None)
         if book.firm:
             self.ws.set_header("&L" + book.firm.replace("&", "&&") + "&R" + name.replace("&", "&&"))
         self.ws.set_footer("&RPage &P of &N")
