@@ -33,15 +33,40 @@ def _slow(plan):  # type: ignore[no-untyped-def]
     return plan
 
 
+def spy_on_deadlines(monkeypatch: pytest.MonkeyPatch) -> dict[str, float]:
+    """The deadline the bounded child is given, when it was given, and the time the parent waits
+    for it until (the rest is kept for killing and reaping it)."""
+    seen: dict[str, float] = {}
+    run_bounded, collect = sandbox.run_bounded, sandbox._collect
+
+    def spy_run(*args, deadline: float, **kw):  # type: ignore[no-untyped-def]
+        seen.update(deadline=deadline, entered=time.monotonic())
+        return run_bounded(*args, deadline=deadline, **kw)
+
+    def spy_collect(fd: int, until: float):  # type: ignore[no-untyped-def]
+        seen["waits_until"] = until
+        return collect(fd, until)
+
+    monkeypatch.setattr(sandbox, "run_bounded", spy_run)
+    monkeypatch.setattr(sandbox, "_collect", spy_collect)
+    return seen
+
+
 def test_a_job_past_its_time_is_stopped_within_the_bound(workbook: Path, monkeypatch: pytest.MonkeyPatch,
                                                          tmp_path: Path) -> None:
+    """Stopped, not finished: the job would sleep 30 s and then succeed. Within the bound: its
+    clock starts when the job does (the read included) and the parent stops waiting a margin
+    before the deadline, to kill and reap the child by then. How close to the bound a stopped job
+    ends on a given machine is a figure for bench/, not an assertion (a loaded machine is no bug)."""
     monkeypatch.setattr(job, "SECONDS", 2.5)  # stated as "3 s" here, as 85 s is stated as 90 s
     job.warm_up(settings(tmp_path))  # once per process; not part of any one workbook's job
     monkeypatch.setattr(risk, "apply", _slow)
-    started = time.monotonic()
+    seen = spy_on_deadlines(monkeypatch)
+    called = time.monotonic()
     with pytest.raises(IntakeError) as info:
         generate(workbook, settings(tmp_path / "out", ("md", "json")))
-    assert time.monotonic() - started < 3.0
+    assert called <= seen["deadline"] - 2.5 < seen["entered"]  # started with the job, before the read
+    assert seen["waits_until"] == seen["deadline"] - sandbox.KILL_MARGIN
     assert info.value.lines() == ["ridgeview.xlsx: took more than 2.5 seconds to plan and render, the bound for one "
                                   "workbook, and was stopped; it may be hostile, or larger than this machine can "
                                   "handle in time"]
@@ -97,13 +122,15 @@ def test_the_bounded_job_writes_what_the_job_in_process_writes(workbook: Path, m
     assert bounded.plan.scenarios[0].risk == in_process.plan.scenarios[0].risk
 
 
-def test_a_read_past_its_time_ends_within_the_bound(tmp_path: Path) -> None:
+def test_a_read_past_its_time_ends_within_the_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 17 item 19: the read limit was exceeded at the limit (10.07-10.25 s); the fork and the
-    clean-up after the kill now count towards it."""
+    clean-up after the kill now count towards it (bench/bench_hostile.py measures the time)."""
     def sleep(path: Path):  # type: ignore[no-untyped-def]
         time.sleep(30)
 
-    started = time.monotonic()
+    seen = spy_on_deadlines(monkeypatch)
+    called = time.monotonic()
     with pytest.raises(IntakeError, match="took more than 1.5 seconds to read"):
         sandbox.read_intake_bounded(tmp_path / "slow.xlsx", seconds=1.5, reader=sleep)
-    assert time.monotonic() - started < 1.5
+    assert called <= seen["deadline"] - 1.5 <= seen["entered"]  # the clock starts at the call, before the fork
+    assert seen["waits_until"] == seen["deadline"] - sandbox.KILL_MARGIN  # kill and reap by the deadline
