@@ -23,6 +23,14 @@ from tests.conftest import settings
 pytestmark = pytest.mark.slow  # each job forks a bounded child process
 
 
+@pytest.fixture(autouse=True)
+def _warm(tmp_path: Path) -> None:
+    """The job warms up once per process, planning an example in that process: before a test
+    swaps risk.apply for one that kills, hoards or hangs (with tests spread over pytest-xdist
+    workers, any of them may be a worker's first job; `_killed` then killed the worker)."""
+    job.warm_up(settings(tmp_path / "warm"))
+
+
 @pytest.fixture
 def workbook(tmp_path: Path) -> Path:
     return clinic_workbook(tmp_path / "ridgeview.xlsx")
@@ -59,7 +67,6 @@ def test_a_job_past_its_time_is_stopped_within_the_bound(workbook: Path, monkeyp
     before the deadline, to kill and reap the child by then. How close to the bound a stopped job
     ends on a given machine is a figure for bench/, not an assertion (a loaded machine is no bug)."""
     monkeypatch.setattr(job, "SECONDS", 2.5)  # stated as "3 s" here, as 85 s is stated as 90 s
-    job.warm_up(settings(tmp_path))  # once per process; not part of any one workbook's job
     monkeypatch.setattr(risk, "apply", _slow)
     seen = spy_on_deadlines(monkeypatch)
     called = time.monotonic()

@@ -22,8 +22,7 @@ from tests.builders import clinic_rows, clinic_workbook
 from tests.helpers import run_cli
 from tests.serve_helpers import Server, raw_request, status_of
 
-# one worker runs the module (pytest-xdist, --dist loadgroup): most tests share the `served` server
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_serve")]
+pytestmark = pytest.mark.slow
 FORMATS = "md,html,xlsx,json"  # PDF is measured in bench/bench_serve.py and looked at in the browser test
 
 
