@@ -137,3 +137,15 @@ def test_an_override_every_scenario_shares_is_one_line_and_one_of_some_names_the
     (group,) = [g for g in assumption_groups(plan) if g.title == WORKBOOK]
     assert [(r.words, r.value) for r in group.rows] == [
         ("Yearly price increase, subscriptions and running costs", "6%"), ("Offshore team hourly rate (Dear)", "$55/h")]
+
+
+def test_a_section_override_changes_both_editions_and_a_client_override_extends_one_block(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "sections").mkdir()
+    (tmp_path / "sections" / "questions.md.j2").write_text("## Our own questions\n\nFor {{ edition }}.\n")
+    (tmp_path / "client.md.j2").write_text(
+        '{% extends "default:client.md.j2" %}{% block summary %}A note for the client.\n\n{{ super() }}{% endblock %}')
+    s = settings(templates=tmp_path)
+    plan = CASES["family"]()
+    report, html = render.render_markdown(plan, s), render.client_html(plan, s)
+    assert "For report." in report and "For client." in html_text(html)
+    assert "A note for the client." in html_text(html) and "A note for the client." not in report
