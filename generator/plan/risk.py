@@ -353,7 +353,7 @@ def asked_draws(sp: ScenarioPlan) -> int:
 # base, 200 modules, 200 integrations, 200 products, 20,000 draws) that is about 640 million,
 # some 55 s of CPU for the risk analysis alone. Past WORK a workbook's scenarios are simulated
 # on fewer draws, the same share of each scenario's, never below MIN_DRAWS, and each scenario so
-# treated says so in a warning. WORK is about 12 s of CPU on the 2-core machine
+# treated says so in a warning. WORK is about 13 s of CPU on the 2-core machine
 # (bench/bench_limits.py); no workbook of fewer than 15 scenarios of 30 components and 10 products
 # reaches it at 20,000 draws.
 WORK = 150_000_000  # draws times inputs per workbook
