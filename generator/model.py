@@ -307,6 +307,33 @@ class TeamOption:
     build: Range
 
 
+# How a report names each third-party fee (plan/costs.py `fees`), and when a fee starts.
+FEE_NAMES = {
+    "e_prescribing": "E-prescribing network",
+    "drug_database": "Drug database",
+    "code_sets": "ICD-10 and CPT code sets",
+    "clearinghouse": "Claims clearinghouse",
+    "interface": "Interface fees",
+    "ai_scribe": "AI-scribe usage",
+    "certified": "Certified-component licences",
+}
+FEE_STARTS = ("year one", "phase 1 go-live", "phase 2 go-live")
+
+
+@dataclass(frozen=True)
+class FeeCost:
+    """A recurring third-party fee the clinic pays each year (plan/costs.py `fees`)."""
+
+    key: str  # fees.<key> in the rate card
+    name: str
+    count: int  # the providers or connected systems it is paid for
+    basis: str  # "per provider" | "per connected system"
+    cost: Range  # per year, in full use (expected: the middle of the rate card's range)
+    start: str  # "year one" | "phase 1 go-live" | "phase 2 go-live"
+    both_paths: bool  # a product's path pays it too
+    source: str
+
+
 @dataclass(frozen=True)
 class RunCosts:
     maintenance: tuple[int, int]  # per year, on the full build (low, high)
@@ -321,6 +348,16 @@ class RunCosts:
     size_position: float  # where the clinic's size sits in the guide's hosting ranges (0: one physician)
     annual: Range  # maintenance + hosting + training updates, per year
     underestimate: tuple[int, int]  # what a 30-40% underestimate would leave out, per year
+    allowance: Range = Range(0, 0, 0)  # that underestimation costed (expected: the middle), per year
+    fees: tuple[FeeCost, ...] = ()  # recurring third-party fees
+    fees_total: Range = Range(0, 0, 0)  # per year, all of them in use
+    total: Range = Range(0, 0, 0)  # annual + allowance + fees: the running cost per year, all in use
+    golive: Range = Range(0, 0, 0)  # one go-live's productivity dip, whole clinic
+    golive_count: int = 1  # go-lives on the custom path (2 with a phase 2)
+    legacy: int = 0  # the old system per year while it still runs (0: no legacy EHR)
+    legacy_quarters: int = 0  # quarters it runs on the custom path (until phase 1 is live)
+    refresh_years: int = 0  # on-premise servers replaced after this many years (0: cloud)
+    refreshes: int = 0  # replacements within the horizon
 
 
 @dataclass(frozen=True)
@@ -334,7 +371,10 @@ class OffShelf:
     switching_cost: int
     yearly: tuple[int, ...]  # cost in each year of the horizon
     cumulative: tuple[int, ...]
-    workbook_extras: float | None = None  # the Subscriptions row's own extras; None: the rate card's per provider
+    workbook_extras: float | None = None  # the Subscriptions row's own extras; None: a share of the subscription
+    fees: int = 0  # third-party fees a product's path pays too, per year before escalation
+    golive: int = 0  # the productivity dip of going live on it, once
+    legacy: int = 0  # the old system until it is live, once
 
 
 @dataclass(frozen=True)
@@ -342,10 +382,11 @@ class Quarter:
     label: str  # "Y1 Q1"
     build: int
     run: int
+    launch: int = 0  # going live: productivity dip, the old system until phase 1 is live
 
     @property
     def total(self) -> int:
-        return self.build + self.run
+        return self.build + self.run + self.launch
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from types import MappingProxyType
 from generator.errors import RateCardError
 
 OURS = "ours"
-UNITS = ("usd", "usd/hour", "usd/month", "usd/year", "usd/provider/year", "usd/user", "usd/violation", "share",
-         "hours", "years", "quarters", "users/physician", "physicians", "draws", "systems", "times")
+UNITS = ("usd", "usd/hour", "usd/month", "usd/year", "usd/provider/year", "usd/physician", "usd/user", "usd/violation",
+         "share", "hours", "years", "quarters", "users/physician", "physicians", "draws", "systems", "times")
 
 
 @dataclass(frozen=True)
@@ -139,11 +139,11 @@ def format_value(value: float, unit: str) -> str:
     if unit.startswith("usd"):
         money = f"${value:,.2f}" if value != round(value) else f"${round(value):,}"
         suffix = {"usd": "", "usd/hour": "/h", "usd/month": "/month", "usd/year": "/year",
-                  "usd/provider/year": " per provider per year", "usd/user": " per user",
-                  "usd/violation": " per violation"}[unit]
+                  "usd/provider/year": " per provider per year", "usd/physician": " per physician",
+                  "usd/user": " per user", "usd/violation": " per violation"}[unit]
         return money + suffix
-    if unit == "systems" and value == 1:
-        return "1 system"
+    if unit in ("systems", "quarters", "years") and value == 1:
+        return f"1 {unit[:-1]}"
     return f"{value:,g}" if unit in ("draws", "hours") else f"{value:g} {unit}"
 
 

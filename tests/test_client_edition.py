@@ -86,6 +86,7 @@ def test_what_the_budget_did_not_use_is_left_out_and_an_override_is_its_own_grou
     assert "risk.aace.class3.under_pct.low" not in keys
     assert "hosting.cloud_share" in keys  # the on-premise warning quotes it
     assert "scope.max_physicians" not in keys  # no beyond-scope warning
+    assert "fees.certified.low" in keys and "fees.e_prescribing.low" not in keys and "legacy.monthly" not in keys
     override = keys["rate.offshore"]
     assert override.title == WORKBOOK
     assert override.rows[0].words == "Offshore team hourly rate" and override.rows[0].value == "$35/h"
@@ -99,7 +100,9 @@ def test_every_figure_a_budget_can_use_has_words() -> None:
                        frozenset({"integration.lab_imaging", "integration.billing", "integration.e_prescribing",
                                   "integration.other"}), frozenset(Hosting), True,
                        frozenset({"low", "medium", "high"}), True, frozenset({3, 4, 5}), True, True,
-                       frozenset({"low", "typical", "high"}), frozenset({"ON_PREMISE", "BEYOND_SCOPE"}))
+                       frozenset({"low", "typical", "high"}), frozenset({"ON_PREMISE", "BEYOND_SCOPE"}),
+                       fees=frozenset(e.key.split(".")[1] for e in default_card() if e.key.startswith("fees.")),
+                       legacy=True)
     assert [e.key for e in default_card() if not unused(e.key, everything) and not e.label] == []
 
 

@@ -84,7 +84,7 @@ def test_a_1500_quote_makes_custom_the_answer_for_the_guides_clinic() -> None:
 
 def test_low_specificity_is_no_gate() -> None:
     """A large clinic at Low workflow specificity whose figures favour custom is told so."""
-    rec = analysed(scenario(physicians=40, workflow_specificity=Level.LOW)).base.ownership.recommendation
+    rec = analysed(scenario(physicians=60, workflow_specificity=Level.LOW)).base.ownership.recommendation
     assert rec.path == "custom" and "Subscribe" not in rec.headline
 
 

@@ -85,7 +85,7 @@ def key_figures(plan: Plan, edition: str = "report") -> list[int]:
     out = []
     for n, sp in enumerate(budget_dict(plan)["scenarios"]):
         out += [sp["build"]["low"], sp["build"]["expected"], sp["build"]["high"], sp["capital"]["year_one"],
-                sp["annual"]["total"]["expected"], sp["tco"]["custom"][-1], *[c["expected"] for c in sp["components"]]]
+                sp["annual"]["all_in"]["expected"], sp["tco"]["custom"][-1], *[c["expected"] for c in sp["components"]]]
         if n == 0 or edition == "report":
             out += [sp["capital"]["all_at_once"], sp["labor"]["cost"], *sp["tco"]["custom"],
                     *[q["total"] for q in sp["cash_flow"]], *[v[-1] for v in sp["tco"]["off_the_shelf"].values()]]

@@ -54,9 +54,10 @@ def test_run_costs_show_every_expected_figure() -> None:
 def test_first_two_years_of_operation_is_explained() -> None:
     md, _ = documents(CASES["family"]())
     phases = section(md, "## Phased build plan")
-    assert re.search(r"\*First two years of operation\* is the run costs \(maintenance, hosting and training "
-                     r"updates\) of the eight quarters after phase 1 goes live, Y\d Q\d to Y\d Q\d in the "
-                     r"quarterly cash flow below\.", phases)
+    assert re.search(r"\*First two years of operation\* is the run costs \(maintenance, hosting, training "
+                     r"updates, the underestimation allowance and third-party fees\) of the eight quarters after "
+                     r"phase 1 goes live, Y1 Q4 to Y3 Q3 in the quarterly cash flow below, with phase 2's go-live "
+                     r"when it falls in them\. \*Launch\* carries phase 1's go-live\.", phases)
 
 
 def test_tornado_separates_build_swing_from_cost_of_ownership_swing() -> None:

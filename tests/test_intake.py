@@ -683,7 +683,7 @@ def test_every_share_key_reads_points_as_a_percentage(tmp_path: Path, key: str) 
 
 
 @pytest.mark.parametrize(("key", "value"), [("rate.us", 150), ("hosting.full_size_physicians", 150),
-                                          ("offshelf.extras_per_provider.high", 12000)])
+                                          ("fees.interface.high", 12000)])
 def test_a_key_in_dollars_or_a_count_reads_as_written(tmp_path: Path, key: str, value: int) -> None:
     intake = read(tmp_path, Scenarios=[["Scenario", key], ["Other", value]])
     assert intake.scenarios[1].card.value(key) == value

@@ -65,7 +65,9 @@ def test_totals_equal_the_sum_of_their_rounded_lines(s: Scenario) -> None:
     own = plan.ownership
     assert list(own.custom_yearly) == [sum(q.total for q in own.cash_flow[4 * y: 4 * y + 4])
                                        for y in range(own.years)]
-    assert sum(q.build for q in own.cash_flow) == plan.build.expected + plan.run.onprem_upfront[1]
+    assert sum(q.build for q in own.cash_flow) == (plan.build.expected
+                                                   + plan.run.onprem_upfront[1] * (1 + plan.run.refreshes))
+    assert plan.run.total == plan.run.annual + plan.run.allowance + plan.run.fees_total
     for p in own.off_the_shelf:
         assert p.cumulative[-1] == sum(p.yearly)
     assert plan.labor.cost == plan.labor.raw_cost + plan.labor.overhead == plan.build.expected
@@ -78,6 +80,7 @@ def test_low_never_exceeds_expected_nor_expected_high(s: Scenario) -> None:
     for li in plan.components:
         assert li.cost.low <= li.cost.expected <= li.cost.high
     assert plan.run.annual.low <= plan.run.annual.expected <= plan.run.annual.high
+    assert plan.run.total.low <= plan.run.total.expected <= plan.run.total.high
     assert plan.run.maintenance[0] <= plan.run.maintenance[1]
 
 

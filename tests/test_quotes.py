@@ -119,9 +119,9 @@ def test_cost_of_ownership_with_each_quote_by_the_recommendations_rule(quotes: l
     assert quotes[0]["maintenance"] == {"annual": 7000, "source": "guide"}  # 17.5% of $40,000
     assert quotes[1]["maintenance"] == {"annual": 12000, "source": "quote"}
     assert (low["custom"][-1], low["product"], low["product_cumulative"][-1], low["break_even_year"],
-            low["path"]) == (142042, "DrChrono", 123458, None, "off-the-shelf")
+            low["path"]) == (196505, "DrChrono", 108916, None, "off-the-shelf")
     assert mid["sentence"] == ("With Mid <b>Health</b>'s quote, custom does not pay back within 5 years against "
-                               "DrChrono ($195,916 against $123,458 over 5 years).")
+                               "DrChrono ($258,745 against $108,916 over 5 years).")
     assert high["sentence"].startswith("With High Systems' quote, custom does not pay back")
 
 

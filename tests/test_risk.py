@@ -150,7 +150,7 @@ def test_break_even_probability_is_a_probability_per_product(typical: ScenarioPl
 
 
 def test_a_large_clinic_almost_surely_breaks_even() -> None:
-    r = result(make(physicians=25))
+    r = result(make(physicians=40))
     assert min(v for _, v in r.break_even_probability) > 0.9
 
 

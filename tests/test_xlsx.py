@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from generator.model import Hosting, Plan
+from generator.model import Category, Hosting, Plan, Records
 from generator.render import xlsx
 from generator.render.budget_json import budget_dict
 from generator.settings import Branding
-from tests.builders import family_clinic, plan, scenario
+from tests.builders import family_clinic, integration, plan, scenario
 from tests.conftest import CASES, HOSTILE, settings
 
 ERRORS = ("#DIV/0!", "#VALUE!", "#NAME?", "#REF!", "#N/A", "#NUM!", "#NULL!", "Err:")
@@ -180,8 +180,12 @@ def test_libreoffice_really_recalculates(tmp_path: Path) -> None:
 def test_libreoffice_recalculates_a_clinic_beyond_the_guides_sizes(hosting: Hosting, tmp_path: Path) -> None:
     """Hosting, servers, the staff-training range and a product's onboarding range scale beyond the guide's
     10-physician top (issue 13): the live formulas give the planner's figures for a 30-physician clinic with
-    300 staff users."""
-    big = plan(scenario(clinic=family_clinic(physicians=30, staff_users=300, hosting=hosting)), source="big.xlsx")
+    300 staff users, over ten years (on premises, the servers replaced once), with an old EHR, fees and both
+    go-lives."""
+    clinic = family_clinic(physicians=30, staff_users=300, hosting=hosting, horizon_years=10, records=Records.LEGACY)
+    links = (integration(Category.BILLING), integration(Category.EPRESCRIBING, phase=1), integration(Category.LAB))
+    big = plan(scenario(clinic=clinic, integrations=links), source="big.xlsx")
+    assert big.base.run.refreshes == (1 if hosting is Hosting.ONPREM else 0) and big.base.run.golive_count == 2
     assert big.base.run.hosting_expected > 2_400 * 12 or hosting is Hosting.ONPREM
     assert {p.switching_cost for p in big.base.ownership.off_the_shelf} == {10_000 + 150 * 300}  # not the $8,000 top
     data = book(big)
@@ -363,3 +367,28 @@ def test_libreoffice_recalculates_a_workbook_that_overrides_the_offshore_rate(tm
     diffs = [(s, a, v, theirs[s].get(a)) for s, cells in ours.items() for a, v in cells.items()
              if theirs[s].get(a) != v and not (isinstance(v, float) and abs(v - (theirs[s].get(a) or 0)) < 1e-9)]
     assert diffs == []
+
+
+def test_the_costs_beyond_the_build_are_live_lines() -> None:
+    """Issue 13 item 8 in the working model: the allowance, each third-party fee, the go-live dip, the
+    old system and the products' one-time and yearly shares of them are formulas with the plan's figures."""
+    plan = CASES["ortho-risk"]()
+    sp = plan.base
+    wb = load_workbook(io.BytesIO(book(plan)))
+    cached = load_workbook(io.BytesIO(book(plan)), data_only=True)
+    run, got = wb["Run costs"], cached["Run costs"]
+    labels = {str(r[0].value): r[0].row for r in run.iter_rows() if r[0].value}
+    assert [got.cell(labels[f"{f.name} ({f.basis})"], 3).value for f in sp.run.fees] == [
+        f.cost.expected for f in sp.run.fees]
+    allowance = labels["Allowance: that underestimation, costed (expected at its middle)"]
+    assert [got.cell(allowance, c).value for c in (2, 3, 4)] == list(vars(sp.run.allowance).values())
+    assert str(run.cell(allowance, 3).value).startswith("=ROUND(")
+    assert got.cell(labels["Productivity dip per go-live (whole clinic)"], 3).value == sp.run.golive.expected
+    assert got.cell(labels["Old EHR per year, until the new system is live"], 3).value == sp.run.legacy
+    cash = cached["Cash flow"]
+    assert [r[4].value for r in cash.iter_rows(min_row=8, max_row=7 + len(sp.ownership.cash_flow))] == [
+        q.launch for q in sp.ownership.cash_flow]
+    assert str(wb["Cash flow"]["E8"].value).startswith("=ROUND(")
+    own = cached["Ownership"]
+    assert [own.cell(4 + i, 7).value for i in range(3)] == [
+        p.switching_cost + p.golive + p.legacy for p in sp.ownership.off_the_shelf]

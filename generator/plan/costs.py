@@ -10,6 +10,13 @@ To add a cost line, add it to the rule that owns it (a custom running cost to `c
 a one-time cost to `custom_quarters`, an off-the-shelf yearly cost to `product_base`, a one-time
 cost of moving to a product to `switching_points`) and to the matching formula in render/xlsx.py.
 The risk analysis and the decision then see it without further change.
+
+Beyond the build and its upkeep, the clinic pays recurring third-party fees (`fees`, yearly from
+the go-live that brings each, some on both paths), a productivity dip at each go-live (`golive`),
+its old system until the new one goes live (`legacy_yearly`), replacement servers on a cycle
+(`schedule`), and the guide's 30-40% underestimation of running costs as an allowance at its
+middle (`allowance_points`): all in `custom_quarters` and, where a product's path pays them too,
+in `product_base` and `switching_points`.
 """
 
 from __future__ import annotations
@@ -150,48 +157,71 @@ def phase1_quarters(card: RateCard) -> int:
     return max(1, min(4, round(card.value("phase1.build_quarters"))))
 
 
+def refresh_years(card: RateCard, hosting: Hosting = Hosting.ONPREM) -> int:
+    """Years after which on-premise servers are replaced at their up-front cost (0: cloud, none)."""
+    return max(1, round(card.value("hosting.onprem.refresh_years"))) if hosting is Hosting.ONPREM else 0
+
+
 class Schedule(NamedTuple):
     """When the custom build's costs fall, quarter by quarter (each row (4Y,))."""
 
-    build: Array  # (3, 4Y): the share of phase 1, phase 2 and the servers paid in each quarter
-    live: Array  # (2, 4Y): 1 where phase 1, phase 2 is in use
+    build: Array  # (4, 4Y): the share of phase 1, phase 2 and the servers paid in each quarter; their replacements
+    live: Array  # (3, 4Y): 1 from the start, 1 where phase 1 is in use, 1 where phase 2 is
+    golive: Array  # (2, 4Y): 1 in the first quarter phase 1, phase 2 is in use
 
 
 @cache
-def schedule(n1: int, years: int) -> Schedule:
-    """Phase 1 spread over the first `n1` quarters (the servers bought in its last quarter),
-    phase 2 over year two; each in use from the quarter after it is delivered."""
+def schedule(n1: int, years: int, refresh: int = 0) -> Schedule:
+    """Phase 1 spread over the first `n1` quarters (the servers bought in its last quarter and
+    bought again every `refresh` years after), phase 2 over year two; each in use from the
+    quarter after it is delivered."""
     q = np.arange(4 * years)
-    build = np.stack([(q < n1) / n1, ((q >= 4) & (q < 8)) / 4.0, (q == n1 - 1) * 1.0])
-    live = np.stack([(q >= n1) * 1.0, (q >= 8) * 1.0])
-    build.flags.writeable = live.flags.writeable = False
-    return Schedule(build, live)
+    again = (q > n1 - 1) & ((q - (n1 - 1)) % (4 * refresh) == 0) if refresh > 0 else q < 0
+    build = np.stack([(q < n1) / n1, ((q >= 4) & (q < 8)) / 4.0, (q == n1 - 1) * 1.0, again * 1.0])
+    live = np.stack([np.ones(4 * years), (q >= n1) * 1.0, (q >= 8) * 1.0])
+    golive = np.stack([(q == n1) * 1.0, (q == 8) * 1.0])
+    for a in (build, live, golive):
+        a.flags.writeable = False
+    return Schedule(build, live, golive)
 
 
 class Quarters(NamedTuple):
     """The custom build's cost per quarter: each (4Y,) for figures, (N, 4Y) for draws."""
 
-    build: Array
-    run: Array
+    build: Array  # the build, the servers and their replacements
+    run: Array  # running costs: upkeep with the underestimation allowance, and third-party fees
+    launch: Array  # going live: the productivity dip at each go-live, the old system until phase 1 is live
 
     @property
     def total(self) -> Array:
-        return self.build + self.run
+        return self.build + self.run + self.launch
 
 
 def custom_quarters(card: RateCard, phase1: Num, phase2: Num, servers: Num, fixed: Num, share: Num,
-                    escalation: Num, years: int, running: Num | float = 1.0) -> Quarters:
-    """The build paid on the schedule; from the quarter after each delivery, the fixed running
-    cost and maintenance on what is in use, a quarter of the yearly figure each quarter, escalating
-    each year like the subscriptions (`growth`). `running` scales the running costs (the risk
-    analysis draws the guide's underestimation of them)."""
-    when, outer = schedule(phase1_quarters(card), years), np.multiply.outer
-    build = outer(phase1, when.build[0]) + outer(phase2, when.build[1]) + outer(servers, when.build[2])
-    delivered = outer(phase1, when.live[0]) + outer(phase2, when.live[1])
-    run = (outer(fixed, when.live[0]) + maintenance(card, delivered, np.asarray(share)[..., None])) / 4
-    grown = growth(escalation, years) * np.asarray(running)[..., None]  # (..., Y), each year's quarters alike
+                    escalation: Num, years: int, running: Num | float = 1.0,
+                    fees: tuple[Num | float, Num | float, Num | float] = (0.0, 0.0, 0.0),
+                    golive: Num | float = 0.0, legacy: Num | float = 0.0, refresh: int = 0,
+                    phased: bool = False) -> Quarters:
+    """The build paid on the schedule (servers replaced every `refresh` years); from the quarter
+    after each delivery, the fixed running cost and maintenance on what is in use, a quarter of the
+    yearly figure each quarter, escalating each year like the subscriptions (`growth`). `running`
+    scales those running costs (the guide's underestimation: `allowance_points`); `fees` are the
+    yearly third-party fees starting in year one, at phase 1's and at phase 2's go-live (`fee_starts`),
+    escalating alike; `golive` is one go-live's productivity dip, paid when phase 1 goes live and
+    again when phase 2 does (`phased`: the plan has a phase 2, whatever its drawn cost); `legacy` the
+    old system's yearly cost, paid until phase 1 is live."""
+    when, outer = schedule(phase1_quarters(card), years, refresh), np.multiply.outer
+    build = (outer(phase1, when.build[0]) + outer(phase2, when.build[1])
+             + outer(servers, when.build[2] + when.build[3]))
+    delivered = outer(phase1, when.live[1]) + outer(phase2, when.live[2])
+    upkeep = outer(fixed, when.live[1]) + maintenance(card, delivered, np.asarray(share)[..., None])
+    paid = sum((outer(f, live) for f, live in zip(fees, when.live, strict=True)), np.zeros(4 * years))
+    run = (upkeep * np.asarray(running)[..., None] + paid) / 4
+    grown = growth(escalation, years)  # (..., Y), each year's quarters alike
     run = (run.reshape(*run.shape[:-1], years, 4) * grown[..., None]).reshape(run.shape)
-    return Quarters(build, run)
+    launch = (outer(golive, when.golive[0] + when.golive[1] * phased)
+              + outer(np.asarray(legacy) / 4, 1 - when.live[1]))
+    return Quarters(build, run, launch)
 
 
 def yearly(per_quarter: Array) -> Array:
@@ -207,14 +237,16 @@ def annual_subscription(monthly_per_provider: Num, physicians: int) -> Num:
     return monthly_per_provider * physicians * 12
 
 
-def extras_per_provider(card: RateCard) -> tuple[float, float, float]:
-    """(low, point, high) of the extras a product adds per provider per year."""
-    lo, hi = card.pair("offshelf.extras_per_provider")
+def extras_shares(card: RateCard) -> tuple[float, float, float]:
+    """(low, point, high) of the extras a product adds (support tiers, storage, connectors), as a
+    share of its own subscription: the guide's $599 product's extras, scaled to each product."""
+    lo, hi = card.pair("offshelf.extras_pct")
     return lo, (lo + hi) / 2, hi
 
 
-def default_extras(per_provider: Num, physicians: int) -> Num:
-    return per_provider * physicians
+def default_extras(share: Num, subscription: Num | float) -> Num:
+    """A product's extras per year at a share of its subscription (`extras_shares`)."""
+    return subscription * share
 
 
 def escalation(card: RateCard) -> tuple[float, float, float]:
@@ -228,9 +260,10 @@ def surcharge(card: RateCard, subscription: Num, level: Level) -> Num:
     return subscription * card.value(f"offshelf.surcharge.{level.name.lower()}")
 
 
-def product_base(subscription: Num, extras: Num, surcharge: Num) -> Num:
-    """A product's yearly cost in year one, before escalation."""
-    return subscription + extras + surcharge
+def product_base(subscription: Num, extras: Num, surcharge: Num, fees: Num | float) -> Num:
+    """A product's yearly cost in year one, before escalation: with the third-party fees a
+    product's path pays too (`fees`, both_paths)."""
+    return subscription + extras + surcharge + fees
 
 
 def per_user_training(card: RateCard, users: int, low: float, high: float) -> float:
@@ -243,11 +276,18 @@ def switching_points(card: RateCard, migrating: bool, users: int) -> tuple[float
     records (none without records) and the staff's onboarding, from the guide's ranges, priced on
     their own (never at the custom team's rate). The onboarding range is the guide's staff-training
     range, so it grows with the staff users beyond the guide's sizes as the custom build's staff
-    training does (`training_scale`): the same staff cost the same to train on either path."""
+    training does (`training_scale`): the same staff cost the same to train on either path. The old
+    system until the product is live and the go-live dip are apart (`switch_legacy`, `golive_points`)."""
     m_lo, m_hi = card.pair("offshelf.migration") if migrating else (0.0, 0.0)
     scale = training_scale(card, users)
     o_lo, o_hi = (end * scale for end in card.pair("offshelf.onboarding"))
     return m_lo + o_lo, (m_lo + m_hi) / 2 + per_user_training(card, users, o_lo, o_hi), m_hi + o_hi
+
+
+def switch_legacy(card: RateCard, legacy: float) -> float:
+    """The old system's cost until a product goes live (`offshelf.golive_quarters`), from its
+    yearly cost (`legacy_yearly`)."""
+    return legacy * max(0, round(card.value("offshelf.golive_quarters"))) / 4
 
 
 def discounted(yearly_costs: Array, rate: float) -> Array:
@@ -264,3 +304,92 @@ def escalated(base: Num, grown: Array) -> Array:
     """(..., Y) a product's yearly cost, escalated from year one (`growth`), without the one-time
     switching cost."""
     return np.asarray(base, dtype=np.float64)[..., None] * grown
+
+
+# ------------------------------------------------------------------ beyond the build: fees, go-live, the old system
+
+
+FROM_START, PHASE1, PHASE2 = 0, 1, 2  # when a yearly fee starts: year one, phase 1's go-live, phase 2's
+
+
+class Fee(NamedTuple):
+    """A recurring third-party fee: its rate-card key (`fees.<key>.low/.high`, per provider or per
+    connected system a year), how many it is paid for, when it starts, and whether a product's path
+    pays it too (a product includes the rest in its subscription, or in its extras' connectors)."""
+
+    key: str
+    number: int  # providers or connected systems
+    start: int  # FROM_START, PHASE1 or PHASE2
+    both_paths: bool
+
+
+def _start(phase: int) -> int:
+    return PHASE1 if phase == 1 else PHASE2
+
+
+def fees(physicians: int, e_prescribing: int | None, billing: int | None, interfaces: tuple[int, ...],
+         ai_scribe: int | None, certified: bool) -> tuple[Fee, ...]:
+    """The third-party fees a clinic's scope brings; each argument is the phase that brings the
+    function (None: not in scope; `interfaces`, the phase of each lab, imaging or other system).
+    E-prescribing brings the network and the drug database; billing the code sets and the
+    clearinghouse; AI documentation the scribe's usage; certified components their licences.
+    Fees a product's path pays too (clearinghouse, scribe) run from year one on both paths."""
+    out: list[Fee] = []
+    if e_prescribing is not None:
+        out += [Fee("e_prescribing", physicians, _start(e_prescribing), False),
+                Fee("drug_database", physicians, _start(e_prescribing), False)]
+    if billing is not None:
+        out += [Fee("code_sets", physicians, _start(billing), False),
+                Fee("clearinghouse", physicians, FROM_START, True)]
+    for start in (PHASE1, PHASE2):
+        count = sum(1 for phase in interfaces if _start(phase) == start)
+        if count:
+            out.append(Fee("interface", count, start, False))
+    if ai_scribe is not None:
+        out.append(Fee("ai_scribe", physicians, FROM_START, True))
+    if certified:
+        out.append(Fee("certified", physicians, PHASE1, False))
+    return tuple(out)
+
+
+def fee_points(card: RateCard, fee: Fee) -> tuple[float, float, float]:
+    """(low, point, high) of a fee per year, at full use; the point is the middle of its range."""
+    lo, hi = card.pair(f"fees.{fee.key}")
+    return lo * fee.number, (lo + hi) / 2 * fee.number, hi * fee.number
+
+
+def fee_starts(card: RateCard, lines: tuple[Fee, ...], both_only: bool = False) -> tuple[float, float, float]:
+    """The fees' yearly points by when they start (year one, phase 1's go-live, phase 2's): the
+    custom path's, or (`both_only`) the ones a product's path pays too."""
+    out = [0.0, 0.0, 0.0]
+    for fee in lines:
+        if fee.both_paths or not both_only:
+            out[fee.start] += fee_points(card, fee)[1]
+    return out[0], out[1], out[2]
+
+
+def fee_factors(card: RateCard, lines: tuple[Fee, ...]) -> tuple[float, float, float]:
+    """(low, 1, high) the fees' total as a multiple of its point, for drawing them together."""
+    points = [fee_points(card, f) for f in lines]
+    total = sum(p[1] for p in points)
+    if total <= 0:
+        return 1.0, 1.0, 1.0
+    return sum(p[0] for p in points) / total, 1.0, sum(p[2] for p in points) / total
+
+
+def golive_points(card: RateCard, physicians: int) -> tuple[float, float, float]:
+    """(low, point, high) of one go-live's productivity dip for the whole clinic."""
+    lo, hi = card.pair("golive.dip")
+    return lo * physicians, (lo + hi) / 2 * physicians, hi * physicians
+
+
+def legacy_yearly(card: RateCard, physicians: int, legacy: bool) -> float:
+    """The old EHR's yearly cost while it still runs (0 without a legacy EHR)."""
+    return card.value("legacy.monthly") * 12 * physicians if legacy else 0.0
+
+
+def allowance_points(card: RateCard) -> tuple[float, float, float]:
+    """(low, point, high) multiple of the guide's running costs (maintenance, hosting, training
+    updates) with its 30-40% underestimation costed: the point at the middle of the range."""
+    lo, hi = card.value("underestimate.low_pct"), card.value("underestimate.high_pct")
+    return 1 + lo, 1 + (lo + hi) / 2, 1 + hi

@@ -108,7 +108,8 @@ def recommendation(scenario: Scenario, v: Verdict, product: str, custom_pv: int,
     else:
         share = round(v.probability * 100)
         reasons.append(f"The custom build is the cheaper path in {share}% of {draws:,} simulated outcomes "
-                       f"(team rate, hours, running costs and subscription increases all drawn).")
+                       f"(team rate, hours, running costs, third-party fees, the go-live dip and subscription "
+                       f"increases all drawn).")
     if v.payback_year is not None:
         reasons.append(f"It pays back in year {v.payback_year} (the median outcome); the guide expects three to "
                        f"four years where custom development is the right call.")

@@ -183,6 +183,16 @@ def contradictions(card: RateCard) -> tuple[str, ...]:
         f"extras; this budget computes the break-even from the figures instead of assuming it (maintenance "
         f"midpoint {m_mid:.1%})."
     )
+    u_lo, u_hi = card.value("underestimate.low_pct"), card.value("underestimate.high_pct")
+    run_lo, run_hi = (example * lo_pct + h_lo * 12) * (1 + u_lo), (example * hi_pct + h_hi * 12) * (1 + u_hi)
+    out.append(
+        f"Running costs: the guide says most first-time buyers underestimate maintenance, hosting and training "
+        f"updates by {u_lo:.0%}-{u_hi:.0%}, yet its payback claim rests on those figures as given. With the "
+        f"underestimation costed, the {usd(example)} build's maintenance and cloud hosting come to {usd(run_lo)}-"
+        f"{usd(run_hi)} a year, against the {usd(card.value('example.subscription.total.low'))}-"
+        f"{usd(card.value('example.subscription.total.high'))} a 4-physician clinic pays for a subscription with "
+        f"extras. This budget carries an allowance at the middle of the range in its expected running costs."
+    )
     out.append(_tiers(card, ortho_lo, ortho_hi))
     return tuple(out)
 

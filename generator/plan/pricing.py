@@ -12,9 +12,12 @@ from dataclasses import dataclass
 
 from generator import __version__
 from generator.model import (
+    FEE_NAMES,
+    FEE_STARTS,
     INTEGRATION_KEYS,
     SCOPE_FEATURES,
     TRAINING,
+    FeeCost,
     GuidePrice,
     Intake,
     Integration,
@@ -224,7 +227,23 @@ def hosting_costs(scenario: Scenario) -> tuple[tuple[int, int, int], tuple[int, 
     return (dollars(pairs[0][1]), dollars(pairs[1][1]), dollars(pairs[2][1])), up
 
 
+def fee_costs(scenario: Scenario) -> tuple[FeeCost, ...]:
+    """The scope's recurring third-party fees (ownership.scenario_fees) as the report shows them."""
+    from generator.plan import ownership
+
+    card, out = scenario.card, []
+    for fee in ownership.scenario_fees(scenario):
+        lo, mid, hi = (dollars(v) for v in costs.fee_points(card, fee))
+        entry = card.entry(f"fees.{fee.key}.low")
+        basis = "per connected system" if fee.key == "interface" else "per provider"
+        out.append(FeeCost(fee.key, FEE_NAMES[fee.key], fee.number, basis, Range(lo, mid, hi), FEE_STARTS[fee.start],
+                           fee.both_paths, entry.cited))
+    return tuple(out)
+
+
 def run_costs(scenario: Scenario, build: Range, lines: tuple[LineItem, ...]) -> RunCosts:
+    from generator.plan import ownership
+
     card = scenario.card
     share_low, share, share_high = costs.maintenance_shares(card)
     m_low, m_high = (dollars(costs.maintenance(card, float(build.expected), s)) for s in (share_low, share_high))
@@ -236,6 +255,13 @@ def run_costs(scenario: Scenario, build: Range, lines: tuple[LineItem, ...]) -> 
     annual = Range(*(dollars(m + costs.custom_fixed(float(h), float(u)))
                      for m, h, u in zip((m_low, m_expected, m_high), hosting, updates, strict=True)))
     u_lo, u_hi = card.value("underestimate.low_pct"), card.value("underestimate.high_pct")
+    allow = (u_lo, (u_lo + u_hi) / 2, u_hi)  # costs.allowance_points, less the 1
+    allowance = Range(*(dollars(v * a) for v, a in zip((annual.low, annual.expected, annual.high), allow, strict=True)))
+    fees = fee_costs(scenario)
+    fees_total = Range.total([f.cost for f in fees])
+    years, refresh = scenario.clinic.horizon_years, ownership.refresh_years(scenario)
+    n1 = costs.phase1_quarters(card)
+    legacy = dollars(ownership.legacy_yearly(scenario))
     return RunCosts(
         maintenance=(m_low, m_high),
         maintenance_share=share,
@@ -249,6 +275,16 @@ def run_costs(scenario: Scenario, build: Range, lines: tuple[LineItem, ...]) -> 
         size_position=size_position(scenario),
         annual=annual,
         underestimate=(dollars(annual.expected * u_lo), dollars(annual.expected * u_hi)),
+        allowance=allowance,
+        fees=fees,
+        fees_total=fees_total,
+        total=annual + allowance + fees_total,
+        golive=Range(*(dollars(v) for v in costs.golive_points(card, scenario.clinic.physicians))),
+        golive_count=1 + (sum(li.cost.expected for li in lines if li.phase != 1) > 0),
+        legacy=legacy,
+        legacy_quarters=n1 if legacy else 0,
+        refresh_years=refresh,
+        refreshes=int(costs.schedule(n1, years, refresh).build[3].sum()),
     )
 
 

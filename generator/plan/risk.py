@@ -44,7 +44,8 @@ METHOD = ("Monte Carlo, Beta-PERT draws over each three-point range (Wilson-Hilf
           "stream per input, so that changed inputs meet the same random numbers); component draws rank-correlated "
           "at the rate card's risk.correlation (a comonotonic/independent mixture copula), the other inputs "
           "independent; the team's rate, the hours (the estimate class's accuracy band), running costs (the guide's "
-          "underestimation) and subscription escalation drawn too")
+          "underestimation), subscription escalation, third-party fees and the go-live dip drawn too, the last two "
+          "alike on both paths")
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ def _gamma(shape: Array, z: Array) -> Array:
 # Each uncertain input draws from its own stream (a slot), so adding a component or changing one
 # input leaves every other input's draws as they were.
 SLOTS = ("correlation", "maintenance", "hosting", "extras", "escalation", "switching", "rate", "effort",
-         "running")
+         "running", "fees", "golive")
 COMPONENT_SLOT = 100
 ELEMENTS = 1 << 15  # array elements priced at once (see `simulate`)
 
@@ -190,6 +191,8 @@ class Draws:
     rate: Array
     effort: Array
     running: Array
+    fees: Array  # the third-party fees, as a multiple of their point (both paths alike)
+    golive: Array  # one go-live's productivity dip (both paths alike)
 
     @property
     def labour(self) -> Array:
@@ -272,12 +275,12 @@ def simulate(model: CostModel, draws: int, seed: int, rho: float = 0.0) -> Simul
         at = slice(start, start + rows)
         labour = d.labour_of(at)
         build[at] = labour.sum(axis=1)
-        inputs = d.maintenance[at], d.hosting[at], d.escalation[at], d.running[at]
+        inputs = d.maintenance[at], d.hosting[at], d.escalation[at], d.running[at], d.fees[at], d.golive[at]
         custom[at] = model.custom_yearly(labour, *inputs)
         fixed[at] = model.custom_yearly(None, *inputs)
         cum = decision.cumulative(custom[at])
         tco[at] = cum[:, -1]
-        shelf_inputs = d.extras[at], d.escalation[at], d.switching[at]
+        shelf_inputs = d.extras[at], d.escalation[at], d.switching[at], d.fees[at], d.golive[at]
         for first in range(0, len(products), per):
             block = model.products_yearly(*shelf_inputs, products[first:first + per])
             breaks[first:first + per] += (cum[:, None, :] < decision.cumulative(block)).any(axis=2).sum(axis=0)

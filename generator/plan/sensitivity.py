@@ -57,22 +57,32 @@ class CostModel:
     maintenance: Point  # share of the build per year
     hosting: Point  # costs.hosting_points: cloud, per year; on-premise, the servers up front
     hosting_kind: Hosting
-    extras: Point  # per provider per year
+    extras: Point  # share of each product's subscription per year
     escalation: Point
     switching: Point  # costs.switching_points: moving to a product, once
     rate: Point  # the team's effective hourly cost, as a multiple of its point
     effort: Point  # the hours, as a multiple of the estimate (the estimate class's accuracy band)
-    running: Point  # the running costs, as a multiple of the estimate (the guide's underestimation)
+    running: Point  # the running costs with the guide's underestimation (costs.allowance_points)
+    fees: Point  # the third-party fees, as a multiple of their point (costs.fee_factors)
+    golive: Point  # one go-live's productivity dip (costs.golive_points)
     physicians: int
     level: Level
     products: tuple[Product, ...]
     cheapest: int  # the index in `products` of the plan's cheapest product, which the decision compares against
     years: int
+    fee_starts: tuple[float, float, float] = (0.0, 0.0, 0.0)  # custom fees per year by start (costs.fee_starts)
+    shelf_fees: float = 0.0  # fees a product's path pays too, per year
+    legacy: float = 0.0  # the old system per year, until the new one is live (costs.legacy_yearly)
+    shelf_legacy: float = 0.0  # the old system until a product is live, once (costs.switch_legacy)
+    refresh: int = 0  # on-premise servers replaced after this many years (costs.refresh_years)
+    phased: bool = False  # a phase 2 goes live (a second go-live)
 
     def custom_yearly(self, comp: Array | None, maintenance: Array, hosting: Array, escalation: Array,
-                      running: Array | float = 1.0) -> Array:
-        """(N, Y) yearly cost of the custom build: comp (N, K), the other inputs (N,). comp None:
-        nothing delivered (the running costs that do not scale with the build)."""
+                      running: Array | float | None = None, fees: Array | float = 1.0,
+                      golive: Array | float | None = None) -> Array:
+        """(N, Y) yearly cost of the custom build: comp (N, K), the other inputs (N,); comp None:
+        nothing delivered (the running costs that do not scale with the build). The running
+        multiple and the go-live dip at their point unless given, `fees` a multiple of their point."""
         card = self.card
         servers, annual = costs.yearly_hosting(card, self.hosting_kind, hosting)
         if comp is None:
@@ -81,8 +91,12 @@ class CostModel:
             phase1, phase2 = comp[:, self.phase1].sum(axis=1), comp[:, ~self.phase1].sum(axis=1)
             training = comp[:, self.training].sum(axis=1)
         fixed = costs.custom_fixed(annual, costs.training_updates(card, training))
-        quarters = costs.custom_quarters(card, phase1, phase2, servers, fixed, maintenance, escalation, self.years,
-                                         running)
+        factor = np.asarray(fees)
+        quarters = costs.custom_quarters(
+            card, phase1, phase2, servers, fixed, maintenance, escalation, self.years,
+            self.running[1] if running is None else running,
+            (self.fee_starts[0] * factor, self.fee_starts[1] * factor, self.fee_starts[2] * factor),
+            self.golive[1] if golive is None else golive, self.legacy, self.refresh, self.phased)
         return costs.yearly(quarters.total)
 
     def custom_cumulative(self, comp: Array, maintenance: Array, hosting: Array,
@@ -91,18 +105,21 @@ class CostModel:
         esc = np.full(comp.shape[0], self.escalation[1]) if escalation is None else escalation
         return np.cumsum(self.custom_yearly(comp, maintenance, hosting, esc), axis=-1)
 
-    def products_yearly(self, extras: Array, escalation: Array, switching: Array,
-                        products: tuple[Product, ...] | None = None) -> Array:
-        """(N, P, Y) yearly cost of each product: extras per provider, escalation, switching (N,)."""
+    def products_yearly(self, extras: Array, escalation: Array, switching: Array, fees: Array | float = 1.0,
+                        golive: Array | float | None = None, products: tuple[Product, ...] | None = None) -> Array:
+        """(N, P, Y) yearly cost of each product: extras (a share of its subscription), escalation,
+        switching (N,), the fees both paths pay (a multiple of their point) and the go-live dip."""
         products = self.products if products is None else products
         out = np.empty((extras.shape[0], len(products), self.years))
         drawn = costs.growth(escalation, self.years)  # (N, Y), shared by the products without their own
         each = np.ones_like(extras)
+        shared = each * self.shelf_fees * np.asarray(fees)
+        once = switching + (self.golive[1] if golive is None else golive) + self.shelf_legacy
         for i, p in enumerate(products):
-            extra = costs.default_extras(extras, self.physicians) if p.extras is None else each * p.extras
-            base = costs.product_base(each * p.subscription, extra, each * p.surcharge)
+            extra = costs.default_extras(extras, p.subscription) if p.extras is None else each * p.extras
+            base = costs.product_base(each * p.subscription, extra, each * p.surcharge, shared)
             yearly = costs.escalated(base, drawn if p.increase is None else costs.growth(p.increase, self.years))
-            yearly[:, 0] += switching
+            yearly[:, 0] += once
             out[:, i, :] = yearly
         return out
 
@@ -165,7 +182,8 @@ def cost_model(sp: ScenarioPlan) -> CostModel:
     low, _, high = costs.hosting_points(card, clinic.hosting, clinic.physicians)
     point = sp.run.onprem_upfront[1] if clinic.hosting is Hosting.ONPREM else sp.run.hosting_expected
     switching = ownership.switching_points(sp.scenario)
-    u_high = card.value("underestimate.high_pct")
+    fees = ownership.scenario_fees(sp.scenario)
+    golive = costs.golive_points(card, clinic.physicians)
     products = _products(sp)
     return CostModel(
         card=card,
@@ -178,17 +196,25 @@ def cost_model(sp: ScenarioPlan) -> CostModel:
         maintenance=costs.maintenance_shares(card),
         hosting=(low, float(point), high),
         hosting_kind=clinic.hosting,
-        extras=costs.extras_per_provider(card),
+        extras=costs.extras_shares(card),
         escalation=costs.escalation(card),
         switching=(switching[0], float(sp.ownership.off_the_shelf[0].switching_cost), switching[2]),
         rate=(card.value("risk.rate_factor.low"), 1.0, card.value("risk.rate_factor.high")),
         effort=effort_points(card, estimate_class(sp.scenario)),
-        running=(1.0, 1.0, 1.0 + u_high),
+        running=costs.allowance_points(card),
+        fees=costs.fee_factors(card, fees),
+        golive=(golive[0], float(sp.run.golive.expected), golive[2]),
         physicians=clinic.physicians,
         level=clinic.workflow_specificity,
         products=products,
         cheapest=[p.name for p in products].index(sp.ownership.cheapest_product),
         years=sp.ownership.years,
+        fee_starts=costs.fee_starts(card, fees),
+        shelf_fees=sum(costs.fee_starts(card, fees, both_only=True)),
+        legacy=float(sp.run.legacy),
+        shelf_legacy=float(sp.ownership.off_the_shelf[0].legacy),
+        refresh=sp.run.refresh_years,
+        phased=sp.run.golive_count > 1,
     )
 
 
@@ -351,7 +377,8 @@ class Outcomes:
     def _products(self, *terms: Product) -> Array:
         """(P, N, Y) the draws' yearly costs of the product on other terms, one row per terms."""
         d = self.sim.draws
-        return np.moveaxis(self.model.products_yearly(d.extras, d.escalation, d.switching, terms), 1, 0)
+        return np.moveaxis(self.model.products_yearly(d.extras, d.escalation, d.switching, d.fees, d.golive,
+                                                            terms), 1, 0)
 
     def at_price(self, monthly: float) -> Outcome:
         return self.decide(product=self.free + monthly * self.per_dollar)

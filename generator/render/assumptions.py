@@ -63,6 +63,8 @@ class Facts:
     card_products: bool
     complexity: frozenset[str] = frozenset({"typical"})
     warnings: frozenset[str] = frozenset()
+    fees: frozenset[str] = frozenset()  # the third-party fees the scenarios pay
+    legacy: bool = False  # an old EHR runs until go-live
 
     @classmethod
     def of(cls, plan: Plan) -> Facts:
@@ -85,6 +87,8 @@ class Facts:
                                                 if m.include and m.complexity is not None}
                                  | {i.complexity.value.lower() for sp in sps for i in sp.scenario.integrations}),
             warnings=frozenset(w.code for sp in sps for w in sp.warnings),
+            fees=frozenset(f.key for sp in sps for f in sp.run.fees),
+            legacy=any(sp.run.legacy for sp in sps),
         )
 
 
@@ -102,6 +106,10 @@ def unused(key: str, facts: Facts) -> bool:
         return f"{head}.{second}" not in facts.integrations
     if head == "certified":
         return not facts.certified
+    if head == "fees":
+        return second not in facts.fees
+    if head == "legacy" or key == "offshelf.golive_quarters":
+        return not facts.legacy
     if key.startswith("hosting.cloud."):
         return Hosting.CLOUD not in facts.hosting
     if key.startswith("hosting.onprem."):
@@ -141,8 +149,52 @@ def _row(low: Entry, high: Entry | None, cited: bool = False) -> Row:
     source = f"; {low.cited}" if cited else ""
     if high is None:
         return Row(low.words, low.formatted(), low.key + source)
-    return Row(low.words, f"{low.formatted()}–{high.formatted()}",
+    return Row(low.words, span(low.formatted(), high.formatted()),
                f"{low.key}, .{high.key.rpartition('.')[2]}{source}")
+
+
+def _fees_together(rows: tuple[Row, ...]) -> tuple[Row, ...]:
+    """The third-party fees (fees.*) as one row where the first of them stands: each kind in words
+    with its range, those per provider a year together, one key pattern."""
+    fees = [r for r in rows if r.keys.startswith("fees.")]
+    if len(fees) < 2:
+        return rows
+    unit = " per provider per year"
+    each = [f"{r.words[0].lower() + r.words[1:] if not r.words[:3].isupper() else r.words} "
+            f"{r.value.removesuffix(unit)}" for r in fees if r.value.endswith(unit)]
+    other = [f"{r.words.lower()} {r.value}" for r in fees if not r.value.endswith(unit)]
+    value = "; ".join(([f"{', '.join(each)} a provider a year"] if each else []) + other)
+    merged = Row("Third-party fees", value, "fees.*")
+    at = rows.index(fees[0])
+    rest = [r for r in rows if r not in fees]
+    return (*rest[:at], merged, *rest[at:])
+
+
+GOING_LIVE = ("golive.dip.low", "legacy.monthly", "offshelf.golive_quarters")
+
+
+def _going_live_together(rows: tuple[Row, ...]) -> tuple[Row, ...]:
+    """The go-live dip, the old EHR's cost and the time to go live on a product, folded into the
+    third-party fees' row (what a clinic pays beyond the build, each in words with its figure)."""
+    parts = [r for r in rows if r.keys.startswith(GOING_LIVE)]
+    fees = next((r for r in rows if r.keys == "fees.*"), None)
+    if not parts or fees is None:
+        return rows
+    value = "; ".join([fees.value] + [f"{r.words[0].lower() + r.words[1:]} {r.value}" for r in parts])
+    merged = Row("Beyond the build", value, "fees.*, golive.*, legacy.*")
+    return tuple(merged if r is fees else r for r in rows if r not in parts)
+
+
+def span(low: str, high: str) -> str:
+    """`$300–$900 per provider per year`: a range whose ends share their unit names it once."""
+    common = len(low)
+    while common and not high.endswith(low[len(low) - common:]):
+        common -= 1
+    unit = low[len(low) - common:] if common else ""
+    unit = unit.lstrip("0123456789,.")
+    if not unit or unit == low or unit[0].isalnum() and unit[0] != " ":
+        return f"{low}–{high}"
+    return f"{low[:-len(unit)]}–{high}"
 
 
 def assumption_groups(plan: Plan) -> tuple[Group, ...]:
@@ -158,7 +210,8 @@ def assumption_groups(plan: Plan) -> tuple[Group, ...]:
         groups.append(Group(GUIDE, source, tuple(_row(lo, hi) for lo, hi in _pairs(cited, card))))
     ours = [e for e in used if e.is_assumption]
     if ours:
-        groups.append(Group(OURS, "", tuple(_row(lo, hi) for lo, hi in _pairs(ours, card))))
+        rows = _fees_together(tuple(_row(lo, hi) for lo, hi in _pairs(ours, card)))
+        groups.append(Group(OURS, "", _going_live_together(rows)))
     # one row per override, whichever scenarios share it (the Assumptions sheet applies to all)
     overrides: dict[Row, list[str]] = {}
     for sp in plan.scenarios:

@@ -45,14 +45,23 @@ def scenario_dict(sp: ScenarioPlan) -> dict[str, Any]:
             "training_updates": {**pair(run.training_updates), "expected": run.training_updates_expected},
             "total": rng(run.annual),
             "underestimate": pair(run.underestimate),
+            "allowance": rng(run.allowance),
+            "fees": [{"key": f.key, "name": f.name, "count": f.count, "basis": f.basis, **rng(f.cost),
+                      "starts": f.start, "both_paths": f.both_paths, "source": f.source} for f in run.fees],
+            "fees_total": rng(run.fees_total),
+            "all_in": rng(run.total),
         },
+        "going_live": {"dip": rng(run.golive), "go_lives": run.golive_count,
+                       "legacy_per_year": run.legacy, "legacy_quarters": run.legacy_quarters},
+        "servers_replaced": {"every_years": run.refresh_years, "times": run.refreshes},
         "onprem_upfront": {"low": run.onprem_upfront[0], "expected": run.onprem_upfront[1],
                            "high": run.onprem_upfront[2]},
         "off_the_shelf": [
             {"product": p.product, "monthly_per_provider": p.monthly_per_provider,
              "annual_subscription": p.annual_subscription, "annual_extras": p.annual_extras,
              "annual_increase": p.annual_increase, "customization_surcharge": p.customization_surcharge,
-             "switching_cost": p.switching_cost, "yearly": list(p.yearly)}
+             "switching_cost": p.switching_cost, "fees": p.fees, "going_live": p.golive, "legacy": p.legacy,
+             "yearly": list(p.yearly)}
             for p in own.off_the_shelf
         ],
         "tco": {
@@ -64,7 +73,7 @@ def scenario_dict(sp: ScenarioPlan) -> dict[str, Any]:
             "break_even_year": own.break_even_year,
             "break_even_by_product": dict(own.break_even_by_product),
         },
-        "cash_flow": [{"quarter": q.label, "build": q.build, "run": q.run, "total": q.total}
+        "cash_flow": [{"quarter": q.label, "build": q.build, "run": q.run, "launch": q.launch, "total": q.total}
                       for q in own.cash_flow],
         "capital": {"year_one": own.year_one_capital, "all_at_once": own.all_at_once_capital},
         "budget_phases": [{"name": b.name, "title": b.title, "total": b.total,

@@ -18,7 +18,6 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from generator.model import (
     SCOPE_FEATURES,
-    TRAINING,
     Category,
     GuidePrice,
     Hosting,
@@ -30,6 +29,7 @@ from generator.model import (
 from generator.render.xlsx_charts import add_charts
 from generator.render.xlsx_model import decision_block
 from generator.render.xlsx_quotes import quotes_sheets
+from generator.render.xlsx_run import beyond_inputs, cash_sheet, run_sheet
 from generator.render.xlsx_sheet import Book, Sheet, sheet_names
 
 if TYPE_CHECKING:
@@ -65,8 +65,8 @@ def _input_rows(sp: ScenarioPlan) -> list[tuple[str, str, float, str, str]]:
         c("training.updates_pct", "Training updates per year (share of training)", "pct"),
         c("underestimate.low_pct", "Underestimation of run costs, low", "pct"),
         c("underestimate.high_pct", "Underestimation of run costs, high", "pct"),
-        c("offshelf.extras_per_provider.low", "Off-the-shelf extras per provider per year, low", "money"),
-        c("offshelf.extras_per_provider.high", "Off-the-shelf extras per provider per year, high", "money"),
+        c("offshelf.extras_pct.low", "Off-the-shelf extras, low (share of each product's subscription)", "pct"),
+        c("offshelf.extras_pct.high", "Off-the-shelf extras, high", "pct"),
         c("decision.confidence", "Share of outcomes in which a path must be the cheaper one to be recommended", "pct"),
         c("payback.years", "Years within which custom must pay back to be recommended", "num"),
         c(f"offshelf.surcharge.{clinic.workflow_specificity.name.lower()}",
@@ -90,7 +90,7 @@ def _input_rows(sp: ScenarioPlan) -> list[tuple[str, str, float, str, str]]:
     else:
         rows += [c("hosting.cloud.monthly.low", "Cloud hosting per month, low", "money"),
                  c("hosting.cloud.monthly.high", "Cloud hosting per month, high", "money")]
-    return rows
+    return rows + beyond_inputs(sp)
 
 
 def inputs_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
@@ -276,102 +276,6 @@ def _phases_and_teams(sh: Sheet, sp: ScenarioPlan, row: int) -> None:
             sh.calc(rr, c, f"ROUND({r[f'build.{k}']}*({eff}/{r['eff']}),0)", v)
 
 
-# ------------------------------------------------------------------ run costs
-
-
-def run_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
-    r, run, sc = book.ref, sp.run, sp.scenario
-    sh = Sheet(book, names["Run costs"], (52, 14, 14, 14), wrap=(0,))
-    sh.text(0, 0, f"Run costs per year: {sp.name}", "title")
-    sh.head(2, ("Per year", "Low", "Expected", "High"))
-    pos = run.size_position
-    sh.text(9, 0, "Clinic size position in the guide's hosting ranges")
-    sh.calc(9, 1, f"MIN(MAX(({r['physicians']}-1)/MAX({r['hosting.full_size_physicians']}-1,1),0),1)", pos,
-            "pct", name="size_pos")
-    sh.text(10, 0, "Size scale beyond the top of the guide's hosting range")
-    sh.calc(10, 1, f"MAX(1,{r['physicians']}/{r['hosting.full_size_physicians']})", run.size_scale, "dec",
-            name="size_scale")
-    hosting, upfront = (run.hosting[0], run.hosting_expected, run.hosting[1]), run.onprem_upfront
-    sh.text(3, 0, "Maintenance (share of the expected build)")
-    sh.calc(3, 1, f"ROUND({r['build.exp']}*{r['maintenance.low_pct']},0)", run.maintenance[0], name="m.low")
-    sh.calc(3, 3, f"ROUND({r['build.exp']}*{r['maintenance.high_pct']},0)", run.maintenance[1], name="m.high")
-    m_exp = run.annual.expected - sp.run.hosting_expected - run.training_updates_expected
-    sh.calc(3, 2, f"ROUND(({r['m.low']}+{r['m.high']})/2,0)", m_exp, name="m.exp")
-    sh.text(4, 0, f"Hosting ({sc.clinic.hosting.value})")
-    sh.text(7, 0, "On-premise servers up front")
-    if sc.clinic.hosting is Hosting.ONPREM:
-        lo, hi, pct = r["hosting.onprem.upfront.low"], r["hosting.onprem.upfront.high"], r["hosting.onprem.annual_pct"]
-        k = r["size_scale"]
-        forms = (f"ROUND({lo}*{k},0)", f"ROUND(({lo}+({hi}-{lo})*{r['size_pos']})*{k},0)", f"ROUND({hi}*{k},0)")
-        for c, (f, v) in enumerate(zip(forms, upfront, strict=True)):
-            up = sh.calc(7, 1 + c, f, v, name=f"up.{c}")
-            sh.calc(4, 1 + c, f"ROUND({up}*{pct},0)", hosting[c], name=f"h.{c}")
-    else:
-        lo, hi = r["hosting.cloud.monthly.low"], r["hosting.cloud.monthly.high"]
-        k = r["size_scale"]
-        forms = (f"ROUND({lo}*12*{k},0)", f"ROUND(({lo}+({hi}-{lo})*{r['size_pos']})*12*{k},0)",
-                 f"ROUND({hi}*12*{k},0)")
-        for c, (f, v) in enumerate(zip(forms, hosting, strict=True)):
-            sh.calc(4, 1 + c, f, v, name=f"h.{c}")
-            sh.num(7, 1 + c, 0, name=f"up.{c}")
-    training = [f"SUMIF({r['range.cat']},\"{TRAINING}\",{r[f'range.{k}']})" for k in ("low", "exp", "high")]
-    updates = (run.training_updates[0], run.training_updates_expected, run.training_updates[1])
-    sh.text(5, 0, "Training updates (share of staff training)")
-    for c, (f, v) in enumerate(zip(training, updates, strict=True)):
-        sh.calc(5, 1 + c, f"ROUND({f}*{r['training.updates_pct']},0)", v, name=f"u.{c}")
-    sh.text(6, 0, "Total per year", "bold")
-    sh.calc(6, 1, f"{r['m.low']}+{r['h.0']}+{r['u.0']}", run.annual.low, "bold_money", name="annual.low")
-    sh.calc(6, 2, f"{r['m.exp']}+{r['h.1']}+{r['u.1']}", run.annual.expected,
-            "bold_money", name="annual.exp")
-    sh.calc(6, 3, f"{r['m.high']}+{r['h.2']}+{r['u.2']}", run.annual.high, "bold_money", name="annual.high")
-    sh.text(11, 0, "What a {:g}-{:g}% underestimate of run costs leaves out, per year".format(*(sc.card.value(f"underestimate.{e}_pct") * 100 for e in ("low", "high"))))  # noqa: E501
-    sh.calc(11, 1, f"ROUND({r['annual.exp']}*{r['underestimate.low_pct']},0)", run.underestimate[0])
-    sh.calc(11, 3, f"ROUND({r['annual.exp']}*{r['underestimate.high_pct']},0)", run.underestimate[1])
-    sh.ws.freeze_panes(3, 1)
-
-
-# ------------------------------------------------------------------ cash flow
-
-
-def cash_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
-    r, own = book.ref, sp.ownership
-    sh = Sheet(book, names["Cash flow"], (16, 8, 14, 14, 14))
-    sh.text(0, 0, f"Quarterly cash flow (expected): {sp.name}", "title")
-    p1 = sum(li.cost.expected for li in sp.components if li.phase == 1)
-    sh.text(1, 0, "Phase 1 build")
-    sh.calc(1, 2, f"SUMIF({r['range.phase']},1,{r['range.exp']})", p1, name="p1")
-    sh.text(2, 0, "Later phases")
-    sh.calc(2, 2, f"{r['build.exp']}-{r['p1']}", sp.build.expected - p1, name="p2")
-    sh.text(3, 0, "Maintenance share")
-    sh.calc(3, 2, f"({r['maintenance.low_pct']}+{r['maintenance.high_pct']})/2", sp.run.maintenance_share, "pct",
-            name="mpct")
-    fixed = sp.run.hosting_expected + sp.run.training_updates_expected
-    sh.text(4, 0, "Hosting and training updates per year")
-    sh.calc(4, 2, f"{r['h.1']}+{r['u.1']}", fixed, name="fixed")
-    sh.head(6, ("Quarter", "Index", "Build", "Run", "Total"))
-    n1, p1r, p2r = r["phase1_quarters"], r["p1"], r["p2"]
-    for q, quarter in enumerate(own.cash_flow):
-        row = 7 + q
-        sh.text(row, 0, quarter.label)
-        sh.num(row, 1, q, "num")
-        qc = xl_rowcol_to_cell(row, 1)
-        build = (f"IF({qc}<{n1},INT({p1r}/{n1})+IF({qc}<{p1r}-{n1}*INT({p1r}/{n1}),1,0),0)"
-                 f"+IF({qc}={n1}-1,{r['up.1']},0)")
-        if own.years > 1:
-            build += f"+IF(AND({qc}>=4,{qc}<8),INT({p2r}/4)+IF({qc}-4<{p2r}-4*INT({p2r}/4),1,0),0)"
-        sh.calc(row, 2, build, quarter.build)
-        deliv = f"(IF({qc}>={n1},{p1r},0)+IF({qc}>=8,{p2r},0))"
-        sh.calc(row, 3, f"IF({qc}>={n1},ROUND(({r['fixed']}+{deliv}*{r['mpct']})/4*(1+{r['offshelf.increase_pct']})^INT({qc}/4),0),0)", quarter.run)  # noqa: E501
-        sh.calc(row, 4, f"{xl_rowcol_to_cell(row, 2)}+{xl_rowcol_to_cell(row, 3)}", quarter.total)
-    row = 8 + len(own.cash_flow)
-    sh.head(row, ("Year", "", "", "", "Total"))
-    for y in range(own.years):
-        sh.text(row + 1 + y, 0, f"Year {y + 1}")
-        a, b = xl_rowcol_to_cell(7 + 4 * y, 4), xl_rowcol_to_cell(10 + 4 * y, 4)
-        sh.calc(row + 1 + y, 4, f"SUM({a}:{b})", own.custom_yearly[y], name=f"year{y}")
-    sh.ws.freeze_panes(7, 1)
-
-
 # ------------------------------------------------------------------ ownership
 
 
@@ -381,7 +285,8 @@ def ownership_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None
     sh = Sheet(book, names["Ownership"], (34, 11, 12, 11, 10, 11, 11, 11) + (11,) * years, wrap=(0,))
     sh.text(0, 0, f"Custom against off-the-shelf over {years} years: {sp.name}", "title")
     sh.head(2, ("Product", "Per provider per month", "Subscription per year", "Extras per year",
-                "Yearly increase", "Surcharge", "Switching", "Base per year")
+                "Yearly increase", "Surcharge", "Switching, going live and the old system",
+                "Base per year (with fees both paths pay)")
             + tuple(f"Year {y + 1}" for y in range(years)))
     for i, p in enumerate(own.off_the_shelf):
         row = 3 + i
@@ -390,17 +295,17 @@ def ownership_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None
         sh.num(row, 1, p.monthly_per_provider, "input_rate")
         sh.calc(row, 2, f"ROUND({cell(1)}*{r['physicians']}*12,0)", p.annual_subscription)
         if p.workbook_extras is None:
-            lo, hi = r["offshelf.extras_per_provider.low"], r["offshelf.extras_per_provider.high"]
-            sh.calc(row, 3, f"ROUND(({lo}+{hi})/2*{r['physicians']},0)", p.annual_extras)
+            lo, hi = r["offshelf.extras_pct.low"], r["offshelf.extras_pct.high"]
+            sh.calc(row, 3, f"ROUND({cell(2)}*(({lo}+{hi})/2),0)", p.annual_extras)
         else:
             sh.calc(row, 3, f"ROUND({p.workbook_extras!r},0)", p.annual_extras)
         sh.num(row, 4, p.annual_increase, "input_pct")
         surcharge_key = f"offshelf.surcharge.{sc.clinic.workflow_specificity.name.lower()}"
         sh.calc(row, 5, f"ROUND({cell(2)}*{r[surcharge_key]},0)", p.customization_surcharge)
         onboard = f"MIN(MAX({r['training.per_user']}*{r['staff_users']},{r['offshelf.onboarding.low']}*{r['training_scale']}),{r['offshelf.onboarding.high']}*{r['training_scale']})"  # noqa: E501
-        sh.calc(row, 6, f"ROUND({r['migrating']}*({r['offshelf.migration.low']}+{r['offshelf.migration.high']})/2+{onboard},0)", p.switching_cost)  # noqa: E501
-        base = p.annual_subscription + p.annual_extras + p.customization_surcharge
-        sh.calc(row, 7, f"{cell(2)}+{cell(3)}+{cell(5)}", base)
+        sh.calc(row, 6, f"ROUND({r['migrating']}*({r['offshelf.migration.low']}+{r['offshelf.migration.high']})/2+{onboard},0)+{r['golive.1']}+{r['legacy_sw']}", p.switching_cost + p.golive + p.legacy)  # noqa: E501
+        base = p.annual_subscription + p.annual_extras + p.customization_surcharge + p.fees
+        sh.calc(row, 7, f"{cell(2)}+{cell(3)}+{cell(5)}+{r['fees_both']}", base)
         for y in range(years):
             switch = f"+{cell(6)}" if y == 0 else ""
             sh.calc(row, 8 + y, f"ROUND({cell(7)}*(1+{cell(4)})^{y},0){switch}", p.yearly[y])
@@ -461,7 +366,7 @@ def summary_column(sh: Sheet, sp: ScenarioPlan, col: int) -> None:
         (r["hours"], sp.labor.hours, "num"), (r["cost"], sp.labor.cost, "money"),
         (f"{r['p1']}+{r['up.1']}", own.year_one_capital, "money"),
         (f"{r['build.exp']}+{r['up.1']}", own.all_at_once_capital, "money"),
-        (r["annual.exp"], sp.run.annual.expected, "money"),
+        (r["annual.exp"], sp.run.annual.expected, "money"), (r["total.exp"], sp.run.total.expected, "money"),
         (r[f"custom_cum{last}"], own.custom_cumulative[-1], "money"), (r["cheapest"], own.cheapest_product, "text"),
         (r["cheapest_final"], cheapest.cumulative[-1], "money"),
         (r["break_even"], own.break_even_year if own.break_even_year is not None else "none", "num"),
@@ -478,7 +383,8 @@ def summary_column(sh: Sheet, sp: ScenarioPlan, col: int) -> None:
 
 SUMMARY_LABELS = ("Build cost, low", "Build cost, expected", "Build cost, high", "Tier", "Development hours",
                   "Build labour cost", "Year-one capital (phased)", "Year-one capital (all at once)",
-                  "Run costs per year, expected", "Custom build, cost over the horizon",
+                  "Run costs per year, expected", "Running cost per year with the allowance and fees",
+                  "Custom build, cost over the horizon",
                   "Cheapest off-the-shelf product", "Its cost over the horizon", "Break-even year",
                   "Recommended path", "Recommendation", "Recommended budget (P80)")
 

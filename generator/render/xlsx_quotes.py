@@ -13,6 +13,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from generator.model import Plan, QuoteResult, ScenarioPlan
 from generator.questions import vendor_questions
+from generator.render.xlsx_run import build_formula, run_formula
 from generator.render.xlsx_sheet import Book, Sheet
 
 QUOTES = "Quotes"
@@ -114,8 +115,9 @@ def _cash_sheet(book: Book, sp: ScenarioPlan, results: tuple[QuoteResult, ...]) 
     sh = Sheet(book, CASH, (24, 8) + (14,) * (2 * len(results)))
     sh.text(0, 0, f"Quarterly cash flow with each quote: {sp.name}", "title")
     sh.text(1, 0, "Build: the quoted price, phase 1 over the base scenario's phase-1 quarters (servers in its "
-                  "last), later phases over year two; run: hosting and training updates as in the Cash flow "
-                  "sheet, maintenance at the quote's share of what is live.", "note")
+                  "last, and again at each replacement), later phases over year two; run: hosting, training updates, "
+                  "the allowance and the fees as in the Cash flow sheet, maintenance at the quote's share of what "
+                  "is live; each year adds the Cash flow sheet's going-live costs.", "note")
     head = ["Quarter", "Index"]
     for res in results:
         head += [f"{res.quote.vendor}: build", f"{res.quote.vendor}: run"]
@@ -123,7 +125,6 @@ def _cash_sheet(book: Book, sp: ScenarioPlan, results: tuple[QuoteResult, ...]) 
         sh.text(3, col, label, "head_wrap")
     sh.ws.set_row(3, 45)
     _print_setup(sh, 3)
-    n1 = r["phase1_quarters"]
     for q in range(quarters):
         sh.text(4 + q, 0, own.cash_flow[q].label)
         sh.num(4 + q, 1, q, "num")
@@ -141,20 +142,14 @@ def _cash_sheet(book: Book, sp: ScenarioPlan, results: tuple[QuoteResult, ...]) 
         p2 = f"{_quotes_cell(row, 'Later phases')}"
         share = f"{_quotes_cell(row, 'Maintenance share')}"
         cb, cr = 2 + 2 * i, 3 + 2 * i
-        flow = [(quarter.build, quarter.run) for quarter in res.ownership.cash_flow]
+        flow = [(quarter.build, quarter.run) for quarter in res.ownership.cash_flow]  # going live: the Cash flow's
         for q in range(quarters):
             qc = xl_rowcol_to_cell(4 + q, 1)
-            build = (f"IF({qc}<{n1},INT({p1}/{n1})+IF({qc}<{p1}-{n1}*INT({p1}/{n1}),1,0),0)"
-                     f"+IF({qc}={n1}-1,{r['up.1']},0)")
-            if years > 1:
-                build += f"+IF(AND({qc}>=4,{qc}<8),INT({p2}/4)+IF({qc}-4<{p2}-4*INT({p2}/4),1,0),0)"
-            sh.calc(4 + q, cb, build, flow[q][0])
-            deliv = f"(IF({qc}>={n1},{p1},0)+IF({qc}>=8,{p2},0))"
-            grown = f"(1+{r['offshelf.increase_pct']})^INT({qc}/4)"
-            sh.calc(4 + q, cr, f"IF({qc}>={n1},ROUND(({r['fixed']}+{deliv}*{share})/4*{grown},0),0)", flow[q][1])
+            sh.calc(4 + q, cb, build_formula(r, qc, p1, p2, years), flow[q][0])
+            sh.calc(4 + q, cr, run_formula(r, qc, p1, p2, share), flow[q][1])
         for y in range(years):
             a, b = xl_rowcol_to_cell(4 + 4 * y, cb), xl_rowcol_to_cell(7 + 4 * y, cr)
-            sh.calc(year_row + y, cb, f"SUM({a}:{b})", res.ownership.custom_yearly[y])
+            sh.calc(year_row + y, cb, f"SUM({a}:{b})+{r[f'launch{y}']}", res.ownership.custom_yearly[y])
             prev = f"{xl_rowcol_to_cell(cum_row + y - 1, cb)}+" if y else ""
             cum = sh.calc(cum_row + y, cb, f"{prev}{xl_rowcol_to_cell(year_row + y, cb)}",
                           res.ownership.custom_cumulative[y])
