@@ -63,24 +63,15 @@ def test_only_the_cli_has_a_main(path: Path) -> None:
 
 
 MAX_LINES = 600
-# Modules known to be over the limit, each waiting for its owner to split it; an entry must be
-# removed once its module fits (test_the_known_long_modules_are_still_long fails until it is).
-KNOWN_LONG: dict[str, str] = {}
 
 
 def lines(path: Path) -> int:
     return len(path.read_text(encoding="utf-8").splitlines())
 
 
-@pytest.mark.parametrize("path", [p for p in MODULES if rel(p) not in KNOWN_LONG], ids=rel)
+@pytest.mark.parametrize("path", MODULES, ids=rel)
 def test_no_module_is_over_600_lines(path: Path) -> None:
     assert lines(path) <= MAX_LINES
-
-
-@pytest.mark.parametrize("name", sorted(KNOWN_LONG))
-def test_the_known_long_modules_are_still_long(name: str) -> None:
-    """Remove the module from KNOWN_LONG once it is split."""
-    assert lines(PACKAGE.parent / name) > MAX_LINES
 
 
 def test_at_most_12_modules_directly_in_the_package() -> None:
