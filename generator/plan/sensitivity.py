@@ -267,17 +267,20 @@ def _item(name: str, source: str, unit: str, inputs: tuple[float, float], build:
 
 
 def _component_items(sp: ScenarioPlan, model: CostModel, tco: float, base_tco: float) -> list[SensitivityItem]:
-    card, out = sp.scenario.card, []
-    for k, li in enumerate(model.components):
-        entry = line_entry(card, li)
-        if entry is not None and not sourced(entry):
-            continue
-        rows = np.tile(model.mode, (2, 1))
-        rows[0, k], rows[1, k] = model.low[k], model.high[k]
-        moved = model.point_tco(rows) - base_tco + tco
+    card = sp.scenario.card
+    chosen = [k for k, li in enumerate(model.components)
+              if (entry := line_entry(card, li)) is None or sourced(entry)]
+    rows = np.tile(model.mode, (2 * len(chosen), 1))  # each component at its low, then its high: one pass
+    for j, k in enumerate(chosen):
+        rows[2 * j, k], rows[2 * j + 1, k] = model.low[k], model.high[k]
+    moved = model.point_tco(rows) - base_tco + tco if chosen else rows[:, 0]
+    out = []
+    for j, k in enumerate(chosen):
+        li = model.components[k]
         build = (sp.build.expected + li.cost.low - li.cost.expected,
                  sp.build.expected + li.cost.high - li.cost.expected)
-        out.append(_item(li.name, li.source, "$", (li.cost.low, li.cost.high), build, (moved[0], moved[1])))
+        out.append(_item(li.name, li.source, "$", (li.cost.low, li.cost.high), build,
+                         (moved[2 * j], moved[2 * j + 1])))
     return out
 
 
@@ -362,9 +365,8 @@ class Outcomes:
         self.labour = self.custom - self.fixed  # the part that scales with the team's rate
         self.shelf = pv(sim.shelf)
         # the product's cost is linear in its price per provider per month: at $0 and per $1 more
-        free, one = pv(self._products(model.priced(self.product, monthly=0.0),
-                                      model.priced(self.product, monthly=1.0)))
-        self.free, self.per_dollar = free, one - free
+        both = pv(self._products(model.priced(self.product, monthly=0.0), model.priced(self.product, monthly=1.0)))
+        self.free, self.per_dollar = both[:, 0], both[:, 1] - both[:, 0]
         clinic = sp.scenario.clinic
         self.point_rate = costs.effective_rate(self.card, clinic.team, clinic.hourly_rate)[2]
         self._levels: dict[Level, Outcome] = {}
@@ -375,10 +377,9 @@ class Outcomes:
         return v.path, v.payback_year is not None
 
     def _products(self, *terms: Product) -> Array:
-        """(P, N, Y) the draws' yearly costs of the product on other terms, one row per terms."""
+        """(N, P, Y) the draws' yearly costs of the product on other terms, one column per terms."""
         d = self.sim.draws
-        return np.moveaxis(self.model.products_yearly(d.extras, d.escalation, d.switching, d.fees, d.golive,
-                                                            terms), 1, 0)
+        return self.model.products_yearly(d.extras, d.escalation, d.switching, d.fees, d.golive, terms)
 
     def at_price(self, monthly: float) -> Outcome:
         return self.decide(product=self.free + monthly * self.per_dollar)
@@ -388,7 +389,7 @@ class Outcomes:
             levels = tuple(Level)
             costs_at = decision.present_cumulative(
                 self.card, self._products(*(self.model.priced(self.product, level=lv) for lv in levels)))
-            self._levels = {lv: self.decide(product=c) for lv, c in zip(levels, costs_at, strict=True)}
+            self._levels = {lv: self.decide(product=costs_at[:, i]) for i, lv in enumerate(levels)}
         return self._levels[level]
 
     def at_rate(self, rate: float) -> Outcome:
