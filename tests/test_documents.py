@@ -356,3 +356,26 @@ def test_chart_labels_wrap_or_shorten_inside_the_plot() -> None:
     assert fit_lines(name, 188, 10)[-1].endswith("…")
     assert fit_lines("x" * 80, 188, 10) == ["x" * 30 + "…"]
     assert fit_lines("Patient records", 188, 11) == ["Patient records"]
+
+
+def test_cash_chart_draws_every_quarter_to_its_total_going_live_included() -> None:
+    """Seen on the orthopedic PDF: the quarterly table said Y1 Q4 $44,804 and Y3 Q1 $51,691, the
+    chart drew about $14,000 and $20,000 there: the going-live costs (productivity dip, old
+    system) were drawn only in quarters that also had build, and there as if they were build."""
+    from generator.render.charts import cash_chart
+    from tests.builders import ortho, plan
+
+    sp = plan(ortho()).scenarios[0]
+    flow = sp.ownership.cash_flow
+    assert any(q.launch and not q.build for q in flow)  # the case that was dropped
+    svg = cash_chart(sp, "#1f5f8b", "t")
+    zero = float(re.search(r'<line x1="60" y1="([\d.]+)"', svg).group(1))  # type: ignore[union-attr]
+    bars = re.findall(r'<rect x="([\d.]+)" y="([\d.]+)" width="[\d.]+" height="([\d.]+)"', svg)
+    tops: dict[str, float] = {}
+    for x, y, _ in bars:
+        tops[x] = min(tops.get(x, zero), float(y))
+    scale = max(zero - top for top in tops.values()) / max(q.total for q in flow)
+    for i, q in enumerate(flow):
+        x = f"{60 + i * 640 / len(flow) + 640 / len(flow) * 0.15:.1f}"
+        assert abs((zero - tops[x]) - q.total * scale) < 0.3, q.label
+    assert "Going live" in svg

@@ -249,8 +249,12 @@ def cash_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
         x = left + i * slot + slot * 0.15
         w = slot * 0.7
         if q.build:
+            parts.append(f'<rect x="{x:.1f}" y="{py(q.run + q.build):.1f}" width="{w:.1f}" '
+                         f'height="{py(q.run) - py(q.run + q.build):.1f}" fill="{accent}"/>')
+        if q.launch:  # going live: drawn on its own (a quarter may have it without any build)
             parts.append(f'<rect x="{x:.1f}" y="{py(q.total):.1f}" width="{w:.1f}" '
-                         f'height="{py(q.run) - py(q.total):.1f}" fill="{accent}"/>')
+                         f'height="{py(q.run + q.build) - py(q.total):.1f}" fill="{accent}" fill-opacity="0.35" '
+                         f'stroke="{accent}" stroke-width="0.8"/>')
         if q.run:
             parts.append(_hatched(x, py(q.run), w, py(0) - py(q.run), "#555555",
                                   'stroke="#555555" stroke-width="0.8"'))
@@ -263,7 +267,11 @@ def cash_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
     parts.append(_t(left + 20, ly, "Build (solid)", 10))
     parts.append(_hatched(left + 130, ly - 10, 14, 12, "#555555", 'stroke="#555555"'))
     parts.append(_t(left + 150, ly, "Run costs (hatched)", 10))
-    svg = _svg(height, "Spend per quarter: build and run costs", parts)
+    if any(q.launch for q in flow):
+        parts.append(f'<rect x="{left + 280}" y="{ly - 10}" width="14" height="12" fill="{accent}" '
+                     f'fill-opacity="0.35" stroke="{accent}" stroke-width="0.8"/>')
+        parts.append(_t(left + 300, ly, "Going live: productivity dip, old system (light)", 10))
+    svg = _svg(height, "Spend per quarter: build, run and going-live costs", parts)
     return _figure(svg, "Spend per quarter; the figure under each year is that year's total.")
 
 
