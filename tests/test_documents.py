@@ -379,3 +379,5 @@ def test_cash_chart_draws_every_quarter_to_its_total_going_live_included() -> No
         x = f"{60 + i * 640 / len(flow) + 640 / len(flow) * 0.15:.1f}"
         assert abs((zero - tops[x]) - q.total * scale) < 0.3, q.label
     assert "Going live" in svg
+    _, html = documents(CASES["ortho-risk"]())
+    assert "the chart shows the three apart" in html and "the chart splits build and run" not in html
