@@ -452,3 +452,12 @@ def test_past_the_work_bound_every_scenario_gets_the_same_share_of_its_draws_and
     assert warning[0].title == "Fewer simulated outcomes"
     assert "1,000 simulated outcomes" in done.base.ownership.recommendation.reasons[1]
     assert len(risk.build_draws(done.base)) == 1000  # the quotes are placed among the same draws
+
+
+def test_a_scenario_with_no_component_gets_its_analysis() -> None:
+    """Hypothesis found it on main (test_percentiles_are_ordered_and_bounded_for_any_scenario): the
+    tornado's one-pass rewrite indexed column 0 of an empty array when no component is chosen."""
+    from tests.builders import analysed, scenario
+
+    sp = analysed(scenario(mods=(), horizon_years=1)).scenarios[0]
+    assert sp.risk is not None

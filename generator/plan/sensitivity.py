@@ -273,7 +273,7 @@ def _component_items(sp: ScenarioPlan, model: CostModel, tco: float, base_tco: f
     rows = np.tile(model.mode, (2 * len(chosen), 1))  # each component at its low, then its high: one pass
     for j, k in enumerate(chosen):
         rows[2 * j, k], rows[2 * j + 1, k] = model.low[k], model.high[k]
-    moved = model.point_tco(rows) - base_tco + tco if chosen else rows[:, 0]
+    moved = model.point_tco(rows) - base_tco + tco if chosen else np.zeros(0)  # no component: nothing moves
     out = []
     for j, k in enumerate(chosen):
         li = model.components[k]
