@@ -319,3 +319,40 @@ def test_docx_has_the_section_with_its_chart(tmp_path: Path) -> None:
                                                         "5 of 5 strong"]
     captions = [p.text for p in doc.paragraphs if p.text.startswith("Each quote marked on the S-curve")]
     assert len(captions) == 1
+
+
+def test_quote_labels_never_cross_the_s_curve(tmp_path: Path) -> None:
+    """Seen on the pediatrics-quotes PDF: the label of the quote above the range (at 94%) was drawn
+    at 25%, far left of its mark and across the curve; the one below the range ran across the
+    rising curve. Each label's extent at its baseline now lies wholly on one side of the curve."""
+    import re
+
+    from generator.intake.blank import write_example
+    from generator.intake.reader import read_intake
+    from generator.plan import quotes, risk
+    from generator.plan.pricing import plan_intake
+    from generator.render.charts import quotes_chart
+
+    path = tmp_path / "quotes.xlsx"
+    write_example(path, "pediatrics-quotes")
+    plan = quotes.apply(risk.apply(plan_intake(read_intake(path))))
+    assert plan.quotes is not None
+    svg = quotes_chart(plan.quotes, plan.base, "#1f5f8b", "q")
+    line = re.search(r'<polyline points="([^"]+)"', svg)
+    assert line is not None
+    points = [tuple(map(float, p.split(","))) for p in line.group(1).split()]
+
+    def curve_x(y: float) -> float:  # the curve rises to the right: y falls as x grows
+        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+            if y1 <= y <= y0 and y0 != y1:
+                return x0 + (x1 - x0) * (y0 - y) / (y0 - y1)
+        return points[0][0] if y >= points[0][1] else points[-1][0]
+
+    labels = re.findall(r'<text x="([\d.]+)" y="([\d.]+)" font-size="10" text-anchor="(start|end)" '
+                        r'font-weight="bold"[^>]*>([^<]*\([^)]*\))</text>', svg)
+    assert len(labels) == 3
+    for x, y, anchor, text in labels:
+        width = 6.5 * len(text.replace("&#x27;", "'").replace("&amp;", "&"))
+        lo, hi = (float(x), float(x) + width) if anchor == "start" else (float(x) - width, float(x))
+        for level in (float(y), float(y) - 8):
+            assert not lo < curve_x(level) < hi, text

@@ -431,26 +431,41 @@ def quotes_chart(analysis: QuoteAnalysis, sp: ScenarioPlan, accent: str, uid: st
 
 def _inline_labels(results: list[QuoteResult], curve: list[tuple[float, int]], px: Callable[[float], float],
                    py: Callable[[float], float]) -> list[str]:
-    """Each quote named where the S-curve is not: above-left of a mark on the curve's upper half
-    (the curve runs up to the right), below-right on its lower half, above a quote left of the
-    curve, and for a quote right of it at the highest level the curve has already passed."""
-    places = []
+    """Each quote named where the S-curve is not. A quote right of the curve (above the simulated
+    range): right of its mark, under the curve's plateau, when the label fits there, else at the
+    highest level the curve has already passed. A quote left of it (below the range): at the
+    lowest level whose whole label clears the curve, with a leader up from its mark (its label
+    by the mark ran across the rising curve). A quote on the curve: above-left of its mark on the
+    upper half, below-right on the lower half."""
+    places: list[tuple[str, float, float, tuple[float, float] | None]] = []
     for r in results:
         x, y = px(r.quote.price), py(r.percentile)
-        if r.position == "above":
-            width = 6.5 * len(_quote_label(r))  # DejaVu Sans Bold at 10 px, about 6.5 px a character
+        width = 6.5 * len(_quote_label(r))  # DejaVu Sans Bold at 10 px, about 6.5 px a character
+        if r.position == "above" and x + 8 + width <= WIDTH - 40:
+            places.append(("start", x + 8, y + 18, None))
+        elif r.position == "above":
             level = next((p for p in (0.75, 0.65, 0.55, 0.45, 0.35) if curve and
                           px(_cost_at(curve, p)) < x - 8 - width - 6), 0.3)
-            places.append(("end", x - 8, py(level)))
+            places.append(("end", x - 8, py(level), None))
         elif r.position == "below":
-            places.append(("start", x + 8, y - 8))
+            clear = next((p for p in (0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 0.95) if curve and
+                          px(_cost_at(curve, p - 0.05)) > x + width + 6), None)
+            if clear is None:
+                places.append(("start", x + 8, y - 8, None))
+            else:
+                places.append(("start", x - 4, py(clear), (x, y)))
         elif r.percentile > 0.5:
-            places.append(("end", x - 8, y - 8))
+            places.append(("end", x - 8, y - 8, None))
         else:
-            places.append(("start", x + 8, y + 14))
-    label_ys = _spread([y for _, _, y in places], 14.0)
-    return [_t(lx, min(label_y, py(0.0) - 22), _quote_label(r), 10, anchor, weight="bold")
-            for r, (anchor, lx, _), label_y in zip(results, places, label_ys, strict=True)]
+            places.append(("start", x + 8, y + 14, None))
+    label_ys = [min(y, py(0.0) - 22) for y in _spread([y for _, _, y, _ in places], 14.0)]
+    parts = []
+    for r, (anchor, lx, _, mark), label_y in zip(results, places, label_ys, strict=True):
+        if mark is not None:
+            parts.append(f'<line x1="{mark[0]:.1f}" y1="{mark[1] - 6:.1f}" x2="{mark[0]:.1f}" y2="{label_y + 4:.1f}" '
+                         'stroke="#5a5a5a" stroke-width="0.8"/>')
+        parts.append(_t(lx, label_y, _quote_label(r), 10, anchor, weight="bold"))
+    return parts
 
 
 def _numbers(analysis: QuoteAnalysis, px: Callable[[float], float], py: Callable[[float], float],
