@@ -57,3 +57,20 @@ def test_the_readme_example_runs_as_written(tmp_path: Path) -> None:
     assert lines[-1] == "missing.xlsx: file not found (inputs/missing.xlsx)"
     assert sorted(p.name for p in (tmp_path / "output" / "orthopedic").iterdir()) == ["budget.json", "budget.md"]
     assert (tmp_path / "output" / "index.html").is_file()
+
+
+@pytest.mark.slow
+def test_the_readmes_example_error_is_what_validate_says(tmp_path: Path) -> None:
+    """The README quoted Clinic!B4 for Physicians; the blank workbook `new` writes has it in B5."""
+    import openpyxl
+
+    from tests.helpers import run_cli
+
+    quoted = re.search(r"^error: ridgeview\.xlsx › .*$", (ROOT / "README.md").read_text(encoding="utf-8"), re.M)
+    assert quoted is not None
+    path = tmp_path / "ridgeview.xlsx"
+    assert run_cli("new", path).returncode == 0
+    wb = openpyxl.load_workbook(path)
+    wb["Clinic"]["B5"] = "three"
+    wb.save(path)
+    assert quoted.group(0) in run_cli("validate", path).stderr.splitlines()
