@@ -333,7 +333,7 @@ def past_the_limits(folder: Path, base: Path) -> list[Case]:
         cases.append(Case(f"{label} {value:g}", _form_sheet(base, folder / name, [(label, value)]), 2,
                           f"Clinic!{where}: expected "))
     for key, value, expect_exit, message in (
-            ("payback.years", 1e308, 2, "(payback.years): expected a value from 1 years to 10 years"),
+            ("payback.years", 1e308, 2, "(payback.years): expected a value from 1 year to 10 years"),
             ("rate.us", 0, 2, "(rate.us): expected a value from $1/h to $1,000/h"),
             ("module.patient_records.high", 1e308, 2, "expected a value from $0 to $10,000,000"),
             ("maintenance.low_pct", 0, 0, OK),

@@ -888,16 +888,16 @@ def test_blank_rows_do_not_count_towards_the_limit(tmp_path: Path) -> None:
     ("rate.us", 0, "0", "$1/h to $1,000/h"),
     ("rate.offshore", 1e308, "1e+308", "$1/h to $1,000/h"),
     ("module.patient_records.high", 1e308, "1e+308", "$0 to $10,000,000"),
-    ("payback.years", 1e308, "1e+308", "1 years to 10 years"),
+    ("payback.years", 1e308, "1e+308", "1 year to 10 years"),
     ("horizon.years", 50, "50", "3 years to 10 years"),
     ("hours.reference", 0.0000001, "1e-07", "1 to 100,000"),
-    ("phase1.build_quarters", 0, "0", "1 quarters to 4 quarters"),
+    ("phase1.build_quarters", 0, "0", "1 quarter to 4 quarters"),
 ])
 def test_an_assumption_outside_its_keys_range_is_an_error_naming_the_cell(
         tmp_path: Path, key: str, value: float, shown: str, allowed: str) -> None:
     from generator.ratecard import default_card
 
-    allowed = default_card().entry(key).range_text  # the range `clinic-budget assumptions` prints
+    assert default_card().entry(key).range_text == allowed  # the range `clinic-budget assumptions` prints
     assert problems(tmp_path, Assumptions=[["Key", "Value"], [key, value]]) == [
         f"ridgeview.xlsx › Assumptions!B2 ({key}): expected a value from {allowed} for this key (the range "
         f"`clinic-budget assumptions` states), got {shown}"]
