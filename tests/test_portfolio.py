@@ -37,7 +37,7 @@ def drop_folder(folder: Path) -> dict[str, str]:
 @pytest.mark.slow
 def test_every_file_has_a_row_and_the_totals_add_up(tmp_path: Path) -> None:
     others = drop_folder(tmp_path / "inputs")
-    r = run_cli("batch", "--formats", "json", "--workers", "1", cwd=tmp_path)
+    r = run_cli("batch", "--formats", "json,md", "--workers", "1", cwd=tmp_path)
     assert r.returncode == 1, r.stderr  # broken.xlsx failed; the other files do not count as failures
     assert "portfolio: output/index.html" in r.stdout
     for name, fragment in others.items():
@@ -58,16 +58,23 @@ def test_every_file_has_a_row_and_the_totals_add_up(tmp_path: Path) -> None:
         body = next(b for s, b in bodies if f'data-key="{name}"' in b)
         assert fragment in body and '<td class="status">not read</td>' in body
     failed = next(b for s, b in bodies if s == "failed")
-    assert '<tr class="problems"><td colspan="10">' in failed and 'href="_errors/broken.html"' in failed
+    assert '<tr class="problems"><td colspan="11">' in failed and 'href="_errors/broken.html"' in failed
     assert "north_<wbr>side_<wbr>orthopedic_<wbr>group_<wbr>2026.xlsx" in page  # breaks only between words
 
     budgets = [json.loads((out / slug / "budget.json").read_text(encoding="utf-8"))["scenarios"][0]
                for slug in ("north-side-orthopedic-group-2026", "b-small", "c-middle")]
     recommended = sum(b["risk"]["recommended_budget"] for b in budgets)
     capital = sum(b["capital"]["year_one"] for b in budgets)
+    slugs = ("north-side-orthopedic-group-2026", "b-small", "c-middle")
+    advised = [advised_figure((out / slug / "budget.md").read_text(encoding="utf-8")) for slug in slugs]
     foot = page[page.index("<tfoot>"):page.index("</tfoot>")]
     assert "Total of 3 current budgets" in foot
     assert f"${recommended:,}" in foot and f"${capital:,}" in foot
+    assert f"${sum(figure for figure, _ in advised):,}" in foot
+    for (figure, basis), name in zip(advised, ("north_side_orthopedic_group_2026.xlsx", "b-small.xlsx",
+                                               "c-middle.xlsx"), strict=True):
+        body = next(b for s, b in bodies if f'data-key="{name}"' in b)
+        assert f'${figure:,}<span class="range">{basis}</span>' in body
     assert re.search(r"Updated \d{1,2} (January|February|March|April|May|June|July|August|September|October|"
                      r"November|December) \d{4}, \d\d:\d\d ", page), page[:2000]
     assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", page)
@@ -77,14 +84,26 @@ def test_every_file_has_a_row_and_the_totals_add_up(tmp_path: Path) -> None:
     assert len(rows) == 7 and sum(r["status"] == "ignored" for r in rows) == 3
     assert next(r for r in rows if r["workbook"] == "b-small.xlsx")["clinic"] == "'@Home Clinic"
     assert sum(int(r["recommended_budget"]) for r in rows if r["recommended_budget"]) == recommended
+    in_csv = sorted((int(r["advised_budget"]), r["advised_basis"]) for r in rows if r["advised_budget"])
+    assert in_csv == sorted(advised)
 
-    order = sorted_in_chromium(out / "index.html", "Recommended budget")
+    order = sorted_in_chromium(out / "index.html", "Custom build budget")
     if order is not None:
         by_budget = sorted(zip((b["risk"]["recommended_budget"] for b in budgets),
                                ("north_side_orthopedic_group_2026.xlsx", "b-small.xlsx", "c-middle.xlsx"),
                                strict=True))
         assert order[:3] == [name for _, name in by_budget], order  # no figure: last
         assert set(order[3:]) == {"broken.xlsx", "notes.ods", "export.csv", "old.xls"}
+
+
+def advised_figure(report: str) -> tuple[int, str]:
+    """What a report's executive summary says to budget (its base scenario, the first), in its own
+    words: the portfolio's "What to budget" column must show the same figure."""
+    build = re.search(r"\*\*What to budget:\*\* \*\*\$([\d,]+)\*\* for the build, enough in", report)
+    product = re.search(r"\*\*What to budget:\*\* about \*\*\$([\d,]+)\*\* in the first year for (.+?) \(", report)
+    first = min((m for m in (build, product) if m), key=lambda m: m.start())
+    figure = int(first.group(1).replace(",", ""))
+    return (figure, "build, P80") if first is build else (figure, f"year one, {first.group(2)}")
 
 
 def sorted_in_chromium(page: Path, header: str) -> list[str] | None:
@@ -104,3 +123,19 @@ def sorted_in_chromium(page: Path, header: str) -> list[str] | None:
     found = re.search(r'data-order="([^"]*)"', r.stdout)
     assert found, r.stderr[-2000:]
     return found.group(1).split("|")
+
+
+@pytest.mark.parametrize(("path", "risk", "expected"), [
+    ("custom", {"recommended_budget": 84971}, (84971, "build, P80")),
+    ("custom", None, (63000, "build, expected")),
+    ("off-the-shelf", {"recommended_budget": 84971}, (44000, "year one, DrChrono")),
+    ("too-close", {"recommended_budget": 84971}, (44000, "year one, DrChrono")),
+])
+def test_what_to_budget_follows_the_advice_as_the_executive_summary_words_it(
+        path: str, risk: dict[str, int] | None, expected: tuple[int, str]) -> None:
+    from generator.run.manifest import advised
+
+    scenario = {"recommendation": {"path": path}, "risk": risk, "build": {"expected": 63000},
+                "tco": {"cheapest_product": "DrChrono", "off_the_shelf": {"eClinicalWorks": [54643, 79731],
+                                                                          "DrChrono": [44000, 57913]}}}
+    assert advised(scenario) == expected

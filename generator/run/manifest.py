@@ -140,6 +140,8 @@ class Headline:
     lowest_quote_price: int | None = None
     lowest_quote_position: str | None = None  # below | within | above the simulated P10-P90 range
     recommended_budget: int | None = None  # the risk stage's P80 budget (None: it did not run, or an older record)
+    advised_budget: int | None = None  # what the report's first screen says to budget (None: an older record)
+    advised_basis: str = ""  # what that figure is: "build, P80", "build, expected" or "year one, <product>"
 
     @classmethod
     def from_budget(cls, budget: dict[str, Any]) -> Headline:
@@ -147,6 +149,7 @@ class Headline:
         base = budget["scenarios"][0]
         quotes = budget.get("quotes") or []
         lowest = min(quotes, key=lambda q: q["price"], default=None)
+        advised_budget, advised_basis = advised(base)
         return cls(
             clinic=str(budget["clinic"]["name"]), physicians=int(budget["clinic"]["physicians"]),
             build_low=base["build"]["low"], build_expected=base["build"]["expected"],
@@ -157,7 +160,21 @@ class Headline:
             quotes=len(quotes), lowest_quote_price=lowest["price"] if lowest else None,
             lowest_quote_position=lowest["position"] if lowest else None,
             recommended_budget=(base.get("risk") or {}).get("recommended_budget"),
+            advised_budget=advised_budget, advised_basis=advised_basis,
         )
+
+
+def advised(scenario: dict[str, Any]) -> tuple[int, str]:
+    """What a scenario's report says to budget, as its executive summary words it: on the custom
+    path the build (its P80 budget where the risk analysis ran); otherwise the first year of the
+    cheapest product the custom build was compared with."""
+    if scenario["recommendation"]["path"] == "custom":
+        risk = scenario.get("risk")
+        if risk:
+            return int(risk["recommended_budget"]), "build, P80"
+        return int(scenario["build"]["expected"]), "build, expected"
+    product = scenario["tco"]["cheapest_product"]
+    return int(scenario["tco"]["off_the_shelf"][product][0]), f"year one, {product}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -443,8 +460,9 @@ def _well_typed(record: Record) -> bool:
     numbers = (h.physicians, h.build_low, h.build_expected, h.build_high, h.year_one_capital)
     return (isinstance(h.clinic, str) and isinstance(h.tier, str) and isinstance(h.recommendation, str)
             and all(isinstance(n, int) and not isinstance(n, bool) for n in numbers)
-            and (h.break_even_year is None or (isinstance(h.break_even_year, int)
-                                               and not isinstance(h.break_even_year, bool))))
+            and isinstance(h.advised_basis, str)
+            and all(n is None or (isinstance(n, int) and not isinstance(n, bool))
+                    for n in (h.break_even_year, h.recommended_budget, h.advised_budget)))
 
 
 def _remove_database(path: Path) -> None:

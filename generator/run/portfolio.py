@@ -30,7 +30,7 @@ DOCUMENT_ORDER = tuple(w.file_name for w in sorted(WRITERS, key=lambda w: w.rank
 CSV_COLUMNS = ("clinic", "workbook", "status", "physicians", "build_low", "build_expected",
                "build_high", "tier", "year_one_capital", "recommendation", "break_even_year",
                "quotes", "lowest_quote", "lowest_quote_position", "documents", "error_report", "errors",
-               "recommended_budget", "documents_kept")
+               "recommended_budget", "documents_kept", "advised_budget", "advised_basis")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula (OWASP)
 HOW_TO_FIX = (
     "Open the workbook in Excel, correct each cell listed above (the message says what is "
@@ -150,8 +150,9 @@ def render_csv(rows: Iterable[Row]) -> Iterator[str]:
             if h is not None else [""] * 11
         )
         budget = "" if h is None or h.recommended_budget is None else h.recommended_budget
+        advised = ["", ""] if h is None or h.advised_budget is None else [h.advised_budget, h.advised_basis]
         yield _csv_line([r.clinic, r.source, r.status, *figures, r.documents[0] if r.documents else "",
-                         r.error_report or "", " | ".join(r.errors), budget, " ".join(r.kept)])
+                         r.error_report or "", " | ".join(r.errors), budget, " ".join(r.kept), *advised])
 
 
 def write_index(out: Path, rows: Callable[[], Iterable[Row]], templates: Path | None,
