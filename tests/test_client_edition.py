@@ -29,13 +29,23 @@ def test_scenarios_side_by_side_then_the_base_in_full_then_the_others_briefly() 
     text = html_text(html)
     table = md.split("## Scenarios side by side")[1].split("\n\n")[1]
     rows = {line.split("|")[1].strip(): line for line in table.splitlines()}
-    for row in ("**Recommended budget (P80)**", "Build, expected", "Capital in year one (phase 1)",
+    for row in ("**What to budget**", "**Our advice**", "Custom build budget (P80)", "Build, expected", "Capital in year one (phase 1)",
                 "Build in year two (phase 2)", "Running cost per year, expected", "5-year cost, custom",
-                "5-year cost, cheapest product", "Probability custom is cheaper", "**Our advice**"):
+                "5-year cost, cheapest product", "Probability custom is cheaper"):
         assert row in rows, row
         assert rows[row].count("|") == 4, row  # one column per scenario
+    assert list(rows)[2:4] == ["**What to budget**", "**Our advice**"]  # the answers first (after head, rule)
     us = plan.scenarios[1]
     assert us.ownership.recommendation.headline in rows["**Our advice**"]
+    for s, cell in zip(plan.scenarios, rows["**What to budget**"].split("|")[2:4], strict=True):
+        said = md.split("**What to budget:**")[1].split("\n")[0] if s is plan.base else None
+        if s.ownership.recommendation.path == "custom":
+            assert cell.strip() == f"**${s.risk.recommended_budget:,}** for the build"
+        else:
+            product = s.ownership.product(s.ownership.cheapest_product)
+            assert cell.strip() == f"**${product.yearly[0]:,}** in year one ({product.product})"
+        if said is not None:  # the base scenario's executive summary names the same figure
+            assert cell.strip().split("**")[1] in said
     assert text.count("Executive summary") == 2  # the contents and the base scenario's section
     assert "Scenario: US team" not in md
     appendix = md.split("## Other scenarios")[1].split("## Assumptions")[0]
