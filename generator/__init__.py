@@ -114,7 +114,9 @@ def render_documents(plan: Plan, settings: Settings) -> dict[str, bytes]:
 
 def generate(path: str | Path, settings: Settings, plan_hook: Callable[[Plan], None] | None = None) -> Result:
     """Read, plan, analyse and render one workbook, and write its documents (atomically) to
-    `<settings.out>/<slug>/`. `plan_hook` sees the plan before it is rendered."""
+    `<settings.out>/<slug>/`. `plan_hook` sees the plan before it is rendered. Errors are
+    raised. Unlike `clinic-budget run`, it takes neither the output folder's lock nor its
+    manifest: for a folder that `batch`, `watch` or `serve` also write, use `run_batch`."""
     from generator.run import generate as run
 
     return run.generate(path, settings, plan_hook)
