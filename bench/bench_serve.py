@@ -9,6 +9,9 @@
   PDF (md, html, xlsx, json) and with PDF (every format this installation makes), each on its own
   server whose workers were started (and warmed) before it printed its address. Medians and
   ranges of --repeats uploads, one at a time.
+* Stop: seconds from SIGTERM to the server's exit while an upload is being worked on, and from
+  Ctrl-C (SIGINT) when idle (the README promises a prompt stop; the tests check only that it
+  stops cleanly).
 * Memory: the resident set (VmRSS) of the server process (not its workers) after the first
   upload and after --uploads uploads (two at a time, the page fetched after every tenth), with
   the workers' for reference.
@@ -17,6 +20,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import statistics
 import sys
 import tempfile
@@ -101,6 +105,24 @@ def memory(folder: Path, data: bytes, uploads: int, workers: int) -> tuple[int, 
         server.stop()
 
 
+def stop_seconds(folder: Path, data: bytes, sig: int, mid_upload: bool) -> float:
+    server = Server(folder, "--out", "out", "--workers", "1")
+    thread = threading.Thread(target=lambda: server.upload("mid.xlsx", data, timeout=60))
+    if mid_upload:
+        thread.start()
+        time.sleep(1.0)  # the upload is being worked on
+    else:
+        assert server.get("/").status == 200
+    started = time.perf_counter()
+    code = server.stop(sig)
+    took = time.perf_counter() - started
+    if mid_upload:
+        thread.join(10)
+    if code != 0:
+        raise RuntimeError(f"the server exited {code}: {server.err[-5:]}")
+    return took
+
+
 def summary(values: list[float]) -> str:
     return f"median {statistics.median(values):.2f} s (min {min(values):.2f}, max {max(values):.2f}, n={len(values)})"
 
@@ -110,7 +132,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--uploads", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--parts", default="time,memory")
+    parser.add_argument("--parts", default="time,stop,memory")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
         folder = Path(tmp)
@@ -124,6 +146,15 @@ def main() -> None:
                 run.mkdir()
                 print(f"upload to result page, {EXAMPLE}.xlsx, {label}: "
                       f"{summary(timed(run, data, args.repeats, args.workers, formats))}", flush=True)
+        if "stop" in parts:
+            for label, sig, mid in (("SIGTERM mid-upload", signal.SIGTERM, True),
+                                    ("Ctrl-C idle", signal.SIGINT, False)):
+                took = []
+                for i in range(args.repeats):
+                    run = folder / f"stop-{sig}-{i}"
+                    run.mkdir()
+                    took.append(stop_seconds(run, data, sig, mid))
+                print(f"stop, {label}: {summary(took)}", flush=True)
         if "memory" in parts:
             run = folder / "memory"
             run.mkdir()

@@ -29,7 +29,8 @@ def test_scenarios_side_by_side_then_the_base_in_full_then_the_others_briefly() 
     text = html_text(html)
     table = md.split("## Scenarios side by side")[1].split("\n\n")[1]
     rows = {line.split("|")[1].strip(): line for line in table.splitlines()}
-    for row in ("**What to budget**", "**Our advice**", "Custom build budget (P80)", "Build, expected", "Capital in year one (phase 1)",
+    for row in ("**What to budget**", "**Our advice**", "Custom build budget (P80)", "Build, expected",
+                "Capital in year one (phase 1)",
                 "Build in year two (phase 2)", "Running cost per year, expected", "5-year cost, custom",
                 "5-year cost, cheapest product", "Probability custom is cheaper"):
         assert row in rows, row

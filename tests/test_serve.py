@@ -298,18 +298,18 @@ def test_the_queue_is_bounded(tmp_path: Path) -> None:
         assert server.stop() == 0
 
 
-def test_sigterm_stops_within_five_seconds_even_mid_upload(tmp_path: Path) -> None:
+def test_sigterm_stops_cleanly_even_mid_upload(tmp_path: Path) -> None:
+    """Stops (exit 0, "stopped", no traceback, the lock let go of, no half upload left) rather than
+    being killed after `stop`'s 30 s; how fast it stops is bench/bench_serve.py's `stop` part."""
     server = Server(tmp_path, "--out", "out", "--workers", "1")
     data = example_bytes(tmp_path)
     statuses: list[int] = []
     thread = threading.Thread(target=lambda: statuses.append(server.upload("mid.xlsx", data, timeout=60).status))
     thread.start()
     time.sleep(1.0)  # the upload is being worked on
-    started = time.monotonic()
     code = server.stop(signal.SIGTERM)
-    took = time.monotonic() - started
     thread.join(10)
-    assert code == 0 and took < 5.0, (code, took, server.err)
+    assert code == 0, (code, server.err)
     assert server.out[-1] == "stopped"
     assert statuses in ([200], [503], []), statuses
     assert not any("Traceback" in line for line in server.err), server.err
@@ -322,9 +322,8 @@ def test_sigterm_stops_within_five_seconds_even_mid_upload(tmp_path: Path) -> No
 def test_ctrl_c_stops_too(tmp_path: Path) -> None:
     server = Server(tmp_path, "--out", "out", "--workers", "1")
     assert server.get("/").status == 200
-    started = time.monotonic()
     assert server.stop(signal.SIGINT) == 0
-    assert time.monotonic() - started < 5.0 and server.out[-1] == "stopped"
+    assert server.out[-1] == "stopped"
 
 
 def test_another_host_warns_that_there_is_no_login(tmp_path: Path) -> None:
