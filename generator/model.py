@@ -339,6 +339,10 @@ class RunCosts:
     maintenance: tuple[int, int]  # per year, on the full build (low, high)
     maintenance_share: float  # the point share of the build per year (the midpoint of the guide's range)
     maintenance_expected: int  # per year, at the midpoint percentage
+    support: tuple[int, int]  # user support beyond the guide's clinic size, per year (low, high): 0 up to it
+    support_expected: int  # at the maintenance share's point
+    support_base: float  # the build whose maintenance that support equals (costs.support_base)
+    staff_beyond: int  # the staff users beyond what the guide's maintenance covers (costs.reference_staff)
     hosting: tuple[int, int]  # per year (low, high)
     hosting_expected: int  # per year, for a clinic of this size
     size_scale: float  # how many times the guide's top-of-range hosting the clinic needs (costs.size_scale)
@@ -346,7 +350,7 @@ class RunCosts:
     training_updates_expected: int
     onprem_upfront: tuple[int, int, int]  # (low, expected, high); zeros on cloud
     size_position: float  # where the clinic's size sits in the guide's hosting ranges (0: one physician)
-    annual: Range  # maintenance + hosting + training updates, per year
+    annual: Range  # maintenance + user support + hosting + training updates, per year
     underestimate: tuple[int, int]  # what a 30-40% underestimate would leave out, per year
     allowance: Range = Range(0, 0, 0)  # that underestimation costed (expected: the middle), per year
     fees: tuple[FeeCost, ...] = ()  # recurring third-party fees

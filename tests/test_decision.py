@@ -83,9 +83,14 @@ def test_a_1500_quote_makes_custom_the_answer_for_the_guides_clinic() -> None:
 
 
 def test_low_specificity_is_no_gate() -> None:
-    """A large clinic at Low workflow specificity whose figures favour custom is told so."""
-    rec = analysed(scenario(physicians=60, workflow_specificity=Level.LOW)).base.ownership.recommendation
+    """A large clinic at Low workflow specificity whose figures favour custom is told so: 60 physicians on the
+    guide's $599 combined subscription. (Against the rate card's $249 product the same clinic is too close to
+    call once its user support beyond the guide's sizes is costed.)"""
+    sp = analysed(scenario(physicians=60, workflow_specificity=Level.LOW, subscriptions=(
+        Subscription("Combined EHR + practice management", 599.0),))).base
+    rec = sp.ownership.recommendation
     assert rec.path == "custom" and "Subscribe" not in rec.headline
+    assert sweep.contradictions(sp) == []
 
 
 # ------------------------------------------------------------------ honest risk
@@ -202,4 +207,7 @@ def test_sweep_no_advice_contradicts_its_own_figures() -> None:
     assert {label: wrong for label, wrong in found.items() if wrong} == {}
     assert len(found) >= (30 if checked is every else 12)
     paths = {sweep.plan_of(c).ownership.recommendation.path for c in checked}
-    assert paths >= {"custom", "off-the-shelf"}
+    # not one answer for all: since the user support beyond the guide's sizes is costed, the sweep's one
+    # custom answer (50 physicians, High, p 89%) is too close (p 77%); custom answers are checked against
+    # their figures in test_low_specificity_is_no_gate and the guide's clinics above
+    assert "off-the-shelf" in paths and len(paths) >= 2

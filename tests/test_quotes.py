@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.builders import clinic_workbook
+from tests.builders import clinic_rows, clinic_workbook
 from tests.helpers import run_cli
 
 pytestmark = pytest.mark.slow  # every test here reads what the installed command wrote
@@ -232,6 +232,35 @@ def test_xlsx_quotes_recalculated_in_libreoffice_match_budget_json(tmp_path: Pat
         diffs = [(a, v, theirs[sheet].get(a)) for a, v in ours[sheet].items() if theirs[sheet].get(a) != v
                  and not (isinstance(v, float) and abs(v - (theirs[sheet].get(a) or 0)) < 1e-9)]
         assert diffs == [], sheet
+
+
+@pytest.mark.slow
+def test_xlsx_quotes_of_a_clinic_beyond_the_guides_sizes_recalculate_with_the_user_support(tmp_path: Path) -> None:
+    """Each quote's cash flow carries the user support beyond the guide's clinic size on the quote's own
+    maintenance, in the planner and in the live formulas alike (LibreOffice recalculates them)."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from generator.intake.reader import read_intake
+    from generator.plan import quotes, risk
+    from generator.plan.pricing import plan_intake
+    from generator.render import xlsx
+    from tests.conftest import settings
+    from tests.test_xlsx import ERRORS, recalculated, values
+
+    path = clinic_workbook(tmp_path / "big.xlsx", clinic_rows(physicians=25), Quotes=QUOTES)
+    plan = quotes.apply(risk.apply(plan_intake(read_intake(path))))
+    assert plan.quotes is not None and plan.base.run.support_expected > 0
+    data = xlsx.render(plan, settings())
+    ours, theirs = values(data), values(recalculated(data, tmp_path / "lo"))
+    for sheet in ("Run costs", "Cash flow", "Quotes", "Quote cash flow"):
+        assert [(a, v) for a, v in theirs[sheet].items() if isinstance(v, str) and v.startswith(ERRORS)] == []
+        diffs = [(a, v, theirs[sheet].get(a)) for a, v in ours[sheet].items() if theirs[sheet].get(a) != v
+                 and not (isinstance(v, float) and abs(v - (theirs[sheet].get(a) or 0)) < 1e-9)]
+        assert diffs == [], sheet
+    formulas = load_workbook(io.BytesIO(data))["Quote cash flow"]
+    assert any("'Run costs'!$B$13" in str(c.value) for row in formulas.iter_rows() for c in row)  # support_k
 
 
 # ------------------------------------------------------------------ the portfolio page

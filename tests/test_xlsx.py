@@ -80,7 +80,8 @@ def test_components_cash_flow_and_ownership_equal_budget_json() -> None:
     yearly = {r[0].value: [c.value for c in r[8:8 + sp["tco"]["years"]]] for r in own.iter_rows(min_row=4, max_row=6)}
     assert yearly == {p["product"]: p["yearly"] for p in sp["off_the_shelf"]}
     run = wb["Run costs"]
-    assert [run["B7"].value, run["C7"].value, run["D7"].value] == list(sp["annual"]["total"].values())
+    assert [run["B8"].value, run["C8"].value, run["D8"].value] == list(sp["annual"]["total"].values())
+    assert run["A8"].value == "Maintenance, user support, hosting and training updates"
 
 
 def test_calculation_sheets_are_formulas_referencing_inputs() -> None:
@@ -178,18 +179,21 @@ def test_libreoffice_really_recalculates(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("hosting", list(Hosting))
 def test_libreoffice_recalculates_a_clinic_beyond_the_guides_sizes(hosting: Hosting, tmp_path: Path) -> None:
-    """Hosting, servers, the staff-training range and a product's onboarding range scale beyond the guide's
-    10-physician top (issue 13): the live formulas give the planner's figures for a 30-physician clinic with
-    300 staff users, over ten years (on premises, the servers replaced once), with an old EHR, fees and both
-    go-lives."""
+    """Hosting, servers, the staff-training range, the user support and a product's onboarding range scale
+    beyond the guide's 10-physician top (issue 13): the live formulas give the planner's figures for a
+    30-physician clinic with 300 staff users, over ten years (on premises, the servers replaced once), with an
+    old EHR, fees and both go-lives."""
     clinic = family_clinic(physicians=30, staff_users=300, hosting=hosting, horizon_years=10, records=Records.LEGACY)
     links = (integration(Category.BILLING), integration(Category.EPRESCRIBING, phase=1), integration(Category.LAB))
     big = plan(scenario(clinic=clinic, integrations=links), source="big.xlsx")
     assert big.base.run.refreshes == (1 if hosting is Hosting.ONPREM else 0) and big.base.run.golive_count == 2
     assert big.base.run.hosting_expected > 2_400 * 12 or hosting is Hosting.ONPREM
     assert {p.switching_cost for p in big.base.ownership.off_the_shelf} == {10_000 + 150 * 300}  # not the $8,000 top
+    run = big.base.run
+    assert run.support_base == pytest.approx(75_000 * 0.33 * (300 / 40 - 1)) and run.support_expected > 0
     data = book(big)
     ours, theirs = values(data), values(recalculated(data, tmp_path))
+    assert [theirs["Run costs"][f"{c}5"] for c in "BCD"] == [run.support[0], run.support_expected, run.support[1]]
     diffs = [(s, a, v, theirs[s].get(a)) for s, cells in ours.items() for a, v in cells.items()
              if theirs[s].get(a) != v and not (isinstance(v, float) and abs(v - (theirs[s].get(a) or 0)) < 1e-9)]
     assert diffs == []
@@ -230,7 +234,9 @@ def test_summary_run_costs_and_risk_complete_the_model() -> None:
         row = next(r for r in wb["Summary"].iter_rows() if r[0].value == label)
         assert str(row[1].value).startswith("="), label  # recalculates, not fixed text
     run = load_workbook(io.BytesIO(data), data_only=True)["Run costs"]
-    assert run["C4"].value == sp["annual"]["total"]["expected"] - run["C5"].value - run["C6"].value
+    assert run["C4"].value == (sp["annual"]["total"]["expected"] - run["C5"].value - run["C6"].value
+                               - run["C7"].value)  # maintenance, user support, hosting, training updates
+    assert run["C5"].value == sp["annual"]["support"]["expected"] == 0
     assert run["B4"].value < run["C4"].value < run["D4"].value
     risk = load_workbook(io.BytesIO(data), data_only=True)["Risk"]
     inputs = [c.value for row in risk.iter_rows(min_row=15, min_col=5, max_col=6) for c in row if c.value is not None]

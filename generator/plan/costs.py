@@ -17,6 +17,9 @@ its old system until the new one goes live (`legacy_yearly`), replacement server
 (`schedule`), and the guide's 30-40% underestimation of running costs as an allowance at its
 middle (`allowance_points`): all in `custom_quarters` and, where a product's path pays them too,
 in `product_base` and `switching_points`.
+
+The build's upkeep grows with the clinic beyond the guide's sizes: hosting with the physicians
+(`size_scale`), staff training and the user support with the staff users (`training_scale`, `support_base`).
 """
 
 from __future__ import annotations
@@ -84,13 +87,20 @@ def training_scale(card: RateCard, users: int) -> float:
     ('per-user cost scales with clinic size') holds up to the staff of a clinic at the top of the
     guide's size ranges (hosting.full_size_physicians at clinic.staff_users_per_physician), and
     grows in proportion to the staff users beyond it."""
-    reference = card.value("hosting.full_size_physicians") * card.value("clinic.staff_users_per_physician")
+    reference = reference_staff(card)
     return max(1.0, users / reference) if reference > 0 else 1.0
 
 
+def reference_staff(card: RateCard) -> float:
+    """The staff users of a clinic at the top of the guide's size ranges (hosting.full_size_physicians
+    at clinic.staff_users_per_physician): what the guide's staff training and maintenance cover."""
+    return card.value("hosting.full_size_physicians") * card.value("clinic.staff_users_per_physician")
+
+
 def size_scale(card: RateCard, physicians: int) -> float:
-    """How many times the guide's top-of-range hosting and user support a clinic needs: 1 up to
-    hosting.full_size_physicians, in proportion to the physicians beyond it."""
+    """How many times the guide's top-of-range hosting a clinic needs: 1 up to
+    hosting.full_size_physicians, in proportion to the physicians beyond it (user support grows
+    with the staff users instead: `support_base`)."""
     full = card.value("hosting.full_size_physicians")
     return max(1.0, physicians / full) if full > 0 else 1.0
 
@@ -107,6 +117,25 @@ def maintenance_shares(card: RateCard) -> tuple[float, float, float]:
 def maintenance(card: RateCard, build: Num, share: Num) -> Num:
     """Yearly maintenance of a delivered build, at a share of it (`maintenance_shares`)."""
     return build * share
+
+
+def support_base(card: RateCard, users: int) -> float:
+    """The user support beyond what the guide's maintenance covers, as the build whose maintenance
+    it equals (the clinic pays it at the maintenance share, from phase 1's go-live: `user_support`).
+    The guide's worked example, a $75,000 build at 15-20% a year (maintenance.example.build), is
+    taken as the upkeep of a clinic with the staff of one at hosting.full_size_physicians (the
+    reference staff of `training_scale`), a share of it (support.share_of_maintenance) as their
+    user support. Each staff user beyond them adds a staff user's part of that support: 0 up to the
+    reference staff, in proportion to the staff users beyond it, whatever the clinic's own build,
+    team or vendor."""
+    return (card.value("maintenance.example.build") * card.value("support.share_of_maintenance")
+            * (training_scale(card, users) - 1))
+
+
+def user_support(card: RateCard, base: float, share: Num) -> Num:
+    """Yearly user support beyond the guide's clinic size at a maintenance share (`support_base`):
+    the maintenance of that build."""
+    return share * base
 
 
 def size_position(card: RateCard, physicians: int) -> float:
@@ -201,7 +230,7 @@ def custom_quarters(card: RateCard, phase1: Num, phase2: Num, servers: Num, fixe
                     escalation: Num, years: int, running: Num | float = 1.0,
                     fees: tuple[Num | float, Num | float, Num | float] = (0.0, 0.0, 0.0),
                     golive: Num | float = 0.0, legacy: Num | float = 0.0, refresh: int = 0,
-                    phased: bool = False) -> Quarters:
+                    phased: bool = False, support: float = 0.0) -> Quarters:
     """The build paid on the schedule (servers replaced every `refresh` years); from the quarter
     after each delivery, the fixed running cost and maintenance on what is in use, a quarter of the
     yearly figure each quarter, escalating each year like the subscriptions (`growth`). `running`
@@ -209,11 +238,14 @@ def custom_quarters(card: RateCard, phase1: Num, phase2: Num, servers: Num, fixe
     yearly third-party fees starting in year one, at phase 1's and at phase 2's go-live (`fee_starts`),
     escalating alike; `golive` is one go-live's productivity dip, paid when phase 1 goes live and
     again when phase 2 does (`phased`: the plan has a phase 2, whatever its drawn cost); `legacy` the
-    old system's yearly cost, paid until phase 1 is live."""
+    old system's yearly cost, paid until phase 1 is live; `support` the user support beyond the
+    guide's clinic size (`support_base`), paid at the maintenance share with the fixed running cost."""
     when, outer = schedule(phase1_quarters(card), years, refresh), np.multiply.outer
     build = (outer(phase1, when.build[0]) + outer(phase2, when.build[1])
              + outer(servers, when.build[2] + when.build[3]))
     delivered = outer(phase1, when.live[1]) + outer(phase2, when.live[2])
+    if support:
+        fixed = fixed + user_support(card, support, share)
     upkeep = outer(fixed, when.live[1]) + maintenance(card, delivered, np.asarray(share)[..., None])
     paid = sum((outer(f, live) for f, live in zip(fees, when.live, strict=True)), np.zeros(4 * years))
     run = (upkeep * np.asarray(running)[..., None] + paid) / 4

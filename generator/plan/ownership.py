@@ -129,7 +129,8 @@ def cash_flow(scenario: Scenario, lines: tuple[LineItem, ...], run: RunCosts, ye
     q = costs.custom_quarters(card, float(phase1), float(phase2), float(run.onprem_upfront[1]), fixed,
                               costs.maintenance_shares(card)[1], costs.escalation(card)[1], years,
                               costs.allowance_points(card)[1], (fees[0], fees[1], fees[2]),
-                              float(run.golive.expected), float(run.legacy), refresh, run.golive_count > 1)
+                              float(run.golive.expected), float(run.legacy), refresh, run.golive_count > 1,
+                              run.support_base)
     run_q, launch_q = q.run.tolist(), q.launch.tolist()
     when = costs.schedule(n1, years, refresh).build
     build = [0] * (4 * years)
@@ -165,7 +166,8 @@ def budget_phases(lines: tuple[LineItem, ...], run: RunCosts, flow: tuple[Quarte
                                                                  else ""), before))
     window = flow[n1 + 1: n1 + 9]
     two_years = sum(q.run for q in flow[n1: n1 + 8])
-    operation = [("Maintenance, hosting, training updates, allowance and third-party fees", two_years)]
+    upkeep = "Maintenance, user support, hosting" if run.support_expected else "Maintenance, hosting"
+    operation = [(f"{upkeep}, training updates, allowance and third-party fees", two_years)]
     later = sum(q.launch for q in window)
     if later:
         operation.append(("Phase 2 go-live: productivity dip", later))

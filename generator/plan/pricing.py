@@ -8,6 +8,7 @@ contradictions in guide_checks.py.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 from generator import __version__
@@ -252,8 +253,10 @@ def run_costs(scenario: Scenario, build: Range, lines: tuple[LineItem, ...]) -> 
     training = Range.total([li.cost for li in lines if li.category == TRAINING])
     updates = [dollars(costs.training_updates(card, float(t)))
                for t in (training.low, training.expected, training.high)]
-    annual = Range(*(dollars(m + costs.custom_fixed(float(h), float(u)))
-                     for m, h, u in zip((m_low, m_expected, m_high), hosting, updates, strict=True)))
+    base = costs.support_base(card, staff_users(scenario))
+    support = [dollars(costs.user_support(card, base, s)) for s in (share_low, share, share_high)]
+    annual = Range(*(dollars(m + s + costs.custom_fixed(float(h), float(u)))
+                     for m, s, h, u in zip((m_low, m_expected, m_high), support, hosting, updates, strict=True)))
     u_lo, u_hi = card.value("underestimate.low_pct"), card.value("underestimate.high_pct")
     allow = (u_lo, (u_lo + u_hi) / 2, u_hi)  # costs.allowance_points, less the 1
     allowance = Range(*(dollars(v * a) for v, a in zip((annual.low, annual.expected, annual.high), allow, strict=True)))
@@ -266,6 +269,10 @@ def run_costs(scenario: Scenario, build: Range, lines: tuple[LineItem, ...]) -> 
         maintenance=(m_low, m_high),
         maintenance_share=share,
         maintenance_expected=m_expected,
+        support=(support[0], support[2]),
+        support_expected=support[1],
+        support_base=base,
+        staff_beyond=max(0, math.ceil(staff_users(scenario) - costs.reference_staff(card))),
         hosting=(hosting[0], hosting[2]),
         hosting_expected=hosting[1],
         size_scale=costs.size_scale(card, scenario.clinic.physicians),

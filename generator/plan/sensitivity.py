@@ -76,6 +76,7 @@ class CostModel:
     shelf_legacy: float = 0.0  # the old system until a product is live, once (costs.switch_legacy)
     refresh: int = 0  # on-premise servers replaced after this many years (costs.refresh_years)
     phased: bool = False  # a phase 2 goes live (a second go-live)
+    support: float = 0.0  # user support beyond the guide's clinic size, as a build's maintenance (costs.support_base)
 
     def custom_yearly(self, comp: Array | None, maintenance: Array, hosting: Array, escalation: Array,
                       running: Array | float | None = None, fees: Array | float = 1.0,
@@ -96,7 +97,7 @@ class CostModel:
             card, phase1, phase2, servers, fixed, maintenance, escalation, self.years,
             self.running[1] if running is None else running,
             (self.fee_starts[0] * factor, self.fee_starts[1] * factor, self.fee_starts[2] * factor),
-            self.golive[1] if golive is None else golive, self.legacy, self.refresh, self.phased)
+            self.golive[1] if golive is None else golive, self.legacy, self.refresh, self.phased, self.support)
         return costs.yearly(quarters.total)
 
     def custom_cumulative(self, comp: Array, maintenance: Array, hosting: Array,
@@ -215,6 +216,7 @@ def cost_model(sp: ScenarioPlan) -> CostModel:
         shelf_legacy=float(sp.ownership.off_the_shelf[0].legacy),
         refresh=sp.run.refresh_years,
         phased=sp.run.golive_count > 1,
+        support=sp.run.support_base,
     )
 
 

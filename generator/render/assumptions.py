@@ -4,7 +4,8 @@ grouped by where they come from (the guide's sources, our assumptions, the workb
 budget.md and `clinic-budget assumptions` list every key of the card; the client documents list
 the figures that went into this workbook's arithmetic. A figure counts as used unless the rule in
 `unused` says the budget cannot have reached it: a module or integration the scenarios do not
-have, the hosting they do not use, certified components they do not take, the risk analysis or
+have, the hosting they do not use, certified components they do not take, user support beyond the
+guide's clinic size when no scenario's staff outgrow it, the risk analysis or
 the quotes when it did not run, and the guide's figures that only check the guide against itself
 (its worked examples, market shares, the intake's plausibility bounds), and the bounds of the
 switching-value search.
@@ -65,6 +66,7 @@ class Facts:
     warnings: frozenset[str] = frozenset()
     fees: frozenset[str] = frozenset()  # the third-party fees the scenarios pay
     legacy: bool = False  # an old EHR runs until go-live
+    support: bool = False  # a scenario's staff outgrow what the guide's maintenance covers (user support)
 
     @classmethod
     def of(cls, plan: Plan) -> Facts:
@@ -89,6 +91,7 @@ class Facts:
             warnings=frozenset(w.code for sp in sps for w in sp.warnings),
             fees=frozenset(f.key for sp in sps for f in sp.run.fees),
             legacy=any(sp.run.legacy for sp in sps),
+            support=any(sp.run.support_expected for sp in sps),
         )
 
 
@@ -96,6 +99,8 @@ def unused(key: str, facts: Facts) -> bool:
     """Whether this budget cannot have used the figure `key`."""
     head, _, rest = key.partition(".")
     second = rest.partition(".")[0]
+    if key == "maintenance.example.build" and facts.support:
+        return False  # the base of the user support beyond the guide's clinic size (costs.support_base)
     if key.startswith(CHECK_ONLY):
         return True
     if key in IN_WARNING:
@@ -108,6 +113,8 @@ def unused(key: str, facts: Facts) -> bool:
         return not facts.certified
     if head == "fees":
         return second not in facts.fees
+    if head == "support":
+        return not facts.support
     if head == "legacy" or key == "offshelf.golive_quarters":
         return not facts.legacy
     if key.startswith("hosting.cloud."):

@@ -41,6 +41,8 @@ def scenario_dict(sp: ScenarioPlan) -> dict[str, Any]:
                    "effective_rate": round(t.effective_rate, 2), "build": rng(t.build)} for t in sp.teams],
         "annual": {
             "maintenance": {**pair(run.maintenance), "expected": run.maintenance_expected},
+            "support": {**pair(run.support), "expected": run.support_expected,
+                        "staff_users_beyond": run.staff_beyond},
             "hosting": {**pair(run.hosting), "expected": run.hosting_expected},
             "training_updates": {**pair(run.training_updates), "expected": run.training_updates_expected},
             "total": rng(run.annual),

@@ -61,6 +61,9 @@ def _input_rows(sp: ScenarioPlan) -> list[tuple[str, str, float, str, str]]:
         c("training.per_user", "Staff training per user", "money"),
         c("maintenance.low_pct", "Maintenance, low (share of build per year)", "pct"),
         c("maintenance.high_pct", "Maintenance, high", "pct"),
+        c("maintenance.example.build", "The guide's worked maintenance example: the build", "money"),
+        c("support.share_of_maintenance", "User-support part of that maintenance (grows with the staff users beyond "
+          "the top of the guide's sizes)", "pct"),
         c("hosting.full_size_physicians", "Physicians at the top of the hosting range", "num"),
         c("training.updates_pct", "Training updates per year (share of training)", "pct"),
         c("underestimate.low_pct", "Underestimation of run costs, low", "pct"),

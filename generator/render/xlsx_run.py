@@ -46,47 +46,57 @@ def run_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> None:
     sh = Sheet(book, names["Run costs"], (40, 11, 11, 11, 8, 8, 10), wrap=(0,))
     sh.text(0, 0, f"Run costs per year: {sp.name}", "title")
     sh.head(2, ("Per year", "Low", "Expected", "High"))
-    sh.text(9, 0, "Clinic size position in the guide's hosting ranges")
-    sh.calc(9, 1, f"MIN(MAX(({r['physicians']}-1)/MAX({r['hosting.full_size_physicians']}-1,1),0),1)",
+    sh.text(10, 0, "Clinic size position in the guide's hosting ranges")
+    sh.calc(10, 1, f"MIN(MAX(({r['physicians']}-1)/MAX({r['hosting.full_size_physicians']}-1,1),0),1)",
             run.size_position, "pct", name="size_pos")
-    sh.text(10, 0, "Size scale beyond the top of the guide's hosting range")
-    sh.calc(10, 1, f"MAX(1,{r['physicians']}/{r['hosting.full_size_physicians']})", run.size_scale, "dec",
+    sh.text(11, 0, "Size scale beyond the top of the guide's hosting range")
+    sh.calc(11, 1, f"MAX(1,{r['physicians']}/{r['hosting.full_size_physicians']})", run.size_scale, "dec",
             name="size_scale")
+    sh.text(12, 0, "User support beyond the guide's sizes, as a build's maintenance (the guide's example build "
+                   "x its support part x the staff users' scale less 1)")
+    sh.calc(12, 1, f"{r['maintenance.example.build']}*{r['support.share_of_maintenance']}*({r['training_scale']}-1)",
+            run.support_base, "money", name="support_base")
     hosting, upfront = (run.hosting[0], run.hosting_expected, run.hosting[1]), run.onprem_upfront
     sh.text(3, 0, "Maintenance (share of the expected build)")
     sh.calc(3, 1, f"ROUND({r['build.exp']}*{r['maintenance.low_pct']},0)", run.maintenance[0], name="m.low")
     sh.calc(3, 3, f"ROUND({r['build.exp']}*{r['maintenance.high_pct']},0)", run.maintenance[1], name="m.high")
     sh.calc(3, 2, f"ROUND(({r['m.low']}+{r['m.high']})/2,0)", run.maintenance_expected, name="m.exp")
-    sh.text(4, 0, f"Hosting ({sc.clinic.hosting.value})")
-    sh.text(7, 0, "On-premise servers up front")
+    sh.text(4, 0, "User support beyond the guide's clinic size (grows with the staff users)")
+    lo_m, hi_m = r["maintenance.low_pct"], r["maintenance.high_pct"]
+    for c, (end, share, v) in enumerate(zip(("low", "exp", "high"), (lo_m, f"(({lo_m}+{hi_m})/2)", hi_m),
+                                            (run.support[0], run.support_expected, run.support[1]), strict=True)):
+        sh.calc(4, 1 + c, f"ROUND({r['support_base']}*{share},0)", v, name=f"s.{end}")
+    sh.text(5, 0, f"Hosting ({sc.clinic.hosting.value})")
+    sh.text(8, 0, "On-premise servers up front")
     k = r["size_scale"]
     if sc.clinic.hosting is Hosting.ONPREM:
         lo, hi, pct = r["hosting.onprem.upfront.low"], r["hosting.onprem.upfront.high"], r["hosting.onprem.annual_pct"]
         forms = (f"ROUND({lo}*{k},0)", f"ROUND(({lo}+({hi}-{lo})*{r['size_pos']})*{k},0)", f"ROUND({hi}*{k},0)")
         for c, (f, v) in enumerate(zip(forms, upfront, strict=True)):
-            up = sh.calc(7, 1 + c, f, v, name=f"up.{c}")
-            sh.calc(4, 1 + c, f"ROUND({up}*{pct},0)", hosting[c], name=f"h.{c}")
+            up = sh.calc(8, 1 + c, f, v, name=f"up.{c}")
+            sh.calc(5, 1 + c, f"ROUND({up}*{pct},0)", hosting[c], name=f"h.{c}")
     else:
         lo, hi = r["hosting.cloud.monthly.low"], r["hosting.cloud.monthly.high"]
         forms = (f"ROUND({lo}*12*{k},0)", f"ROUND(({lo}+({hi}-{lo})*{r['size_pos']})*12*{k},0)",
                  f"ROUND({hi}*12*{k},0)")
         for c, (f, v) in enumerate(zip(forms, hosting, strict=True)):
-            sh.calc(4, 1 + c, f, v, name=f"h.{c}")
-            sh.num(7, 1 + c, 0, name=f"up.{c}")
+            sh.calc(5, 1 + c, f, v, name=f"h.{c}")
+            sh.num(8, 1 + c, 0, name=f"up.{c}")
     training = [f"SUMIF({r['range.cat']},\"{TRAINING}\",{r[f'range.{k}']})" for k in ("low", "exp", "high")]
     updates = (run.training_updates[0], run.training_updates_expected, run.training_updates[1])
-    sh.text(5, 0, "Training updates (share of staff training)")
+    sh.text(6, 0, "Training updates (share of staff training)")
     for c, (f, v) in enumerate(zip(training, updates, strict=True)):
-        sh.calc(5, 1 + c, f"ROUND({f}*{r['training.updates_pct']},0)", v, name=f"u.{c}")
-    sh.text(6, 0, "Maintenance, hosting and training updates", "bold")
+        sh.calc(6, 1 + c, f"ROUND({f}*{r['training.updates_pct']},0)", v, name=f"u.{c}")
+    sh.text(7, 0, "Maintenance, user support, hosting and training updates", "bold")
     for c, (end, v) in enumerate(zip(("low", "exp", "high"), (run.annual.low, run.annual.expected, run.annual.high),
                                      strict=True)):
-        sh.calc(6, 1 + c, f"{r[f'm.{end}']}+{r[f'h.{c}']}+{r[f'u.{c}']}", v, "bold_money", name=f"annual.{end}")
+        sh.calc(7, 1 + c, f"{r[f'm.{end}']}+{r[f's.{end}']}+{r[f'h.{c}']}+{r[f'u.{c}']}", v, "bold_money",
+                name=f"annual.{end}")
     lo_pct, hi_pct = (sc.card.value(f"underestimate.{e}_pct") * 100 for e in ("low", "high"))
-    sh.text(11, 0, f"What a {lo_pct:g}-{hi_pct:g}% underestimate of run costs leaves out, per year")
-    sh.calc(11, 1, f"ROUND({r['annual.exp']}*{r['underestimate.low_pct']},0)", run.underestimate[0])
-    sh.calc(11, 3, f"ROUND({r['annual.exp']}*{r['underestimate.high_pct']},0)", run.underestimate[1])
-    _beyond(sh, sp, 13)
+    sh.text(13, 0, f"What a {lo_pct:g}-{hi_pct:g}% underestimate of run costs leaves out, per year")
+    sh.calc(13, 1, f"ROUND({r['annual.exp']}*{r['underestimate.low_pct']},0)", run.underestimate[0])
+    sh.calc(13, 3, f"ROUND({r['annual.exp']}*{r['underestimate.high_pct']},0)", run.underestimate[1])
+    _beyond(sh, sp, 15)
     sh.ws.freeze_panes(3, 1)
 
 
@@ -173,12 +183,13 @@ def build_formula(r: dict[str, str], qc: str, p1: str, p2: str, years: int) -> s
 
 
 def run_formula(r: dict[str, str], qc: str, p1: str, p2: str, share: str) -> str:
-    """The running cost in quarter `qc` (costs.custom_quarters): upkeep on what is live with the
-    allowance, and the fees from their start, a quarter of a year's, escalating."""
+    """The running cost in quarter `qc` (costs.custom_quarters): upkeep on what is live (maintenance
+    with the user support beyond the guide's sizes) with the allowance, and the fees from their
+    start, a quarter of a year's, escalating."""
     n1 = r["phase1_quarters"]
     allow = f"(1+({r['underestimate.low_pct']}+{r['underestimate.high_pct']})/2)"
     deliv = f"(IF({qc}>={n1},{p1},0)+IF({qc}>=8,{p2},0))"
-    upkeep = f"IF({qc}>={n1},({r['fixed']}+{deliv}*{share})*{allow},0)"
+    upkeep = f"IF({qc}>={n1},({r['fixed']}+{r['support_base']}*{share}+{deliv}*{share})*{allow},0)"
     fees = f"{r['fees_from0']}+IF({qc}>={n1},{r['fees_from1']},0)+IF({qc}>=8,{r['fees_from2']},0)"
     return f"ROUND(({upkeep}+{fees})/4*(1+{r['offshelf.increase_pct']})^INT({qc}/4),0)"
 
