@@ -162,8 +162,7 @@ def test_a_batch_prints_with_chromium_and_leaves_no_browser_behind(tmp_path: Pat
         clinic_workbook(inputs / f"{name}.xlsx")
     out = tmp_path / "out"
     # The batch's own temporary folder, where its browsers keep their profiles: other tests (other
-    # pytest-xdist workers, other users of the machine) print with Chromium at the same time. A short
-    # path: Chromium's socket in the profile must fit in 108 bytes (under tmp_path it exits at once).
+    # pytest-xdist workers, other users of the machine) print with Chromium at the same time.
     with tempfile.TemporaryDirectory(prefix="cb-") as folder:
         temp = Path(folder)
         run = subprocess.run([*cli(), "batch", str(inputs), "--out", str(out), "--formats", "pdf", "--workers", "2",
@@ -183,6 +182,32 @@ def test_a_batch_prints_with_chromium_and_leaves_no_browser_behind(tmp_path: Pat
     assert again.returncode == 0, again.stderr
     # the summary, then "portfolio: <path>"
     assert again.stdout.strip().splitlines()[-2].startswith("3 workbooks: 3 generated, 0 unchanged")
+
+
+def test_a_deep_temporary_folder_still_prints(tmp_path: Path) -> None:
+    """Chromium makes its singleton socket under TMPDIR and aborts when that path passes 107
+    bytes ("Chromium exited unexpectedly" for every PDF under a CI runner's deep TMPDIR): the
+    browser is given a short one."""
+    from tests.builders import clinic_workbook
+
+    deep = tmp_path / ("d" * 90)
+    deep.mkdir()
+    assert len(os.fsencode(deep)) + len(chromium.SINGLETON_SOCKET) > chromium.SOCKET_PATH_MAX
+    workbook = clinic_workbook(tmp_path / "deep.xlsx")
+    run = subprocess.run([*cli(), "run", str(workbook), "--out", str(tmp_path / "out"), "--formats", "pdf",
+                          "--pdf-engine", "chromium"], capture_output=True, text=True, check=False,
+                         env={**os.environ, "TMPDIR": str(deep)})
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "out" / "deep" / "budget.pdf").read_bytes().startswith(b"%PDF")
+    assert list(deep.iterdir()) == []  # the profile was made there, and removed
+
+
+def test_the_browsers_tmpdir_is_short_enough_for_its_socket(monkeypatch: pytest.MonkeyPatch,
+                                                             tmp_path: Path) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / ("d" * 90)))
+    assert chromium.browser_tmpdir() in ("/tmp", "/var/tmp", "/dev/shm")
+    monkeypatch.setattr(tempfile, "tempdir", "/tmp")
+    assert chromium.browser_tmpdir() == "/tmp"
 
 
 def test_bookmarks_follow_the_headings_and_no_table_title_ends_a_page() -> None:

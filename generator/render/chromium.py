@@ -144,6 +144,23 @@ def remove_stale_profiles(folder: str | None = None) -> int:
     return removed
 
 
+SOCKET_PATH_MAX = 107  # bytes in a Unix socket's path on Linux (sun_path, less its closing NUL)
+SINGLETON_SOCKET = "/org.chromium.Chromium.XXXXXX/SingletonSocket"  # what Chromium makes under TMPDIR
+
+
+def browser_tmpdir() -> str:
+    """The TMPDIR to give Chromium: it makes its singleton socket there and aborts ("Socket path
+    too long") when the path passes SOCKET_PATH_MAX, which a deep TMPDIR (a CI runner's, a
+    per-user one) does. The usual temporary folder where it is short enough, else the first of
+    /tmp, /var/tmp and /dev/shm that is and can be written."""
+    for folder in (tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm"):
+        if len(os.fsencode(folder)) + len(SINGLETON_SOCKET) <= SOCKET_PATH_MAX \
+                and os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK):
+            return folder
+    raise BrowserError(f"Chromium cannot start: the temporary folder's path is too long for its socket "
+                       f"({tempfile.gettempdir()!r}); set TMPDIR to a shorter folder")
+
+
 def browser_args(path: str, profile: str, euid: int | None = None) -> list[str]:
     """The browser's command line. Chromium's own sandbox is kept, except as root (`euid` 0), where
     Chromium refuses to start with it: there `--no-sandbox` is added, and what bounds the browser
@@ -163,6 +180,7 @@ class Browser:
     def __init__(self, found: Found) -> None:
         self.found = found
         remove_stale_profiles()
+        environment = {**os.environ, "TMPDIR": browser_tmpdir()}
         self._profile = tempfile.mkdtemp(prefix=f"{PROFILE_PREFIX}{os.getpid()}-")
         to_browser, self._send = os.pipe()
         self._receive, from_browser = os.pipe()
@@ -173,7 +191,8 @@ class Browser:
             self._process = subprocess.Popen(
                 [sys.executable, "-c", PLACE_PIPES, str(to_browser), str(from_browser), *args],
                 pass_fds=(to_browser, from_browser), stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                env=environment)
         except OSError as exc:
             self.close()
             raise BrowserError(f"could not start Chromium ({found.path}): {exc}") from None
