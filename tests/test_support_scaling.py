@@ -113,12 +113,12 @@ def test_every_format_shows_the_support_of_a_large_clinic_and_none_of_a_small_on
     run = big.base.run
     s = settings()
     report, client = render.render_markdown(big, s), render.render_markdown(big, s, edition="client")
-    row = (f"| User support beyond a {FULL}-physician clinic's staff ({3 * FULL * PER} staff users) | "
+    row = (f"| User support beyond a {FULL}-physician clinic's staff ({2 * FULL * PER} more staff users) | "
            f"${run.support[0]:,} | ${run.support_expected:,} | ${run.support[1]:,} |")
     assert row in report and row in client
     assert "**User support** (our assumption)." in report
     assert f"{3 * FULL * PER} staff users, 3.0 times as many" in report
-    assert f"${run.support_expected:,} a year for {3 * FULL * PER} staff users (our assumption)" in client
+    assert f"${run.support_expected:,} a year for the {2 * FULL * PER} more this clinic has (our assumption)" in client
     assert "User-support part of the maintenance" in client  # the client appendix lists the figure it used
     annual = json.loads(budget_json.render(big, s))["scenarios"][0]["annual"]
     assert annual["support"] == {"low": run.support[0], "high": run.support[1], "expected": run.support_expected,
@@ -127,3 +127,20 @@ def test_every_format_shows_the_support_of_a_large_clinic_and_none_of_a_small_on
     assert "User support" not in render.render_markdown(small, s, edition="client")
     assert "User support" not in render.render_markdown(small, s).split("## Assumptions")[0]
     assert json.loads(budget_json.render(small, s))["scenarios"][0]["annual"]["support"]["expected"] == 0
+
+
+
+def test_the_word_document_shows_the_support_of_a_large_clinic() -> None:
+    import io
+
+    from generator.render import docx as docx_writer
+
+    if not docx_writer.available():
+        pytest.skip("the docx extra (python-docx, CairoSVG)")
+    from docx import Document
+
+    big = plan(scenario(physicians=3 * FULL), source="big.xlsx")
+    doc = Document(io.BytesIO(docx_writer.render(big, settings())))
+    cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    label = f"User support beyond a {FULL}-physician clinic's staff ({2 * FULL * PER} more staff users)"
+    assert label in cells and f"${big.base.run.support_expected:,}" in cells
