@@ -24,6 +24,7 @@ The build's upkeep grows with the clinic beyond the guide's sizes: hosting with 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import NamedTuple, TypeVar
 
@@ -215,7 +216,8 @@ def schedule(n1: int, years: int, refresh: int = 0) -> Schedule:
 
 
 class Quarters(NamedTuple):
-    """The custom build's cost per quarter: each (4Y,) for figures, (N, 4Y) for draws."""
+    """The custom build's cost per quarter: each (4Y,) for figures, (4Y, N) for N draws (quarters
+    first, so that spreading a figure over the quarters is one pass along the draws)."""
 
     build: Array  # the build, the servers and their replacements
     run: Array  # running costs: upkeep with the underestimation allowance, and third-party fees
@@ -230,7 +232,7 @@ def custom_quarters(card: RateCard, phase1: Num, phase2: Num, servers: Num, fixe
                     escalation: Num, years: int, running: Num | float = 1.0,
                     fees: tuple[Num | float, Num | float, Num | float] = (0.0, 0.0, 0.0),
                     golive: Num | float = 0.0, legacy: Num | float = 0.0, refresh: int = 0,
-                    phased: bool = False, support: float = 0.0) -> Quarters:
+                    phased: bool = False, support: float = 0.0, grown: Array | None = None) -> Quarters:
     """The build paid on the schedule (servers replaced every `refresh` years); from the quarter
     after each delivery, the fixed running cost and maintenance on what is in use, a quarter of the
     yearly figure each quarter, escalating each year like the subscriptions (`growth`). `running`
@@ -239,27 +241,57 @@ def custom_quarters(card: RateCard, phase1: Num, phase2: Num, servers: Num, fixe
     escalating alike; `golive` is one go-live's productivity dip, paid when phase 1 goes live and
     again when phase 2 does (`phased`: the plan has a phase 2, whatever its drawn cost); `legacy` the
     old system's yearly cost, paid until phase 1 is live; `support` the user support beyond the
-    guide's clinic size (`support_base`), paid at the maintenance share with the fixed running cost."""
-    when, outer = schedule(phase1_quarters(card), years, refresh), np.multiply.outer
-    build = (outer(phase1, when.build[0]) + outer(phase2, when.build[1])
-             + outer(servers, when.build[2] + when.build[3]))
-    delivered = outer(phase1, when.live[1]) + outer(phase2, when.live[2])
+    guide's clinic size (`support_base`), paid at the maintenance share with the fixed running cost.
+    Any figure may be (N,) draws (a float: the same in every draw); each result is then (4Y, N).
+    `grown`: `growth(escalation, years)`, when the caller has it already.
+
+    Each quarter's figure is worked out once for all the quarters whose schedule is the same
+    (`by_quarter`), with the same arithmetic quarter by quarter."""
+    when = schedule(phase1_quarters(card), years, refresh)
+    shape = np.broadcast(phase1, phase2, servers, fixed, share, escalation, running, golive, legacy, *fees).shape
+    build = by_quarter(shape, np.stack([when.build[0], when.build[1], when.build[2] + when.build[3]]),
+                       lambda b: phase1 * b[0] + phase2 * b[1] + servers * b[2])
     if support:
         fixed = fixed + user_support(card, support, share)
-    upkeep = outer(fixed, when.live[1]) + maintenance(card, delivered, np.asarray(share)[..., None])
-    paid = sum((outer(f, live) for f, live in zip(fees, when.live, strict=True)), np.zeros(4 * years))
-    run = (upkeep * np.asarray(running)[..., None] + paid) / 4
-    grown = growth(escalation, years)  # (..., Y), each year's quarters alike
-    run = (run.reshape(*run.shape[:-1], years, 4) * grown[..., None]).reshape(run.shape)
-    launch = (outer(golive, when.golive[0] + when.golive[1] * phased)
-              + outer(np.asarray(legacy) / 4, 1 - when.live[1]))
+
+    def running_cost(live: Array) -> Num:  # a quarter of the yearly running cost, before escalation
+        delivered = phase1 * live[1] + phase2 * live[2]
+        upkeep = fixed * live[1] + maintenance(card, delivered, share)
+        paid = sum((f * on for f, on in zip(fees, live, strict=True)), 0.0)
+        return (upkeep * running + paid) / 4
+
+    run = by_quarter(shape, when.live, running_cost)
+    grown = np.moveaxis(growth(escalation, years) if grown is None else grown, -1, 0)  # (Y, ...)
+    grown = grown.reshape(years, 1, *(1,) * (len(shape) - np.ndim(escalation)), *np.shape(escalation))
+    run = (run.reshape(years, 4, *shape) * grown).reshape(run.shape)  # each year's quarters alike
+    launch = by_quarter(shape, np.stack([when.golive[0] + when.golive[1] * phased, 1 - when.live[1]]),
+                        lambda g: golive * g[0] + np.asarray(legacy) / 4 * g[1])
     return Quarters(build, run, launch)
 
 
+def by_quarter(shape: tuple[int, ...], table: Array, figure: Callable[[Array], Num]) -> Array:
+    """(4Y, *shape) `figure` of each quarter's column of `table` (K, 4Y): worked out once for each
+    distinct column and copied to the quarters that share it."""
+    out = np.empty((table.shape[1], *shape))
+    for column, quarters in _distinct_columns(table.tobytes(), table.shape):
+        out[quarters] = figure(column)
+    return out
+
+
+@cache
+def _distinct_columns(table: bytes, shape: tuple[int, int]) -> tuple[tuple[Array, Array], ...]:
+    """Each distinct column of a (K, 4Y) table and the quarters that have it."""
+    columns = np.frombuffer(table).reshape(shape).T
+    found: dict[bytes, list[int]] = {}
+    for q, column in enumerate(columns):
+        found.setdefault(column.tobytes(), []).append(q)
+    return tuple((columns[at[0]].copy(), np.array(at)) for at in found.values())
+
+
 def yearly(per_quarter: Array) -> Array:
-    """(..., Y) yearly sums of (..., 4Y) quarterly figures."""
-    q = per_quarter.reshape(*per_quarter.shape[:-1], -1, 4)
-    return ((q[..., 0] + q[..., 1]) + q[..., 2]) + q[..., 3]  # as .sum(axis=-1) adds them, ten times faster
+    """(Y, ...) yearly sums of (4Y, ...) quarterly figures."""
+    q = per_quarter.reshape(-1, 4, *per_quarter.shape[1:])
+    return ((q[:, 0] + q[:, 1]) + q[:, 2]) + q[:, 3]  # as .sum(axis=1) adds them, ten times faster
 
 
 # ------------------------------------------------------------------ off-the-shelf

@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from generator.model import Plan, Recommendation, Scenario, ScenarioPlan, Warning
 from generator.money import dollars, usd
-from generator.plan import decision, ownership, sensitivity
+from generator.plan import costs, decision, ownership, sensitivity
 from generator.plan.sensitivity import (
     CostModel,
     Outcomes,
@@ -267,7 +267,7 @@ def simulate(model: CostModel, draws: int, seed: int, rho: float = 0.0) -> Simul
     d = draw(model, draws, seed, rho)
     years, products = model.years, model.products
     build, tco = np.empty(draws), np.empty(draws)
-    custom, fixed, shelf = (np.empty((draws, years)) for _ in range(3))
+    custom, fixed, shelf = (np.empty((years, draws)).T for _ in range(3))  # (N, Y), each year's draws contiguous
     breaks = np.zeros(len(products), dtype=np.int64)  # draws in which custom breaks even, per product
     rows = max(1, ELEMENTS // (4 * years))  # draws priced at once: arrays of quarters that stay in cache
     per = max(1, ELEMENTS // (rows * years))  # products priced at once
@@ -275,16 +275,18 @@ def simulate(model: CostModel, draws: int, seed: int, rho: float = 0.0) -> Simul
         at = slice(start, start + rows)
         labour = d.labour_of(at)
         build[at] = labour.sum(axis=1)
+        grown = costs.growth(d.escalation[at], years)  # each side's escalation alike
         inputs = d.maintenance[at], d.hosting[at], d.escalation[at], d.running[at], d.fees[at], d.golive[at]
-        custom[at] = model.custom_yearly(labour, *inputs)
-        fixed[at] = model.custom_yearly(None, *inputs)
+        custom[at] = model.custom_yearly(labour, *inputs, grown=grown)
+        fixed[at] = model.custom_yearly(None, *inputs, grown=grown)
         cum = decision.cumulative(custom[at])
         tco[at] = cum[:, -1]
         shelf_inputs = d.extras[at], d.escalation[at], d.switching[at], d.fees[at], d.golive[at]
         for first in range(0, len(products), per):
-            block = model.products_yearly(*shelf_inputs, products[first:first + per])
+            block = model.products_yearly(*shelf_inputs, products[first:first + per], grown=grown)
             breaks[first:first + per] += (cum[:, None, :] < decision.cumulative(block)).any(axis=2).sum(axis=0)
-        shelf[at] = model.products_yearly(*shelf_inputs, (products[model.cheapest],))[:, 0]
+            if first <= model.cheapest < first + per:
+                shelf[at] = block[:, model.cheapest - first]
     return Simulation(build, tco, breaks / draws, custom, fixed, shelf, d)
 
 

@@ -80,14 +80,15 @@ class CostModel:
 
     def custom_yearly(self, comp: Array | None, maintenance: Array, hosting: Array, escalation: Array,
                       running: Array | float | None = None, fees: Array | float = 1.0,
-                      golive: Array | float | None = None) -> Array:
+                      golive: Array | float | None = None, grown: Array | None = None) -> Array:
         """(N, Y) yearly cost of the custom build: comp (N, K), the other inputs (N,); comp None:
         nothing delivered (the running costs that do not scale with the build). The running
-        multiple and the go-live dip at their point unless given, `fees` a multiple of their point."""
+        multiple and the go-live dip at their point unless given, `fees` a multiple of their point;
+        `grown` costs.growth(escalation), when the caller has it."""
         card = self.card
         servers, annual = costs.yearly_hosting(card, self.hosting_kind, hosting)
-        if comp is None:
-            phase1 = phase2 = training = np.zeros(hosting.shape[0])
+        if comp is None:  # nothing delivered: the same in every draw (broadcast)
+            phase1 = phase2 = training = np.zeros(1)
         else:
             phase1, phase2 = comp[:, self.phase1].sum(axis=1), comp[:, ~self.phase1].sum(axis=1)
             training = comp[:, self.training].sum(axis=1)
@@ -97,8 +98,9 @@ class CostModel:
             card, phase1, phase2, servers, fixed, maintenance, escalation, self.years,
             self.running[1] if running is None else running,
             (self.fee_starts[0] * factor, self.fee_starts[1] * factor, self.fee_starts[2] * factor),
-            self.golive[1] if golive is None else golive, self.legacy, self.refresh, self.phased, self.support)
-        return costs.yearly(quarters.total)
+            self.golive[1] if golive is None else golive, self.legacy, self.refresh, self.phased, self.support,
+            grown)
+        return costs.yearly(quarters.total).T  # (Y, N) -> (N, Y)
 
     def custom_cumulative(self, comp: Array, maintenance: Array, hosting: Array,
                           escalation: Array | None = None) -> Array:
@@ -107,12 +109,15 @@ class CostModel:
         return np.cumsum(self.custom_yearly(comp, maintenance, hosting, esc), axis=-1)
 
     def products_yearly(self, extras: Array, escalation: Array, switching: Array, fees: Array | float = 1.0,
-                        golive: Array | float | None = None, products: tuple[Product, ...] | None = None) -> Array:
+                        golive: Array | float | None = None, products: tuple[Product, ...] | None = None,
+                        grown: Array | None = None) -> Array:
         """(N, P, Y) yearly cost of each product: extras (a share of its subscription), escalation,
-        switching (N,), the fees both paths pay (a multiple of their point) and the go-live dip."""
+        switching (N,), the fees both paths pay (a multiple of their point) and the go-live dip
+        (`grown` costs.growth(escalation), when the caller has it)."""
         products = self.products if products is None else products
-        out = np.empty((extras.shape[0], len(products), self.years))
-        drawn = costs.growth(escalation, self.years)  # (N, Y), shared by the products without their own
+        out = np.empty((self.years, len(products), extras.shape[0])).T  # each year's draws contiguous
+        drawn = costs.growth(escalation, self.years) if grown is None else grown  # (N, Y), shared by the
+        # products without their own
         each = np.ones_like(extras)
         shared = each * self.shelf_fees * np.asarray(fees)
         once = switching + (self.golive[1] if golive is None else golive) + self.shelf_legacy
