@@ -275,7 +275,7 @@ def simulate(model: CostModel, draws: int, seed: int, rho: float = 0.0) -> Simul
         at = slice(start, start + rows)
         labour = d.labour_of(at)
         build[at] = labour.sum(axis=1)
-        grown = costs.growth(d.escalation[at], years)  # each side's escalation alike
+        grown = np.asfortranarray(costs.growth(d.escalation[at], years))  # each side's escalation alike
         inputs = d.maintenance[at], d.hosting[at], d.escalation[at], d.running[at], d.fees[at], d.golive[at]
         custom[at] = model.custom_yearly(labour, *inputs, grown=grown)
         fixed[at] = model.custom_yearly(None, *inputs, grown=grown)
@@ -403,10 +403,10 @@ def analyse(sp: ScenarioPlan, draws: int | None = None) -> RiskResult:
     model, sim, draws, seed = _simulation(sp, draws)
     at = Outcomes(sp, model, sim)  # the decision's present values, shared by the switching values
     confidence = min(max(card.value("risk.budget_confidence_pct"), 0.0), 1.0)
-    build_q = quantiles(sim.build, np.array([p / 100 for p in PERCENTILES] + [confidence]))
-    tco_q = quantiles(sim.tco, np.array([p / 100 for p in PERCENTILES]))
     grid = np.linspace(0.0, 1.0, S_CURVE_POINTS)
-    curve = tuple((round(float(p), 2), c) for p, c in zip(grid, quantiles(sim.build, grid), strict=True))
+    build_q = quantiles(sim.build, np.concatenate([[p / 100 for p in PERCENTILES] + [confidence], grid]))  # one pass
+    tco_q = quantiles(sim.tco, np.array([p / 100 for p in PERCENTILES]))
+    curve = tuple((round(float(p), 2), c) for p, c in zip(grid, build_q[len(PERCENTILES) + 1:], strict=True))
     rate = card.value("discount.rate")
     cls = estimate_class(sp.scenario)
     acc_lo, acc_hi, acc_lo_n, acc_hi_n, acc_text = accuracy(card, cls, sp.build.expected)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -123,7 +124,7 @@ class CostModel:
         once = switching + (self.golive[1] if golive is None else golive) + self.shelf_legacy
         for i, p in enumerate(products):
             extra = costs.default_extras(extras, p.subscription) if p.extras is None else each * p.extras
-            base = costs.product_base(each * p.subscription, extra, each * p.surcharge, shared)
+            base = costs.product_base(p.subscription, extra, p.surcharge, shared)  # (N,), as extra and shared
             yearly = costs.escalated(base, drawn if p.increase is None else costs.growth(p.increase, self.years))
             yearly[:, 0] += once
             out[:, i, :] = yearly
@@ -143,11 +144,13 @@ class CostModel:
         surcharge = costs.surcharge(card, subscription, level or self.level)
         return replace(p, subscription=subscription, surcharge=surcharge)
 
-    def point_tco(self, comp: Array, maintenance: float | None = None, hosting: float | None = None) -> Array:
-        """(N,) horizon cost of the custom build for rows of components, the rest at their point."""
+    def point_tco(self, comp: Array, maintenance: float | Array | None = None,
+                  hosting: float | Array | None = None) -> Array:
+        """(N,) horizon cost of the custom build for rows of components, the rest at their point
+        (the maintenance share and the hosting figure: one for every row, or one per row)."""
         n = comp.shape[0]
-        m = np.full(n, self.maintenance[1] if maintenance is None else maintenance)
-        h = np.full(n, self.hosting[1] if hosting is None else hosting)
+        m = np.broadcast_to(self.maintenance[1] if maintenance is None else maintenance, (n,)).astype(np.float64)
+        h = np.broadcast_to(self.hosting[1] if hosting is None else hosting, (n,)).astype(np.float64)
         return self.custom_cumulative(comp, m, h)[:, -1]
 
 
@@ -273,45 +276,75 @@ def _item(name: str, source: str, unit: str, inputs: tuple[float, float], build:
                            t_lo, t_hi, abs(t_hi - t_lo))
 
 
-def _component_items(sp: ScenarioPlan, model: CostModel, tco: float, base_tco: float) -> list[SensitivityItem]:
+class _Moves:
+    """The tornado's moved inputs, priced together: rows of components, each with its own
+    maintenance share and hosting figure (the others at their point), one horizon cost per row."""
+
+    def __init__(self, model: CostModel) -> None:
+        self.model = model
+        self.rows: list[Array] = []
+        self.shares: list[float] = []
+        self.hosting: list[float] = []
+        self.base = self.add(model.mode[None, :])[0]
+
+    def add(self, rows: Array, maintenance: float | None = None, hosting: float | None = None) -> list[int]:
+        """Where `rows` (R, K) will be among the priced rows."""
+        start = sum(len(r) for r in self.rows)
+        self.rows.append(rows)
+        self.shares += [self.model.maintenance[1] if maintenance is None else maintenance] * len(rows)
+        self.hosting += [self.model.hosting[1] if hosting is None else hosting] * len(rows)
+        return list(range(start, start + len(rows)))
+
+    def priced(self, tco: float) -> Callable[[int], float]:
+        """Each row's horizon cost, moved from the plan's by the difference to the base row."""
+        costs_at = self.model.point_tco(np.concatenate(self.rows), np.array(self.shares), np.array(self.hosting))
+        base = float(costs_at[self.base])
+        return lambda i: float(costs_at[i]) - base + tco
+
+
+# an item once its two rows (input low, input high) are priced, and where those rows are
+Pending = tuple[Callable[[tuple[float, float]], SensitivityItem], int, int]
+
+
+def _component_items(sp: ScenarioPlan, model: CostModel, moves: _Moves) -> list[Pending]:
     card = sp.scenario.card
     chosen = [k for k, li in enumerate(model.components)
               if (entry := line_entry(card, li)) is None or sourced(entry)]
-    rows = np.tile(model.mode, (2 * len(chosen), 1))  # each component at its low, then its high: one pass
+    rows = np.tile(model.mode, (2 * len(chosen), 1))  # each component at its low, then its high
     for j, k in enumerate(chosen):
         rows[2 * j, k], rows[2 * j + 1, k] = model.low[k], model.high[k]
-    moved = model.point_tco(rows) - base_tco + tco if chosen else np.zeros(0)  # no component: nothing moves
-    out = []
+    at = moves.add(rows)
+    out: list[Pending] = []
     for j, k in enumerate(chosen):
         li = model.components[k]
         build = (sp.build.expected + li.cost.low - li.cost.expected,
                  sp.build.expected + li.cost.high - li.cost.expected)
-        out.append(_item(li.name, li.source, "$", (li.cost.low, li.cost.high), build,
-                         (moved[2 * j], moved[2 * j + 1])))
+        out.append((partial(_item, li.name, li.source, "$", (li.cost.low, li.cost.high), build),
+                    at[2 * j], at[2 * j + 1]))
     return out
 
 
-def _run_items(sp: ScenarioPlan, model: CostModel, tco: float, base_tco: float) -> list[SensitivityItem]:
-    card, out = sp.scenario.card, []
+def _run_items(sp: ScenarioPlan, model: CostModel, moves: _Moves) -> list[Pending]:
+    card, out = sp.scenario.card, list[Pending]()
     mode = model.mode[None, :]
     build = (float(sp.build.expected), float(sp.build.expected))
     if sourced(card.entry("maintenance.low_pct")):
         lo, _, hi = model.maintenance
-        moved = [float(model.point_tco(mode, maintenance=v)[0]) - base_tco + tco for v in (lo, hi)]
-        out.append(_item("Annual maintenance (share of the build)", card.entry("maintenance.low_pct").cited,
-                         "share", (lo, hi), build, (moved[0], moved[1])))
+        at = moves.add(mode, maintenance=lo) + moves.add(mode, maintenance=hi)
+        out.append((partial(_item, "Annual maintenance (share of the build)", card.entry("maintenance.low_pct").cited,
+                            "share", (lo, hi), build), at[0], at[1]))
     onprem = model.hosting_kind is Hosting.ONPREM
     key = "hosting.onprem.upfront.low" if onprem else "hosting.cloud.monthly.low"
     if sourced(card.entry(key)):
         lo, _, hi = model.hosting
-        moved = [float(model.point_tco(mode, hosting=v)[0]) - base_tco + tco for v in (lo, hi)]
+        at = moves.add(mode, hosting=lo) + moves.add(mode, hosting=hi)
         name, unit, inputs = (("On-premise servers (up front)", "$", (lo, hi)) if onprem
                               else ("Cloud hosting (per month)", "$ per month", (lo / 12, hi / 12)))
-        out.append(_item(name, card.entry(key).cited, unit, inputs, build, (moved[0], moved[1])))
+        out.append((partial(_item, name, card.entry(key).cited, unit, inputs, build), at[0], at[1]))
     return out
 
 
-def _rate_item(sp: ScenarioPlan, model: CostModel, tco: float, base_tco: float) -> list[SensitivityItem]:
+def _rate_item(sp: ScenarioPlan, model: CostModel, moves: _Moves) -> list[Pending]:
     """The offshore team's effective rate across the guide's 50-60% saving on a US team."""
     clinic, card = sp.scenario.clinic, sp.scenario.card
     entry = card.entry("geography.savings.low")
@@ -323,19 +356,19 @@ def _rate_item(sp: ScenarioPlan, model: CostModel, tco: float, base_tco: float) 
     if point <= 0:
         return []
     factors = np.array([r / point for r in rates])
-    moved = model.point_tco(np.outer(factors, model.mode)) - base_tco + tco
+    at = moves.add(np.outer(factors, model.mode))
     build = (sp.build.expected * factors[0], sp.build.expected * factors[1])
-    return [_item("Offshore team's effective hourly rate", entry.cited, "$ per hour", rates, build,
-                  (moved[0], moved[1]))]
+    return [(partial(_item, "Offshore team's effective hourly rate", entry.cited, "$ per hour", rates, build),
+             at[0], at[1])]
 
 
 def tornado(sp: ScenarioPlan, model: CostModel) -> tuple[SensitivityItem, ...]:
-    """Each sourced input across its range, ranked by the swing in build cost (then in TCO)."""
-    tco = float(sp.ownership.custom_cumulative[-1])
-    base_tco = float(model.point_tco(model.mode[None, :])[0])
-    items = (_component_items(sp, model, tco, base_tco) + _run_items(sp, model, tco, base_tco)
-             + _rate_item(sp, model, tco, base_tco))
-    items = [i for i in items if i.swing or i.tco_swing]
+    """Each sourced input across its range, ranked by the swing in build cost (then in TCO); every
+    moved input priced in one pass (`_Moves`)."""
+    moves = _Moves(model)
+    pending = _component_items(sp, model, moves) + _run_items(sp, model, moves) + _rate_item(sp, model, moves)
+    moved = moves.priced(float(sp.ownership.custom_cumulative[-1]))
+    items = [i for i in (make((moved(lo), moved(hi))) for make, lo, hi in pending) if i.swing or i.tco_swing]
     return tuple(sorted(items, key=lambda i: (-i.swing, -i.tco_swing, i.name)))
 
 
