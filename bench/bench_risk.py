@@ -6,12 +6,18 @@ Measures risk.analyse on planned scenarios of three sizes, and its parts: the Mo
 (risk.draws draws), the tornado and the switching values (on the simulation's own draws).
 Each figure is the best (lowest) CPU time of the repeats (time.process_time, so that other
 processes on a loaded machine count less), with the median after it; the load average is printed.
+
+The last column is the minor page faults per analysis: the memory glibc hands back to the system
+after one analysis and takes again for the next (a few MB of arrays). They cost some 2 us each,
+and their number depends on what the process allocated before, so the same analysis measures a
+few milliseconds apart from one script or order of scenarios to another (docs/performance.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 import time
@@ -74,8 +80,12 @@ def parts(sp: ScenarioPlan, repeat: int) -> dict[str, tuple[float, float]]:
     seed = risk.seed_for(sp.scenario)
     rho = sp.scenario.card.value("risk.correlation")
     sim = risk.simulate(model, draws, seed, rho)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    analyse = cpu_ms(lambda: risk.analyse(sp), repeat)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
     return {
-        "analyse": cpu_ms(lambda: risk.analyse(sp), repeat),
+        "analyse": analyse,
+        "page faults": (faults / (repeat + 1), 0.0),
         "monte carlo": cpu_ms(lambda: risk.simulate(model, draws, seed, rho), repeat),
         "tornado": cpu_ms(lambda: sensitivity.tornado(sp, model), repeat),
         "switching": cpu_ms(lambda: sensitivity.switching(sp, model, sim), repeat),
@@ -91,10 +101,11 @@ def main() -> None:
     print(f"risk analysis, {draws:,} draws per scenario, CPU ms of {args.repeat} runs: best / median; "
           f"load average {os.getloadavg()[0]:.2f}")
     columns = ("analyse", "monte carlo", "tornado", "switching", "plan_scenario")
-    print(f"{'scenario':46}" + "".join(f"{c:>16}" for c in columns))
+    print(f"{'scenario':46}" + "".join(f"{c:>16}" for c in columns) + f"{'page faults':>13}")
     for name, sc in SCENARIOS.items():
         row = parts(planner.plan_scenario(sc), args.repeat)
-        print(f"{name:46}" + "".join(f"{row[c][0]:8.1f} /{row[c][1]:6.1f}" for c in columns))
+        print(f"{name:46}" + "".join(f"{row[c][0]:8.1f} /{row[c][1]:6.1f}" for c in columns)
+              + f"{row['page faults'][0]:13.0f}")
     sp = planner.plan_scenario(replace(SCENARIOS["typical (8 modules, 3 integrations)"]))
     model = sensitivity.cost_model(sp)
     for n in (1000, 100_000):
