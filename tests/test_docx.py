@@ -18,6 +18,7 @@ import pytest
 docx = pytest.importorskip("docx")
 from generator.render import docx as docx_writer  # noqa: E402
 from generator.render.budget_json import budget_dict  # noqa: E402
+from generator.render.document import CHART_MARK  # noqa: E402
 from generator.settings import Branding  # noqa: E402
 from tests.builders import clinic_workbook  # noqa: E402
 from tests.conftest import CASES, HOSTILE, settings  # noqa: E402
@@ -49,6 +50,17 @@ def rendered(name: str, firm: str | None = None) -> bytes:
     return render(name) if firm is None else render(name, branding=Branding(firm=firm))
 
 
+@cache
+def rendered_report(name: str, firm: str | None = None) -> bytes:
+    """The full report's Markdown through the Word writer: its 8-column sensitivity table is the
+    widest table the templates make (a client edition comparing many products has such tables too)."""
+    from generator.render import document as documents
+
+    s = settings(formats=("docx",)) if firm is None else settings(formats=("docx",), branding=Branding(firm=firm))
+    plan = CASES[name]()
+    return docx_writer.render(plan, s, documents.render_markdown(plan, s))
+
+
 def test_word_headings_tables_pictures_and_the_same_figures_as_json() -> None:
     plan = CASES["ortho-risk"]()
     data = rendered("ortho-risk")
@@ -63,10 +75,11 @@ def test_word_headings_tables_pictures_and_the_same_figures_as_json() -> None:
     assert len(document.tables) >= 10
     header_row = document.tables[0].rows[0]._tr
     assert header_row.find(".//{*}tblHeader") is not None  # repeated on every page the table spans
-    assert len(document.inline_shapes) == 5  # the five charts, as pictures
+    charts = len(CHART_MARK.findall(client_markdown(plan)))
+    assert charts >= 3 and len(document.inline_shapes) == charts  # every chart, as a picture
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         pngs = [n for n in zf.namelist() if n.startswith("word/media/") and n.endswith(".png")]
-        assert len(pngs) == 5 and all(zf.read(n).startswith(b"\x89PNG") for n in pngs)
+        assert len(pngs) == charts and all(zf.read(n).startswith(b"\x89PNG") for n in pngs)
         assert not [n for n in zf.namelist() if "thumbnail" in n]
     text = all_text(document)
     allowed = allowed_figures(plan)
@@ -75,6 +88,28 @@ def test_word_headings_tables_pictures_and_the_same_figures_as_json() -> None:
         assert f"${figure:,}" in text
     base = budget_dict(plan)["scenarios"][0]
     assert f"${base['build']['expected']:,}" in text
+
+
+def client_markdown(plan) -> str:  # type: ignore[no-untyped-def]
+    from generator.render import document as documents
+
+    return documents.render_markdown(plan, settings(formats=("docx",)), "client")
+
+
+def test_it_is_the_client_edition_with_words_own_table_of_contents() -> None:
+    """The deliverable a consultant edits (output-spec: "the same deliverable as an editable Word
+    document"): the sections of budget.html and budget.pdf, in their order, listed by a TOC field
+    that Word updates with page numbers when it opens the file; budget.md stays the full report."""
+    plan = CASES["ortho-risk"]()
+    document = open_docx(rendered("ortho-risk"))
+    sections = re.findall(r"^## (.+)$", client_markdown(plan), re.M)
+    assert [p.text for p in document.paragraphs if p.style.name == "Heading 1"] == sections
+    at = next(i for i, p in enumerate(document.paragraphs) if p.text == "Contents")
+    assert document.paragraphs[at].style.name == "TOC Heading"
+    assert [p.text for p in document.paragraphs[at + 1:at + 1 + len(sections)]] == sections
+    body = document.element.body.xml
+    assert body.count('w:fldCharType="begin" w:dirty="true"') == 1 and body.count('w:fldCharType="end"') == 1
+    assert "Scenario: US team" not in all_text(document)  # the full report's per-scenario chapters
 
 
 def test_header_footer_page_numbers_and_fixed_properties() -> None:
@@ -110,7 +145,9 @@ def test_user_text_stays_literal_text() -> None:
     assert "=HYPERLINK(\"http://evil\")" in text
     assert "{PAGE} <b>Firm</b>" in document.sections[0].header.paragraphs[0].text
     body = zipfile.ZipFile(io.BytesIO(data)).read("word/document.xml").decode()
-    assert "<script>" not in body and "instrText" not in body  # no markup and no field from user text
+    assert "<script>" not in body  # no markup
+    fields = re.findall(r"<w:instrText[^>]*>([^<]*)</w:instrText>", body)
+    assert fields == [' TOC \\o "1-1" \\h \\z \\u ']  # and no field but the contents' own
     assert "<w:hyperlink" not in body and "<w:fldSimple" not in body
 
 
@@ -136,7 +173,7 @@ def test_the_sensitivity_table_keeps_every_figure_whole_on_a_landscape_page() ->
     table that would fill most of a portrait page goes on a landscape page with its introduction."""
     from generator.render.docx_table import em
 
-    document = open_docx(rendered("ortho-risk"))
+    document = open_docx(rendered_report("ortho-risk"))
     table = sensitivity_table(document)
     index = section_index(document, table)
     section = document.sections[index]
@@ -159,7 +196,7 @@ def test_the_sensitivity_table_keeps_every_figure_whole_on_a_landscape_page() ->
 
 
 def test_a_landscape_page_has_its_own_header_and_the_portrait_pages_share_the_first() -> None:
-    document = open_docx(rendered("ortho-risk", "Northbridge"))
+    document = open_docx(rendered_report("ortho-risk", "Northbridge"))
     sections = list(document.sections)
     turned = [s for s in sections if s.page_width > s.page_height]
     upright = [s for s in sections if s.page_width < s.page_height]

@@ -361,8 +361,8 @@ def _render(env: jinja2.Environment, name: str, values: dict[str, Any]) -> str:
 
 
 def render_markdown(plan: Plan, settings: Settings, edition: str = "report") -> str:
-    """The budget document as Markdown: the full report (`budget.md.j2`, for budget.md and
-    budget.docx) or the client edition (`client.md.j2`, for budget.html and budget.pdf: the base
+    """The budget document as Markdown: the full report (`budget.md.j2`, for budget.md) or the
+    client edition (`client.md.j2`, for budget.html, budget.pdf and budget.docx: the base
     scenario in full, the others side by side and in a short appendix)."""
     text = _render(environment(settings, "md"), EDITIONS[edition], context(plan, settings, edition))
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"

@@ -1,10 +1,11 @@
 """budget.docx: the same deliverable as an editable Word document.
 
-The document is the Markdown the templates render (so it says exactly what budget.md, the HTML
-and the PDF say), converted to HTML by Python-Markdown and then walked element by element into
-Word's own structures: headings in the built-in Heading styles (Word's navigation pane lists
-them), real tables with a repeated header row, bullet lists, and the charts as PNG pictures.
-User text only ever becomes the text of a run, never markup or a field code.
+The document is the client edition's Markdown (`client.md.j2`, so it says exactly what the HTML
+and the PDF say; budget.md keeps the full report), converted to HTML by Python-Markdown and then
+walked element by element into Word's own structures: headings in the built-in Heading styles
+(Word's navigation pane lists them), real tables with a repeated header row, bullet lists, and
+the charts as PNG pictures. The table of contents is Word's own TOC field (updated with page
+numbers when Word opens it). User text only ever becomes the text of a run, never markup or a field code.
 
 With `docx_reference` in the branding file, the document starts from that .docx, like pandoc's
 and Quarto's reference documents: its styles (fonts, colours, spacing), page size and margins,
@@ -86,12 +87,14 @@ def text(value: str) -> str:
 
 
 def render(plan: Plan, settings: Settings, markdown_text: str | None = None) -> bytes:
-    """The Word document for `plan`; pass the Markdown when it is already rendered."""
+    """The Word document for `plan`: the client edition, the deliverable a consultant edits
+    before it goes out (budget.md keeps the full report); pass its Markdown when it is already
+    rendered."""
     require()
     if markdown_text is None:
         from generator.render import document
 
-        markdown_text = document.render_markdown(plan, settings)
+        markdown_text = document.render_markdown(plan, settings, "client")
     return Builder(plan, settings).build(markdown_text)
 
 
@@ -183,7 +186,8 @@ class Builder:
 
         from generator.render.document import MD_EXTENSIONS
 
-        body = markdown.Markdown(extensions=list(MD_EXTENSIONS), output_format="html").convert(markdown_text)
+        body = markdown.Markdown(extensions=list(MD_EXTENSIONS), output_format="html",
+                                 extension_configs={"toc": {"toc_depth": "2-2"}}).convert(markdown_text)
         root = lxml_html.fragment_fromstring(body or "<p></p>", create_parent="div")
         self._blocks(root)
         self._header_footer()
@@ -225,11 +229,53 @@ class Builder:
                     self.inline(p, child)
         elif tag == "hr":
             return
+        elif tag == "div" and "toc" in (node.get("class") or "").split():
+            self._contents(node)
         elif tag in ("div", "section"):
             self._blocks(node)
         else:
             p = self.doc.add_paragraph()
             self.inline(p, node)
+
+    def _contents(self, node: Any) -> None:
+        """The table of contents: Word's own TOC field over the level-1 headings, with the
+        sections' names as its text until Word (or LibreOffice) updates it with page numbers;
+        `w:dirty` asks Word to update it when the document is opened."""
+        from docx.oxml.ns import qn
+        from docx.oxml.parser import OxmlElement
+        from docx.shared import Pt
+
+        entries = [text("".join(a.itertext())) for a in node.iter("a")]
+        if not entries:
+            return
+        title = self.paragraph(self.style("TOC Heading") or self.style("Heading 1"))
+        title.add_run("Contents")
+        title.paragraph_format.keep_with_next = True
+
+        def field(p: Paragraph, kind: str, instruction: str = "") -> None:
+            run = OxmlElement("w:r")
+            if instruction:
+                element = OxmlElement("w:instrText")
+                element.set(qn("xml:space"), "preserve")
+                element.text = instruction
+            else:
+                element = OxmlElement("w:fldChar")
+                element.set(qn("w:fldCharType"), kind)
+                if kind == "begin":
+                    element.set(qn("w:dirty"), "true")
+            run.append(element)
+            p._p.append(run)
+
+        for i, entry in enumerate(entries):
+            p = self.paragraph(self.style("TOC 1") or self.style("Normal"))
+            p.paragraph_format.space_before, p.paragraph_format.space_after = Pt(0), Pt(2)
+            if i == 0:
+                field(p, "begin")
+                field(p, "", ' TOC \\o "1-1" \\h \\z \\u ')
+                field(p, "separate")
+            p.add_run(entry)
+            if i == len(entries) - 1:
+                field(p, "end")
 
     def _heading(self, node: Any, style_name: str) -> None:
         from docx.oxml.ns import qn

@@ -10,8 +10,9 @@ Adding a format is one entry in `WRITERS` plus its module, which has
 
 Markdown, HTML and PDF are one chain (templates -> Markdown -> HTML -> printed PDF): when several
 of them are asked for, `render_all` renders the Markdown and the HTML once and hands them on.
-budget.md and budget.docx are the full report; budget.html and budget.pdf the client edition
-(`document.client_html`: the base scenario in full, the others side by side and in an appendix).
+budget.md is the full report; budget.html, budget.pdf and budget.docx are the client edition, the
+deliverable (`client.md.j2`: the base scenario in full, the others side by side and in an
+appendix), budget.docx as an editable Word document.
 """
 
 from __future__ import annotations
@@ -94,15 +95,16 @@ class _Chain:
     plan: Plan | None = None
     settings: Settings | None = None
     markdown: str | None = None
+    client: str | None = None  # the client edition's Markdown
     html: str | None = None
 
     def for_(self, plan: Plan, settings: Settings) -> _Chain:
         if plan is not self.plan or settings is not self.settings:
-            self.plan, self.settings, self.markdown, self.html = plan, settings, None, None
+            self.plan, self.settings, self.markdown, self.client, self.html = plan, settings, None, None, None
         return self
 
     def clear(self) -> None:
-        self.plan, self.settings, self.markdown, self.html = None, None, None, None
+        self.plan, self.settings, self.markdown, self.client, self.html = None, None, None, None, None
 
 
 _chain = _Chain()
@@ -117,12 +119,21 @@ def _markdown(plan: Plan, settings: Settings) -> str:
     return chain.markdown
 
 
+def _client(plan: Plan, settings: Settings) -> str:
+    chain = _chain.for_(plan, settings)
+    if chain.client is None:
+        from generator.render import document
+
+        chain.client = document.render_markdown(plan, settings, "client")
+    return chain.client
+
+
 def _html(plan: Plan, settings: Settings) -> str:
     chain = _chain.for_(plan, settings)
     if chain.html is None:
         from generator.render import document
 
-        chain.html = document.client_html(plan, settings)
+        chain.html = document.render_html(_client(plan, settings), plan, settings)
     return chain.html
 
 
@@ -156,7 +167,7 @@ def pdf_engine(settings: Settings) -> str:
 def render_docx(plan: Plan, settings: Settings) -> bytes:
     from generator.render import docx
 
-    return docx.render(plan, settings, _markdown(plan, settings))
+    return docx.render(plan, settings, _client(plan, settings))
 
 
 def docx_available() -> bool:
