@@ -138,3 +138,14 @@ def test_s_curve_has_cost_ticks_on_its_x_axis() -> None:
     assert len(ticks) >= 3 and ticks == sorted(ticks)
     assert ticks[0] <= r.p10 and ticks[-1] >= r.p90
     assert "Build cost, US$ thousands" in svg
+
+
+def test_without_fees_or_support_the_underestimation_and_going_live_stay_two_paragraphs() -> None:
+    """The underestimation paragraph ran into "Going live" (one newline) when neither third-party
+    fees nor user support came between them."""
+    from tests.builders import modules, scenario
+
+    p = plan(scenario(mods=modules(off=["Clinical documentation", "FHIR R4 API"])))
+    assert not p.base.run.fees and not p.base.run.support_expected
+    md = render.render_markdown(p, settings())
+    assert "not the project budget.\n\n**Going live.**" in md
