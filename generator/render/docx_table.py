@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 
 TEXT_WORD = 12  # a prose or key column may break a longer word (a rate-card key) to keep figures whole
@@ -133,11 +134,11 @@ def column_widths(texts: list[list[str]], header_rows: int, count: int, text_wid
 
 
 def add_table(builder: Any, node: Any) -> None:
-    """`node` (an HTML table) as a Word table at the end of the builder's document."""
-    from docx.enum.table import WD_TABLE_ALIGNMENT
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Inches, Pt
+    """`node` (an HTML table) as a Word table at the end of the builder's document.
 
+    The table's XML is written as one string and parsed once: python-docx's cell, paragraph and
+    run objects cost milliseconds a cell, minutes for the largest workbook's hundreds of
+    thousands of cells. The elements are the ones python-docx itself writes, in its order."""
     head = [tr for tr in node.iter("tr") if tr.getparent().tag == "thead"]
     rows = list(node.iter("tr"))
     cells = [[c for c in tr if c.tag in ("td", "th")] for tr in rows]
@@ -148,46 +149,110 @@ def add_table(builder: Any, node: Any) -> None:
     plan = layout(cell_texts(cells), len(head), count, *text_area(doc.sections[-1]))
     if plan.landscape:
         orient(doc, landscape=True, carry=True)
-    table = doc.add_table(rows=len(rows), cols=count)
+    twips = [_twips(w) for w in plan.widths]
     grid = builder.style("Table Grid")
+    keep = len(rows) <= 20  # a short table stays on one page with the line that introduces it
+    size = f'<w:sz w:val="{round(plan.size * 2)}"/>' if plan.size is not None else ""
+    out = [f"<w:tbl {_NS}><w:tblPr>"]
     if grid is not None:
-        table._tbl.tblPr.style = grid.style_id  # by id: python-docx's setter walks every style
-    table.alignment = WD_TABLE_ALIGNMENT.LEFT
+        out.append(f'<w:tblStyle w:val="{escape(grid.style_id, True)}"/>')
+    out.append('<w:tblW w:type="auto" w:w="0"/><w:jc w:val="left"/><w:tblLayout w:type="fixed"/>')
     if plan.margin is not None:
-        _cell_margins(table, plan.margin)
-    widths = [Inches(w) for w in plan.widths]
-    word_rows = list(table.rows)
-    for tr, row_cells, word_row in zip(rows, cells, word_rows, strict=True):
+        out.append("<w:tblCellMar>" + "".join(f'<w:{side} w:w="{plan.margin}" w:type="dxa"/>'
+                                              for side in ("left", "right")) + "</w:tblCellMar>")
+    out.append('<w:tblLook w:firstColumn="1" w:firstRow="1" w:lastColumn="0" w:lastRow="0" w:noHBand="0" '
+               'w:noVBand="1" w:val="04A0"/></w:tblPr><w:tblGrid>')
+    out.extend(f'<w:gridCol w:w="{t}"/>' for t in twips)
+    out.append("</w:tblGrid>")
+    last = len(rows) - 1
+    spare = _spare_twips(doc, count)
+    for r, (tr, row_cells) in enumerate(zip(rows, cells, strict=True)):
         header = tr in head
-        _row_flags(word_row, header=header)
-        word_cells = word_row.cells  # a list built on each access: once per row
-        for c, cell_node in enumerate(row_cells):
-            cell = word_cells[c]
-            cell.width = widths[c]
-            p = cell.paragraphs[0]
-            builder.inline(p, cell_node, bold=True if header else None)
-            if plan.size is not None:
-                for run in p.runs:
-                    run.font.size = Pt(plan.size)
+        out.append('<w:tr><w:trPr><w:cantSplit/>' + ('<w:tblHeader w:val="true"/>' if header else "") + "</w:trPr>")
+        kept = "<w:keepNext/>" if keep and r < last else ""
+        for c in range(count):
+            if c >= len(row_cells):  # a short row: the empty cell python-docx makes
+                body = f"<w:pPr>{kept}</w:pPr>" if kept else ""
+                out.append(f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{spare}"/></w:tcPr><w:p>{body}</w:p></w:tc>')
+                continue
+            cell_node = row_cells[c]
+            shade = f'<w:shd w:val="clear" w:color="auto" w:fill="{HEADER_FILL}"/>' if header else ""
+            out.append(f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{twips[c]}"/>{shade}</w:tcPr>')
             align = (cell_node.get("style") or "") + (cell_node.get("align") or "")
-            if "right" in align:
-                p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-            elif "center" in align:
-                p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-            if header:
-                _shade(cell, HEADER_FILL)
-    if len(rows) <= 20:  # a short table stays on one page with the line that introduces it
-        for word_row in word_rows[:-1]:
-            for cell in word_row.cells:
-                for para in cell.paragraphs:
-                    para.paragraph_format.keep_with_next = True
-    table.autofit = False
-    for col, w in zip(table._tbl.tblGrid.gridCol_lst, widths, strict=False):
-        col.w = w
+            jc = "right" if "right" in align else "center" if "center" in align else ""
+            ppr = kept + (f'<w:jc w:val="{jc}"/>' if jc else "")
+            runs: list[str] = []
+            inline_xml(runs, cell_node, size, bold=True if header else None)
+            body = (f"<w:pPr>{ppr}</w:pPr>" if ppr else "") + "".join(runs)
+            out.append(f"<w:p>{body}</w:p></w:tc>" if body else "<w:p/></w:tc>")
+        out.append("</w:tr>")
+    out.append("</w:tbl>")
+    from docx.oxml import parse_xml
+
+    doc.element.body._insert_tbl(parse_xml("".join(out)))
     if plan.landscape:
         orient(doc, landscape=False)  # its section break's paragraph also keeps the next table apart
     else:
         doc.add_paragraph()  # Word joins two tables that touch; a paragraph keeps them apart
+
+
+_NS = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+_BREAKS = re.compile(r"([\t\r\n])")
+
+
+def _twips(inches: float) -> int:
+    """A width in inches as python-docx writes it (whole EMUs, then rounded twips)."""
+    return int(round(int(inches * 914400) / 635))
+
+
+def _spare_twips(doc: Any, count: int) -> int:
+    """The width python-docx gives a new table's cells (the text width shared alike), in twips."""
+    section = doc.sections[-1]
+    width = int(section.page_width or 0) - int(section.left_margin or 0) - int(section.right_margin or 0)
+    return int(round((width // count) / 635))
+
+
+def inline_xml(out: list[str], node: Any, size: str, bold: bool | None = None, italic: bool | None = None,
+               code: bool = False) -> None:
+    """The text of `node` and its inline children as `w:r` elements, as `Builder.inline` makes
+    them with python-docx (each in `size`, a `w:sz` element or "")."""
+    if node.text:
+        run_xml(out, node.text, size, bold, italic, code)
+    for child in node:
+        tag = child.tag if isinstance(child.tag, str) else ""
+        if tag in ("strong", "b"):
+            inline_xml(out, child, size, True, italic, code)
+        elif tag in ("em", "i"):
+            inline_xml(out, child, size, bold, True, code)
+        elif tag == "code":
+            inline_xml(out, child, size, bold, italic, True)
+        elif tag == "br":
+            out.append(f"<w:r><w:rPr>{size}</w:rPr><w:br/></w:r>" if size else "<w:r><w:br/></w:r>")
+        elif tag:
+            inline_xml(out, child, size, bold, italic, code)
+        if child.tail:
+            run_xml(out, child.tail, size, bold, italic, code)
+
+
+def run_xml(out: list[str], value: str, size: str, bold: bool | None, italic: bool | None, code: bool) -> None:
+    """One run of `value` (`Builder._run`'s text, python-docx's tabs and breaks)."""
+    from generator.render.docx import text
+
+    value = text(re.sub(r"\s*\n\s*", " ", value))
+    if not value:
+        return
+    props = ('<w:rFonts w:ascii="Courier New" w:hAnsi="Courier New"/>' if code else "") + \
+        ("<w:b/>" if bold else "") + ("<w:i/>" if italic else "") + size
+    parts = [f"<w:rPr>{props}</w:rPr>" if props else ""]
+    for piece in _BREAKS.split(value):
+        if piece == "\t":
+            parts.append("<w:tab/>")
+        elif piece in ("\r", "\n"):
+            parts.append("<w:br/>")
+        elif piece:
+            space = ' xml:space="preserve"' if len(piece.strip()) < len(piece) else ""
+            parts.append(f"<w:t{space}>{escape(piece)}</w:t>")
+    out.append("<w:r>" + "".join(parts) + "</w:r>")
 
 
 def text_area(section: Any) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -220,46 +285,3 @@ def orient(doc: Any, landscape: bool, carry: bool = False) -> None:
     section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
     for p in moved:
         body[-1].addprevious(p)
-
-
-def _cell_margins(table: Any, twips: int) -> None:
-    from docx.oxml.ns import qn
-    from docx.oxml.parser import OxmlElement
-
-    tbl_pr = table._tbl.tblPr
-    margins = OxmlElement("w:tblCellMar")
-    for side in ("left", "right"):
-        el = OxmlElement(f"w:{side}")
-        el.set(qn("w:w"), str(twips))
-        el.set(qn("w:type"), "dxa")
-        margins.append(el)
-    later = tbl_pr.find(qn("w:tblLook"))  # the schema's order: the cell margins before the look
-    if later is not None:
-        later.addprevious(margins)
-    else:
-        tbl_pr.append(margins)
-
-
-def _row_flags(row: Any, header: bool) -> None:
-    """Rows never split across pages; header rows repeat on every page a table spans."""
-    from docx.oxml.ns import qn
-    from docx.oxml.parser import OxmlElement
-
-    tr_pr = row._tr.get_or_add_trPr()
-    tr_pr.append(OxmlElement("w:cantSplit"))
-    if header:
-        flag = OxmlElement("w:tblHeader")
-        flag.set(qn("w:val"), "true")
-        tr_pr.append(flag)
-
-
-def _shade(cell: Any, fill: str) -> None:
-    from docx.oxml.ns import qn
-    from docx.oxml.parser import OxmlElement
-
-    tc_pr = cell._tc.get_or_add_tcPr()
-    shd = OxmlElement("w:shd")
-    shd.set(qn("w:val"), "clear")
-    shd.set(qn("w:color"), "auto")
-    shd.set(qn("w:fill"), fill)
-    tc_pr.append(shd)
