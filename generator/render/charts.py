@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from html import escape
+from typing import TypeVar
 
 from generator.model import Plan, QuoteAnalysis, QuoteResult, ScenarioPlan
 from generator.money import share_text, usd
@@ -18,6 +19,9 @@ FONT = 'font-family="DejaVu Sans, Helvetica, Arial, sans-serif"'
 GREYS = ("#222222", "#555555", "#888888", "#333333")
 DASHES = ("7 4", "2 3", "9 3 2 3", "4 2")
 MARKERS = ("square", "triangle", "diamond", "cross")
+CHART_ROWS = 30  # the build chart's bars: the largest components (a workbook may have 400)
+CHART_PRODUCTS = 8  # the cost-of-ownership chart's products: the cheapest over the horizon
+T = TypeVar("T")
 
 
 def _t(x: float, y: float, text: str, size: int = 11, anchor: str = "start", weight: str = "normal",
@@ -140,8 +144,19 @@ def _spread(ys: list[float], gap: float = 13.0) -> list[float]:
 # ------------------------------------------------------------------ build cost by component
 
 
+def largest(items: Sequence[T], key: Callable[[T], float], most: int) -> list[T]:
+    """The `most` items of largest `key`, in their own order (ties: the earlier one)."""
+    if len(items) <= most:
+        return list(items)
+    kept = set(sorted(range(len(items)), key=lambda i: (-key(items[i]), i))[:most])
+    return [item for i, item in enumerate(items) if i in kept]
+
+
 def build_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
-    items = sorted(sp.components, key=lambda li: li.phase)
+    items = sorted(largest(sp.components, lambda li: li.cost.expected, CHART_ROWS), key=lambda li: li.phase)
+    drawn = "" if len(items) == len(sp.components) else (
+        f" The {len(items)} largest of {len(sp.components):,} components are drawn; the component breakdown "
+        "lists every one.")
     row, left, right = 24, 200, 110
     top = max((li.cost.high for li in items), default=1) or 1
     scale = (WIDTH - left - right) / top
@@ -166,7 +181,7 @@ def build_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
     parts.append(_hatched(left + 200, ly - 10, 14, 12, accent, f'stroke="{accent}"'))
     parts.append(_t(left + 220, ly, "Phase 2 (year two), hatched", 10))
     svg = _svg(height, "Build cost by component and phase", parts)
-    return _figure(svg, f"Build cost by component: expected {usd(sp.build.expected)} in all.")
+    return _figure(svg, f"Build cost by component: expected {usd(sp.build.expected)} in all.{drawn}")
 
 
 # ------------------------------------------------------------------ cumulative cost of ownership
@@ -174,7 +189,10 @@ def build_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
 
 def tco_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
     own = sp.ownership
-    series = [("Custom build", own.custom_cumulative)] + [(p.product, p.cumulative) for p in own.off_the_shelf]
+    products = largest(own.off_the_shelf, lambda p: -p.cumulative[-1], CHART_PRODUCTS)
+    drawn = "" if len(products) == len(own.off_the_shelf) else \
+        f" Of the {len(own.off_the_shelf):,} products, the {len(products)} cheapest over the horizon are drawn."
+    series = [("Custom build", own.custom_cumulative)] + [(p.product, p.cumulative) for p in products]
     left, right, top_pad, bottom = 60, 250, 24, 40
     height = 300
     top = max(max(v) for _, v in series) or 1
@@ -213,7 +231,7 @@ def tco_chart(sp: ScenarioPlan, accent: str, uid: str) -> str:
                         weight="bold" if name == "Custom build" else "normal"))
     svg = _svg(height, "Cumulative cost: custom build against each off-the-shelf product", parts)
     return _figure(svg, f"Cumulative cost over {own.years} years, custom build (solid, circles) against each "
-                        "off-the-shelf product (dashed, other markers).")
+                        f"off-the-shelf product (dashed, other markers).{drawn}")
 
 
 def _axes_y(x0: float, x1: float, ymax: float, step: float, py: object, title: str) -> list[str]:

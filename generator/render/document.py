@@ -201,6 +201,33 @@ def integration_rows(sp: ScenarioPlan) -> list[tuple[Integration, LineItem]]:
     return list(zip(sp.scenario.integrations, lines, strict=True))
 
 
+NAME_LENGTH = 80  # a name in a table cell is cut at this length (the section's heading or first table has it whole)
+SENSITIVITY_ROWS = 25  # the report's sensitivity tables: the inputs that move the cost most
+APPENDIX_ROWS = 25  # the client edition's appendix: each other scenario's largest components
+
+
+def f_short(value: object, whole: bool = False) -> object:
+    """A user's name as a table cell shows it: cut at NAME_LENGTH characters with an ellipsis
+    (a 500-character name repeated in every table of fifty scenarios made a 60 MB report),
+    unless `whole`. The cut is made before escaping, so no escape is ever split."""
+    text = str(value)
+    if whole or len(text) <= NAME_LENGTH:
+        return value
+    return text[:NAME_LENGTH - 1].rstrip() + "…"
+
+
+def largest_lines(items: tuple[LineItem, ...], most: int) -> tuple[list[LineItem], dict[str, float] | None]:
+    """The `most` lines of largest expected cost, in their own order, and the others summed
+    ({"count", "low", "expected", "high"}), or None when every line is shown."""
+    if len(items) <= most:
+        return list(items), None
+    kept = set(sorted(range(len(items)), key=lambda i: (-items[i].cost.expected, i))[:most])
+    rest = [li for i, li in enumerate(items) if i not in kept]
+    return [li for i, li in enumerate(items) if i in kept], {
+        "count": len(rest), "low": sum(li.cost.low for li in rest),
+        "expected": sum(li.cost.expected for li in rest), "high": sum(li.cost.high for li in rest)}
+
+
 def has_risk(sp: ScenarioPlan) -> bool:
     """Whether the risk stage ran (for templates of one's own; the shipped ones test `sp.risk`)."""
     return sp.risk is not None
@@ -250,6 +277,8 @@ def context(plan: Plan, settings: Settings, edition: str = "report") -> dict[str
         "assumption_value": assumption_value,
         "input_value": input_value,
         "assumption_groups": lambda: assumption_groups(plan),
+        "largest_lines": largest_lines,
+        "limits": {"sensitivity": SENSITIVITY_ROWS, "appendix": APPENDIX_ROWS},
     }
 
 
@@ -308,7 +337,7 @@ def _environment(templates: Path | None, kind: str) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(usd=f_usd, rate=f_rate, pct=f_pct, share=f_share, num=f_num, range=f_range, md=md_escape,
-                       css_string=css_string)
+                       css_string=css_string, short=f_short)
     return env
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from html import escape
 from typing import Any
 
@@ -42,9 +43,14 @@ def cell_texts(cells: list[list[Any]]) -> list[list[str]]:
 def em(word: str, bold: bool = False) -> float:
     """The width of `word` in ems, in a wide fallback font (DejaVu Sans, which LibreOffice uses
     where Calibri is missing), with some slack: Calibri itself is narrower."""
-    total = sum(0.64 if ch.isdigit() or ch in "$€£#+" else 0.34 if ch in NARROW else 0.95 if ch in WIDE
-                else 0.74 if ch.isupper() else 0.62 for ch in word)
-    return total * (1.12 if bold else 1.05)
+    return _em(word) * (1.12 if bold else 1.05)
+
+
+@lru_cache(maxsize=1 << 16)
+def _em(word: str) -> float:
+    """`em` before the slack; kept, since a large report repeats its names in table after table."""
+    return sum(0.64 if ch.isdigit() or ch in "$€£#+" else 0.34 if ch in NARROW else 0.95 if ch in WIDE
+               else 0.74 if ch.isupper() else 0.62 for ch in word)
 
 
 def least_width(texts: list[str], headers: list[str], size: float, pad: float) -> float:
