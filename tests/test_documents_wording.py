@@ -149,3 +149,5 @@ def test_without_fees_or_support_the_underestimation_and_going_live_stay_two_par
     assert not p.base.run.fees and not p.base.run.support_expected
     md = render.render_markdown(p, settings())
     assert "not the project budget.\n\n**Going live.**" in md
+    with_fees = render.render_markdown(CASES["family"](), settings())  # it ran into the fees' paragraph too
+    assert "not the project budget.\n\n**Third-party fees**" in with_fees
