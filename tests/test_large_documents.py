@@ -11,6 +11,8 @@ import re
 import zipfile
 from functools import cache
 
+import pytest
+
 from generator.model import Category, Plan, Subscription
 from generator.render import charts, document, docx, writers
 from generator.render.document import APPENDIX_ROWS, NAME_LENGTH, SENSITIVITY_ROWS, f_short, md_escape
@@ -108,3 +110,69 @@ def test_every_chart_picture_in_the_word_document_has_its_own_shape_id() -> None
     ids = [int(i) for i in re.findall(r'<wp:docPr id="(\d+)"', xml)]
     assert len(ids) > 1 and ids == list(range(1, len(ids) + 1))
     assert docx.available()
+
+
+# ------------------------------------------------------------------ the job's memory
+
+
+class _Unpicklable:
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("cannot pickle this")
+
+
+def test_a_child_that_fails_while_it_writes_its_answer_is_reported_not_unpickled() -> None:
+    """The child streams its answer; one that fails half-way (here its last object does not
+    pickle, after 8 MB were written) is a stopped job, not a truncated pickle."""
+    import time
+
+    from generator.errors import IntakeError
+    from generator.intake import sandbox
+
+    messages = sandbox.Messages(5, 1024, crashed="stopped ({how})")
+    with pytest.raises(IntakeError, match=r"^big.xlsx: stopped \(exit status 70\)$"):
+        sandbox.run_bounded(lambda: (b"x" * 8_000_000, _Unpicklable()), "big.xlsx", memory_mb=1024,
+                            deadline=time.monotonic() + 20, messages=messages)
+    assert sandbox.run_bounded(lambda: b"y" * 8_000_000, "big.xlsx", memory_mb=1024,
+                               deadline=time.monotonic() + 20, messages=messages) == b"y" * 8_000_000
+
+
+def test_render_all_renders_the_workbook_first_and_collects_after_each_writer_when_gc_is_off(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+    from dataclasses import replace
+
+    calls: list[str] = []
+
+    def fake(name: str) -> writers.Render:
+        return lambda plan, s: calls.append(name) or name.encode()  # type: ignore[func-returns-value]
+
+    fakes = tuple(replace(w, render=fake(w.name)) for w in writers.WRITERS)
+    monkeypatch.setattr(writers, "WRITERS", fakes)
+    monkeypatch.setattr(writers, "_BY_NAME", {w.name: w for w in fakes})
+    collected: list[str] = []
+
+    def collect(*args: object) -> int:
+        collected.append(calls[-1])
+        return 0
+
+    monkeypatch.setattr(gc, "collect", collect)
+    files = writers.render_all(CASES["family"](), settings(formats=("md", "xlsx", "json")))
+    assert calls == ["xlsx", "md", "json"] and collected == []  # the collector is on: nothing to do
+    assert list(files) == ["budget.md", "budget.xlsx", "budget.json"] and files["budget.md"] == b"md"
+    calls.clear()
+    gc.disable()
+    try:
+        writers.render_all(CASES["family"](), settings(formats=("md", "xlsx", "json")))
+    finally:
+        gc.enable()
+    assert calls == ["xlsx", "md", "json"] and collected == calls
+
+
+def test_budget_json_is_what_json_dumps_writes() -> None:
+    import json
+
+    from generator.render import budget_json
+
+    plan = CASES["hostile"]()
+    assert budget_json.render(plan) == (json.dumps(budget_json.budget_dict(plan), indent=2, ensure_ascii=False)
+                                        + "\n").encode("utf-8")

@@ -403,11 +403,11 @@ def _child(work: Callable[[], object], memory_mb: int, seconds: float, wfd: int
     code = 0
     try:
         _limit(memory_mb, seconds)
-        data = pickle.dumps(_message(work), protocol=pickle.HIGHEST_PROTOCOL)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(wfd, view):]
-    except BaseException:  # noqa: BLE001 - no payload tells the parent the read failed
+        # streamed: a job's documents (budget.json alone is 100 MB for the largest workbook within
+        # the limits) are not copied into one pickle first
+        with os.fdopen(wfd, "wb", buffering=1 << 16) as pipe:
+            pickle.dump(_message(work), pipe, protocol=pickle.HIGHEST_PROTOCOL)
+    except BaseException:  # noqa: BLE001 - an exit status but 0 tells the parent the work failed
         code = 70
     finally:
         os._exit(code)  # no atexit handlers, no flushing of the parent's buffered output
@@ -433,7 +433,7 @@ def _collect(fd: int, deadline: float) -> tuple[bytes, bool]:
 
 
 def _outcome(name: str, payload: bytes, status: int, messages: Messages) -> object:
-    if not payload:
+    if not payload or status != 0:  # a child that failed while it wrote leaves part of a payload
         if os.WIFSIGNALED(status):
             how = signal.Signals(os.WTERMSIG(status)).name
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -160,4 +161,11 @@ def budget_dict(plan: Plan) -> dict[str, Any]:
 
 def render(plan: Plan, settings: Settings | None = None) -> bytes:
     """budget.json's bytes (the writers' signature; no setting changes them)."""
-    return (json.dumps(budget_dict(plan), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    # json.dump writes its pieces as it goes; json.dumps would hold every piece and the text as
+    # well as the bytes (some 200 MB more for the largest workbook within the limits)
+    out = io.BytesIO()
+    with io.TextIOWrapper(out, encoding="utf-8", newline="\n", write_through=False) as text:
+        json.dump(budget_dict(plan), text, indent=2, ensure_ascii=False)
+        text.write("\n")
+        text.flush()
+        return out.getvalue()

@@ -232,9 +232,28 @@ def preload_modules() -> list[str]:
     return list(dict.fromkeys(m for w in WRITERS for m in w.preload))
 
 
+FIRST = ("xlsx",)
+"""Rendered before the others: the XLSX writer needs the most memory while it works (some
+500 MB for the largest workbook within the limits) and gives it all back, so it runs while
+nothing else is held."""
+
+
 def render_all(plan: Plan, settings: Settings) -> dict[str, bytes]:
-    """Every format in `settings.formats`, as file name -> bytes, in the registry's order."""
+    """Every format in `settings.formats`, as file name -> bytes, in the registry's order.
+
+    Where the garbage collector is off (the job's forked child, which must not touch its
+    parent's pages), each writer's own reference cycles (XlsxWriter's workbook and sheets, some
+    350 MB for the largest workbook) are collected after it, or the next writer would start on
+    top of them."""
+    import gc
+
+    chosen = selected(settings.formats)
+    files: dict[str, bytes] = {}
     try:
-        return {w.file_name: w.render(plan, settings) for w in selected(settings.formats)}
+        for w in sorted(chosen, key=lambda w: w.name not in FIRST):
+            files[w.file_name] = w.render(plan, settings)
+            if not gc.isenabled():
+                gc.collect()
+        return {w.file_name: files[w.file_name] for w in chosen}
     finally:
         _chain.clear()
