@@ -49,7 +49,7 @@ def test_a_long_name_is_cut_with_an_ellipsis_before_it_is_escaped() -> None:
     assert f_short("Quest lab interface") == "Quest lab interface"
 
 
-def test_long_names_are_whole_in_the_base_breakdown_and_cut_in_the_other_tables() -> None:
+def test_long_names_are_whole_in_the_reports_base_breakdown_and_cut_in_the_other_tables() -> None:
     md = document.render_markdown(large(), settings())
     whole, cut = long_name("Feature", 7), f_short(long_name("Feature", 7))
     base, second = md.split("## Scenario: Second option")
@@ -57,6 +57,8 @@ def test_long_names_are_whole_in_the_base_breakdown_and_cut_in_the_other_tables(
     assert f"| {whole} |" not in second and f"| {cut} |" in second
     assert "## Scenario: Second option " + "x" * 100 in md  # the heading carries the whole name
     assert f"| {f_short(long_name('Product', 3))} |" in second
+    client = document.render_markdown(large(), settings(), "client")  # a client's page has no room for them
+    assert f"| {whole} |" not in client and f"| {cut} |" in client.split("Component breakdown")[1]
 
 
 def test_the_sensitivity_tables_list_the_largest_inputs_and_count_the_rest() -> None:
