@@ -339,10 +339,9 @@ def test_docx_has_the_section_with_its_chart(tmp_path: Path) -> None:
     doc = docx.Document(str(tmp_path / "out" / "ridgeview" / "budget.docx"))
     headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
     at = headings.index("Vendor quotes")
-    assert headings[at + 1: at + 6] == ["What each quote says", "Low & Co: $40,000, below the simulated range",
-                                        "Mid <b>Health</b>: $70,000, within the simulated range",
-                                        "High Systems: $150,000, above the simulated range",
-                                        "The guide's five questions, answered"]
+    # the client edition: one table for the quotes, no heading per quote (budget.md has those)
+    assert headings[at + 1: at + 5] == ["What each quote says", "The guide's five questions, answered",
+                                        "Cost of ownership with each quote", "How the quotes narrow the estimate"]
     table = next(t for t in doc.tables if t.cell(0, 0).text == "Vendor" and t.cell(0, 1).text == "Build price")
     assert [c.text for c in table.rows[2].cells][:6] == ["Mid <b>Health</b>", "$70,000", "27%", "within", "$12,000",
                                                         "5 of 5 strong"]
