@@ -178,3 +178,18 @@ def test_budget_json_is_what_json_dumps_writes() -> None:
     plan = CASES["hostile"]()
     assert budget_json.render(plan) == (json.dumps(budget_json.budget_dict(plan), indent=2, ensure_ascii=False)
                                         + "\n").encode("utf-8")
+
+
+def test_the_client_cumulative_cost_table_has_the_cheapest_products_and_the_report_every_one() -> None:
+    own = large().base.ownership
+    client = document.render_markdown(large(), settings(), "client")
+    note = (f"Cumulative cost at the end of each year (the {document.TABLE_PRODUCTS} products cheapest over "
+            f"{own.years} years; budget.md and budget.xlsx give all {PRODUCTS}):")
+    assert note in client
+    header = client.split(note)[1].strip().splitlines()[0]
+    assert header.count("|") == 4 + document.TABLE_PRODUCTS
+    dearest = max(own.off_the_shelf, key=lambda p: p.cumulative[-1])
+    assert f_short(dearest.product) not in header
+    report = document.render_markdown(large(), settings())
+    header = report.split("Cumulative cost at the end of each year:")[1].strip().splitlines()[0]
+    assert header.count("|") == 4 + PRODUCTS

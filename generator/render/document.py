@@ -204,6 +204,7 @@ def integration_rows(sp: ScenarioPlan) -> list[tuple[Integration, LineItem]]:
 NAME_LENGTH = 80  # a name in a table cell is cut at this length (the section's heading or first table has it whole)
 SENSITIVITY_ROWS = 25  # the report's sensitivity tables: the inputs that move the cost most
 APPENDIX_ROWS = 25  # the client edition's appendix: each other scenario's largest components
+TABLE_PRODUCTS = 8  # the client edition's cumulative-cost table: the cheapest products' columns
 
 
 def f_short(value: object, whole: bool = False) -> object:
@@ -226,6 +227,14 @@ def largest_lines(items: tuple[LineItem, ...], most: int) -> tuple[list[LineItem
     return [li for i, li in enumerate(items) if i in kept], {
         "count": len(rest), "low": sum(li.cost.low for li in rest),
         "expected": sum(li.cost.expected for li in rest), "high": sum(li.cost.high for li in rest)}
+
+
+def cheapest_products(products: tuple[Any, ...], most: int) -> list[Any]:
+    """The `most` off-the-shelf products cheapest over the horizon, in their own order (the
+    client edition's cumulative-cost table: two hundred columns are no table)."""
+    from generator.render.charts import largest
+
+    return largest(products, lambda p: -p.cumulative[-1], most)
 
 
 def has_risk(sp: ScenarioPlan) -> bool:
@@ -278,7 +287,8 @@ def context(plan: Plan, settings: Settings, edition: str = "report") -> dict[str
         "input_value": input_value,
         "assumption_groups": lambda: assumption_groups(plan),
         "largest_lines": largest_lines,
-        "limits": {"sensitivity": SENSITIVITY_ROWS, "appendix": APPENDIX_ROWS},
+        "cheapest_products": cheapest_products,
+        "limits": {"sensitivity": SENSITIVITY_ROWS, "appendix": APPENDIX_ROWS, "products": TABLE_PRODUCTS},
     }
 
 
