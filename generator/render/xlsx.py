@@ -206,8 +206,12 @@ def components_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> Non
     rems = [s - w for s, w in zip(shares, wholes, strict=True)]
     expected = apportion(cost, [d.expected for d in ds])
     short_cell = xl_rowcol_to_cell(last + 2, 7, True, True)
+    # each remainder's rank: how many are larger, or equal and earlier (what the sheet's SUMPRODUCTs count)
+    ranks = [0] * n
+    for rank, j in enumerate(sorted(range(n), key=lambda j: (-rems[j], j))):
+        ranks[j] = rank
     for i, (d, li) in enumerate(zip(ds, sp.components, strict=True)):
-        _component_row(sh, i, first + i, d, li, (shares[i], wholes[i], rems[i]), rems, col, short_cell)
+        _component_row(sh, i, first + i, d, li, (shares[i], wholes[i], rems[i]), ranks, col, short_cell)
     assert expected == [li.cost.expected for li in sp.components]
     sh.text(last + 1, 0, "Total build", "bold")
     for k, c, v in (("low", 10, sp.build.low), ("exp", 11, sp.build.expected), ("high", 12, sp.build.high)):
@@ -220,7 +224,7 @@ def components_sheet(book: Book, sp: ScenarioPlan, names: dict[str, str]) -> Non
 
 
 def _component_row(sh: Sheet, i: int, row: int, d: GuidePrice, li: LineItem, split: tuple[float, int, float],
-                   rems: list[float], col: dict[str, tuple[str, str]], short_cell: str) -> None:
+                   ranks: list[int], col: dict[str, tuple[str, str]], short_cell: str) -> None:
     r = sh.book.ref
     low, high, share = r[f"c{i}.low"], r[f"c{i}.high"], r[f"c{i}.share"]
     if d.scaled:
@@ -239,7 +243,7 @@ def _component_row(sh: Sheet, i: int, row: int, d: GuidePrice, li: LineItem, spl
     sh.calc(row, 6, f"{r['cost']}*{me(4)}/{r['dc']}", split[0], "dec")
     sh.calc(row, 7, f"INT({me(6)})", split[1], "num")
     sh.calc(row, 8, f"{me(6)}-{me(7)}", split[2], "dec")
-    rank = sum(1 for j, x in enumerate(rems) if x > rems[i] or (x == rems[i] and j < i))
+    rank = ranks[i]
     before = f"+SUMPRODUCT(({col['rem'][0]}:{xl_rowcol_to_cell(row - 1, 8, True, True)}={me(8)})*1)" if i else ""
     sh.calc(row, 9, f"SUMPRODUCT(({col['rem'][0]}:{col['rem'][1]}>{me(8)})*1){before}", rank, "num")
     sh.calc(row, 11, f"{me(7)}+IF({me(9)}<{short_cell},1,0)", li.cost.expected, "money")

@@ -73,6 +73,7 @@ class Sheet:
         """`widths`: every column the sheet uses, in characters; `wrap`: the columns whose text
         (labels, sources, notes) wraps within the width instead of running across the page."""
         self.book, self.name, self.widths, self.wrap = book, name, widths, wrap
+        self.quoted = quote_sheetname(name)  # once: quoting runs regular expressions (3 s a large workbook)
         self.lines: dict[int, int] = {}  # rows grown for wrapped text: their number of lines
         self.folded: set[int] = set()  # columns hidden in an outline group (not printed)
         self.ws: Worksheet = book.wb.add_worksheet(name, worksheet_class=ClassicFormulaWorksheet)
@@ -106,7 +107,7 @@ class Sheet:
         return sum(int(w * 7 + 5) for c, w in enumerate(self.widths) if c not in self.folded)
 
     def addr(self, row: int, col: int) -> str:
-        return f"{quote_sheetname(self.name)}!{xl_rowcol_to_cell(row, col, True, True)}"
+        return f"{self.quoted}!{xl_rowcol_to_cell(row, col, True, True)}"
 
     def fold(self, first: int, last: int) -> None:
         """Hide columns `first` to `last` in an outline group: kept in the model, a click shows
