@@ -10,6 +10,7 @@ import io
 import re
 import zipfile
 from functools import cache
+from pathlib import Path
 
 import pytest
 
@@ -193,3 +194,20 @@ def test_the_client_cumulative_cost_table_has_the_cheapest_products_and_the_repo
     report = document.render_markdown(large(), settings())
     header = report.split("Cumulative cost at the end of each year:")[1].strip().splitlines()[0]
     assert header.count("|") == 4 + PRODUCTS
+
+
+@pytest.mark.slow
+def test_the_largest_workbook_within_the_limits_gives_documents_of_bounded_size(tmp_path: Path) -> None:
+    """Sizes, not times (bench/bench_limits.py measures those): its full report was 64.6 MB of
+    Markdown and its client page 13.7 MB before long names were cut and tables capped."""
+    from generator.intake.reader import read_intake
+    from generator.plan import quotes, risk
+    from generator.plan.pricing import plan_intake
+    from tests.hostile_corpus import largest_within_limits
+
+    plan = quotes.apply(risk.apply(plan_intake(read_intake(largest_within_limits(tmp_path / "largest.xlsx")))))
+    files = writers.render_all(plan, settings(tmp_path, ("md", "html", "docx")))
+    assert len(files["budget.md"]) < 20_000_000
+    assert len(files["budget.html"]) < 2_000_000
+    assert len(files["budget.docx"]) < 1_000_000
+    assert "The other " in files["budget.md"].decode("utf-8")  # the sensitivity tables count the rest
