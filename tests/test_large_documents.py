@@ -211,3 +211,15 @@ def test_the_largest_workbook_within_the_limits_gives_documents_of_bounded_size(
     assert len(files["budget.html"]) < 2_000_000
     assert len(files["budget.docx"]) < 1_000_000
     assert "The other " in files["budget.md"].decode("utf-8")  # the sensitivity tables count the rest
+
+
+def test_the_running_head_of_the_printed_page_cuts_a_long_clinic_name() -> None:
+    from dataclasses import replace
+
+    plan = large()
+    clinic = replace(plan.intake.base.clinic, name="Clinic " + "y" * 200)
+    base = replace(plan.intake.base, clinic=clinic)
+    plan = replace(plan, intake=replace(plan.intake, scenarios=(base, *plan.intake.scenarios[1:])))
+    page = document.client_html(plan, settings())
+    assert str(document.css_string(document.cut(clinic.name, document.HEAD_LENGTH) + " · "))[:-1] in page
+    assert document.cut("Ridgeview Family Medicine", document.HEAD_LENGTH) == "Ridgeview Family Medicine"

@@ -202,6 +202,7 @@ def integration_rows(sp: ScenarioPlan) -> list[tuple[Integration, LineItem]]:
 
 
 NAME_LENGTH = 80  # a name in a table cell is cut at this length (the section's heading or first table has it whole)
+HEAD_LENGTH = 60  # the clinic's name in the printed page's running head (half the page's width)
 SENSITIVITY_ROWS = 25  # the report's sensitivity tables: the inputs that move the cost most
 APPENDIX_ROWS = 25  # the client edition's appendix: each other scenario's largest components
 TABLE_PRODUCTS = 8  # the client edition's cumulative-cost table: the cheapest products' columns
@@ -211,10 +212,12 @@ def f_short(value: object, whole: bool = False) -> object:
     """A user's name as a table cell shows it: cut at NAME_LENGTH characters with an ellipsis
     (a 500-character name repeated in every table of fifty scenarios made a 60 MB report),
     unless `whole`. The cut is made before escaping, so no escape is ever split."""
-    text = str(value)
-    if whole or len(text) <= NAME_LENGTH:
-        return value
-    return text[:NAME_LENGTH - 1].rstrip() + "…"
+    return value if whole else cut(str(value), NAME_LENGTH) if len(str(value)) > NAME_LENGTH else value
+
+
+def cut(text: str, length: int) -> str:
+    """`text` in at most `length` characters: cut, with an ellipsis, when longer."""
+    return text if len(text) <= length else text[:length - 1].rstrip() + "…"
 
 
 def largest_lines(items: tuple[LineItem, ...], most: int) -> tuple[list[LineItem], dict[str, float] | None]:
@@ -431,7 +434,8 @@ def render_html(markdown_text: str, plan: Plan, settings: Settings, for_print: b
     env = environment(settings, "html")
     css = _render(env, STYLESHEET, {"accent": accent_color, "firm": settings.branding.firm,
                                     "running_head": settings.branding.firm or "Custom EHR budget",
-                                    "running_clinic": f"{plan.intake.base.clinic.name} · {plan.generated:%B %-d, %Y}",
+                                    "running_clinic": f"{cut(plan.intake.base.clinic.name, HEAD_LENGTH)} · "
+                                                      f"{plan.generated:%B %-d, %Y}",
                                     "running_foot": f"clinic-budget {plan.version} · {plan.intake.source}"})
     values = {**context(plan, settings), "body": Markup(body), "css": Markup(css),
               "accent": accent_color, "logo": logo_uri(settings.branding.logo), "for_print": for_print}
