@@ -229,8 +229,11 @@ def test_summary_run_costs_and_risk_complete_the_model() -> None:
     got = summary(data)
     assert got["Recommended budget (P80)"] == [sp["risk"]["recommended_budget"]]
     assert got["Recommendation"] == [sp["recommendation"]["headline"]]
+    from generator.run.manifest import advised  # what the portfolio and the executive summary say
+
+    assert got["What to budget (as advised)"] == [advised(sp)[0]]
     wb = load_workbook(io.BytesIO(data))
-    for label in ("Recommended path", "Recommendation", "Recommended budget (P80)"):
+    for label in ("Recommended path", "Recommendation", "What to budget (as advised)", "Recommended budget (P80)"):
         row = next(r for r in wb["Summary"].iter_rows() if r[0].value == label)
         assert str(row[1].value).startswith("="), label  # recalculates, not fixed text
     run = load_workbook(io.BytesIO(data), data_only=True)["Run costs"]
@@ -360,6 +363,17 @@ def test_the_recommendation_follows_an_input_changed_in_libreoffice(tmp_path: Pa
     assert after["Recommended path"] == ["too-close"]
     assert after["Recommendation"][0].startswith("Too close to call on cost between a custom build and ")
     assert after["Build cost, expected"] == [rec["build"]["expected"]]
+    first_year = rec["tco"]["off_the_shelf"][rec["tco"]["cheapest_product"]][0]
+    assert before == ["off-the-shelf"] and summary(data)["What to budget (as advised)"] == [first_year]
+    assert after["What to budget (as advised)"] == [first_year]
+    # a custom answer (cheaper in 95% of outcomes, paid back in year 3): the build's P80 is what to budget
+    year = next(row[1] for row in own.iter_rows() if row[0].value == "Payback year (median outcome)")
+    cell.value, year.value = 0.95, 3
+    edited = io.BytesIO()
+    wb.save(edited)
+    custom = summary(recalculated(edited.getvalue(), tmp_path / "c"))
+    assert custom["Recommended path"] == ["custom"]
+    assert custom["What to budget (as advised)"] == [rec["risk"]["recommended_budget"]]
 
 
 @pytest.mark.slow

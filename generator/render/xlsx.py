@@ -382,10 +382,16 @@ def summary_column(sh: Sheet, sp: ScenarioPlan, col: int) -> None:
     sh.text(4, col, sp.name, "head")
     for i, (formula, value, fmt) in enumerate(rows):
         sh.calc(5 + i, col, formula, value, fmt)
+    # what to budget, as the report's executive summary words it: the build (its P80 where the risk
+    # analysis ran) on the custom path, the cheapest product's first year otherwise
+    build = r["budget"] if sp.risk is not None else r["build.exp"]
+    advised = (sp.risk.recommended_budget if sp.risk is not None else sp.build.expected) \
+        if own.recommendation.path == "custom" else cheapest.cumulative[0]
+    sh.calc(5 + len(rows), col, f'IF({r["path"]}="custom",{build},{r["cheapest_cum0"]})', advised, "bold_money")
     if sp.risk is not None:
-        sh.calc(5 + len(rows), col, r["budget"], sp.risk.recommended_budget, "bold_money")
+        sh.calc(6 + len(rows), col, r["budget"], sp.risk.recommended_budget, "money")
     else:
-        sh.text(5 + len(rows), col, "not analysed", "note")
+        sh.text(6 + len(rows), col, "not analysed", "note")
 
 
 SUMMARY_LABELS = ("Build cost, low", "Build cost, expected", "Build cost, high", "Tier", "Development hours",
@@ -393,7 +399,7 @@ SUMMARY_LABELS = ("Build cost, low", "Build cost, expected", "Build cost, high",
                   "Run costs per year, expected", "Running cost per year with the allowance and fees",
                   "Custom build, cost over the horizon",
                   "Cheapest off-the-shelf product", "Its cost over the horizon", "Break-even year",
-                  "Recommended path", "Recommendation", "Recommended budget (P80)")
+                  "Recommended path", "Recommendation", "What to budget (as advised)", "Recommended budget (P80)")
 
 
 def summary_sheet(book: Book, plan: Plan, logo: Any) -> Sheet:
