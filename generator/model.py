@@ -401,9 +401,12 @@ class BudgetPhase:
     total: int
 
 
+CUSTOM, SHELF, CLOSE = "custom", "off-the-shelf", "too-close"  # a Recommendation's paths (plan/decision.py)
+
+
 @dataclass(frozen=True)
 class Recommendation:
-    path: str  # "custom" | "off-the-shelf" | "too-close" (plan/decision.py)
+    path: str  # CUSTOM | SHELF | CLOSE
     headline: str
     reasons: tuple[str, ...]
     workflow_need: bool = False  # the guide's description of where custom pays (information, not a gate)
@@ -533,6 +536,18 @@ class ScenarioPlan:
     staff_users: int  # the workbook's figure, or the rate card's per physician
     training_scale: float  # how many times the guide's staff-training range the staff users need
     risk: RiskResult | None = None  # filled by the risk stage (generator.plan.risk)
+
+    @property
+    def what_to_budget(self) -> tuple[int, str]:
+        """What the executive summary says to budget, and what that figure is: on the custom path
+        the build ("build, P80" where the risk analysis ran, else "build, expected"); otherwise
+        the cheapest product's first year ("year one, <product>")."""
+        own = self.ownership
+        if own.recommendation.path == CUSTOM:
+            if self.risk is not None:
+                return self.risk.recommended_budget, "build, P80"
+            return self.build.expected, "build, expected"
+        return own.product(own.cheapest_product).yearly[0], f"year one, {own.cheapest_product}"
 
 
 @dataclass(frozen=True)

@@ -125,17 +125,22 @@ def sorted_in_chromium(page: Path, header: str) -> list[str] | None:
     return found.group(1).split("|")
 
 
-@pytest.mark.parametrize(("path", "risk", "expected"), [
-    ("custom", {"recommended_budget": 84971}, (84971, "build, P80")),
-    ("custom", None, (63000, "build, expected")),
-    ("off-the-shelf", {"recommended_budget": 84971}, (44000, "year one, DrChrono")),
-    ("too-close", {"recommended_budget": 84971}, (44000, "year one, DrChrono")),
-])
-def test_what_to_budget_follows_the_advice_as_the_executive_summary_words_it(
-        path: str, risk: dict[str, int] | None, expected: tuple[int, str]) -> None:
-    from generator.run.manifest import advised
+def test_what_to_budget_follows_the_advice_as_the_executive_summary_words_it() -> None:
+    from dataclasses import replace
 
-    scenario = {"recommendation": {"path": path}, "risk": risk, "build": {"expected": 63000},
-                "tco": {"cheapest_product": "DrChrono", "off_the_shelf": {"eClinicalWorks": [54643, 79731],
-                                                                          "DrChrono": [44000, 57913]}}}
-    assert advised(scenario) == expected
+    from generator.model import CLOSE, CUSTOM
+    from tests.builders import analysed, family, plan
+
+    sp = analysed(family()).base
+    own = sp.ownership
+    product = own.product(own.cheapest_product)
+    assert own.recommendation.path != CUSTOM
+    assert sp.what_to_budget == (product.yearly[0], f"year one, {product.product}")
+    close = replace(sp, ownership=replace(own, recommendation=replace(own.recommendation, path=CLOSE)))
+    assert close.what_to_budget == sp.what_to_budget
+    custom = replace(sp, ownership=replace(own, recommendation=replace(own.recommendation, path=CUSTOM)))
+    assert sp.risk is not None and custom.what_to_budget == (sp.risk.recommended_budget, "build, P80")
+    unanalysed = plan(family()).base
+    unanalysed = replace(unanalysed, ownership=replace(unanalysed.ownership, recommendation=replace(
+        unanalysed.ownership.recommendation, path=CUSTOM)))
+    assert unanalysed.what_to_budget == (unanalysed.build.expected, "build, expected")

@@ -23,13 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from generator.model import Recommendation, Scenario
+from generator.model import CLOSE, CUSTOM, SHELF, Recommendation, Scenario
 from generator.money import usd
 from generator.plan import costs
 from generator.ratecard import RateCard
 
 Array = npt.NDArray[np.float64]
-CUSTOM, SHELF, CLOSE = "custom", "off-the-shelf", "too-close"
 ORDER = {SHELF: 0, CLOSE: 1, CUSTOM: 2}  # towards custom
 
 

@@ -145,7 +145,8 @@ def remove_stale_profiles(folder: str | None = None) -> int:
 
 
 SOCKET_PATH_MAX = 107  # bytes in a Unix socket's path on Linux (sun_path, less its closing NUL)
-SINGLETON_SOCKET = "/org.chromium.Chromium.XXXXXX/SingletonSocket"  # what Chromium makes under TMPDIR
+# what Chromium makes under TMPDIR: a folder named with six random characters, its socket inside
+SINGLETON_SOCKET = "/org.chromium.Chromium.abcdef/SingletonSocket"
 
 
 def browser_tmpdir() -> str:

@@ -17,6 +17,7 @@ import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from generator.model import (
+    CUSTOM,
     SCOPE_FEATURES,
     Category,
     GuidePrice,
@@ -385,9 +386,8 @@ def summary_column(sh: Sheet, sp: ScenarioPlan, col: int) -> None:
     # what to budget, as the report's executive summary words it: the build (its P80 where the risk
     # analysis ran) on the custom path, the cheapest product's first year otherwise
     build = r["budget"] if sp.risk is not None else r["build.exp"]
-    advised = (sp.risk.recommended_budget if sp.risk is not None else sp.build.expected) \
-        if own.recommendation.path == "custom" else cheapest.cumulative[0]
-    sh.calc(5 + len(rows), col, f'IF({r["path"]}="custom",{build},{r["cheapest_cum0"]})', advised, "bold_money")
+    sh.calc(5 + len(rows), col, f'IF({r["path"]}="{CUSTOM}",{build},{r["cheapest_cum0"]})', sp.what_to_budget[0],
+            "bold_money")
     if sp.risk is not None:
         sh.calc(6 + len(rows), col, r["budget"], sp.risk.recommended_budget, "money")
     else:

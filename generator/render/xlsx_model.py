@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.model import ScenarioPlan
+from generator.model import CLOSE, CUSTOM, SHELF, ScenarioPlan
 from generator.render.xlsx_sheet import Book, Sheet
-
-CUSTOM, SHELF, CLOSE = "custom", "off-the-shelf", "too-close"  # the paths of plan/decision.py
 
 
 def below(book: Book, sheet: str, row: int, chart: Any) -> None:

@@ -149,7 +149,7 @@ class Headline:
         base = budget["scenarios"][0]
         quotes = budget.get("quotes") or []
         lowest = min(quotes, key=lambda q: q["price"], default=None)
-        advised_budget, advised_basis = advised(base)
+        advised = base["recommendation"].get("budget") or {}
         return cls(
             clinic=str(budget["clinic"]["name"]), physicians=int(budget["clinic"]["physicians"]),
             build_low=base["build"]["low"], build_expected=base["build"]["expected"],
@@ -160,21 +160,8 @@ class Headline:
             quotes=len(quotes), lowest_quote_price=lowest["price"] if lowest else None,
             lowest_quote_position=lowest["position"] if lowest else None,
             recommended_budget=(base.get("risk") or {}).get("recommended_budget"),
-            advised_budget=advised_budget, advised_basis=advised_basis,
+            advised_budget=advised.get("amount"), advised_basis=advised.get("basis", ""),
         )
-
-
-def advised(scenario: dict[str, Any]) -> tuple[int, str]:
-    """What a scenario's report says to budget, as its executive summary words it: on the custom
-    path the build (its P80 budget where the risk analysis ran); otherwise the first year of the
-    cheapest product the custom build was compared with."""
-    if scenario["recommendation"]["path"] == "custom":
-        risk = scenario.get("risk")
-        if risk:
-            return int(risk["recommended_budget"]), "build, P80"
-        return int(scenario["build"]["expected"]), "build, expected"
-    product = scenario["tco"]["cheapest_product"]
-    return int(scenario["tco"]["off_the_shelf"][product][0]), f"year one, {product}"
 
 
 @dataclass(frozen=True, slots=True)
