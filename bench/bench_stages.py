@@ -7,12 +7,15 @@ For docs/performance.md ("Speed against the floor"): each stage is called direct
 workbooks, and the figure is the median per workbook over every round. The three ways of
 reading a workbook are side by side: in this process (`CLINIC_BUDGET_SANDBOX=0`), in a one-shot
 bounded child (a fork per workbook) and through the warm reader process a batch worker keeps;
-the difference is what the sandbox costs per workbook.
+the difference is what the sandbox costs per workbook. The whole job (`generate`: read, plan,
+risk, render, write) is timed in this process and as a batch worker runs it, in the served
+reader and job children.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -55,8 +58,7 @@ def main() -> None:
         root = Path(tmp)
         books = sorted(make_inputs(root / "inputs", args.count).glob("*.xlsx"))
         settings = Settings.from_options(root / "out", ("md", "html", "xlsx", "json"))
-        sandbox.warm_up()  # as a batch worker does
-        for book in books[:3]:  # warm caches (templates, the reader process)
+        for book in books[:3]:  # warm caches (templates, the reader and job children)
             pipeline.generate(book, settings)
         figures: dict[str, list[float]] = {}
         for _ in range(args.rounds):
@@ -73,6 +75,11 @@ def main() -> None:
                          "budget.json": timed(figures, "JSON", budget_json.render, plan, settings)}
                 timed(figures, "writing the files", write_atomically, settings.out / slugify(book.name),
                       files)
+                timed(figures, "the whole job, in the served children (batch default)", pipeline.generate, book,
+                      settings)
+                os.environ[sandbox.ENV] = "0"
+                timed(figures, "the whole job, in process", pipeline.generate, book, settings)
+                del os.environ[sandbox.ENV]
         print(f"{len(books)} workbooks x {args.rounds} rounds, medians per workbook\n")
         print("| stage | ms |")
         print("|---|---:|")
@@ -82,7 +89,9 @@ def main() -> None:
         for mode in ("read, one-shot bounded child", "read, warm reader process (batch default)"):
             extra = (statistics.median(figures[mode]) - plain) * 1000
             print(f"\nsandbox cost, {mode.split(', ', 1)[1]}: {extra:+.1f} ms per workbook", end="")
-        print()
+        extra = (statistics.median(figures["the whole job, in the served children (batch default)"])
+                 - statistics.median(figures["the whole job, in process"])) * 1000
+        print(f"\nsandbox cost, the whole job: {extra:+.1f} ms per workbook")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ Regenerate every golden file with one command:
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,18 @@ def _processes_only_in_slow_tests(request: pytest.FixtureRequest, monkeypatch: p
     Forking the bounded workbook reader is not starting a process: it costs milliseconds."""
     if request.node.get_closest_marker("slow") is None:
         monkeypatch.setattr(subprocess, "Popen", _UnmarkedSubprocess)
+
+
+@pytest.fixture(autouse=True)
+def _no_job_child_outlives_its_test() -> Iterator[None]:
+    """The job child stays between workbooks (`run.job.JOBS`), and a child keeps what its parent
+    had when it was forked: a test that swaps a stage for one that kills, hoards or hangs must
+    get a child forked after the swap, and must not leave its child to the next test."""
+    from generator.run import job
+
+    job.JOBS.end(kill=True)
+    yield
+    job.JOBS.end(kill=True)
 
 
 @pytest.fixture

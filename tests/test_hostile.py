@@ -283,9 +283,7 @@ def fresh_reader() -> Iterator[None]:
 
 
 def _end_reader() -> None:
-    if sandbox._server is not None and sandbox._server.owner == os.getpid():
-        sandbox._server.close()
-    sandbox._server = None
+    sandbox.READER.end()
 
 
 def test_the_served_reader_reads_workbook_after_workbook_in_one_process(
@@ -294,28 +292,28 @@ def test_the_served_reader_reads_workbook_after_workbook_in_one_process(
     second = clinic_workbook(tmp_path / "summit.xlsx", Assumptions=[["Key", "Value", "Source"],
                                                                     ["rate.us", 150, "quote"]])
     assert sandbox.read_intake_served(first) == read_intake(first)
-    assert sandbox._server is not None
-    pid = sandbox._server.pid
+    assert sandbox.READER.server is not None
+    pid = sandbox.READER.server.pid
     assert sandbox.read_intake_served(second) == read_intake(second)
     with pytest.raises(IntakeError) as info:
         sandbox.read_intake_served(clinic_workbook(tmp_path / "bad.xlsx", [["Clinic name", "B"],
                                                                           ["Physicians", "three"]]))
     assert info.value.lines() == lines(tmp_path / "bad.xlsx")
-    assert sandbox._server.pid == pid and sandbox._server.reads == 3
+    assert sandbox.READER.server.pid == pid and sandbox.READER.server.jobs == 3
 
 
 def test_a_served_reader_that_dies_is_reported_and_replaced(tmp_path: Path, fresh_reader: None) -> None:
     path = clinic_workbook(tmp_path / "ridgeview.xlsx")
     sandbox.read_intake_served(path)
-    assert sandbox._server is not None
-    dead = sandbox._server.pid
+    assert sandbox.READER.server is not None
+    dead = sandbox.READER.server.pid
     os.kill(dead, signal.SIGKILL)
     with pytest.raises(IntakeError) as info:
         sandbox.read_intake_served(path)
     assert info.value.lines() == ["ridgeview.xlsx: stopped the reader (SIGKILL), most likely at the 600 MB "
                                   "memory limit; it may be damaged or hostile"]
     assert sandbox.read_intake_served(path).base.clinic.physicians == 3
-    assert sandbox._server is not None and sandbox._server.pid != dead
+    assert sandbox.READER.server is not None and sandbox.READER.server.pid != dead
 
 
 def test_a_served_read_that_runs_too_long_ends_that_reader(
@@ -326,7 +324,7 @@ def test_a_served_read_that_runs_too_long_ends_that_reader(
     with pytest.raises(IntakeError) as info:  # _sleep's 30 s would end in another error: no clock needed
         sandbox.read_intake_served(tmp_path / "slow.xlsx", seconds=0.5)
     assert info.value.lines() == ["slow.xlsx: took more than 0.5 seconds to read; it may be damaged or hostile"]
-    assert sandbox._server is None
+    assert sandbox.READER.server is None
 
 
 def test_a_served_read_out_of_memory_is_tried_again_alone_before_it_is_refused(
@@ -345,21 +343,21 @@ def test_a_served_read_out_of_memory_is_tried_again_alone_before_it_is_refused(
     with pytest.raises(IntakeError) as info:
         sandbox.read_intake_served(tmp_path / "big.xlsx", memory_mb=200)
     assert info.value.lines() == ["big.xlsx: needed more than 200 MB to read; it may be damaged or hostile"]
-    assert tried == ["big.xlsx"] and sandbox._server is None
+    assert tried == ["big.xlsx"] and sandbox.READER.server is None
 
 
 def test_a_worn_reader_is_replaced(tmp_path: Path, fresh_reader: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sandbox, "SERVE_READS", 2)
+    monkeypatch.setattr(sandbox, "SERVE_JOBS", 2)
     path = clinic_workbook(tmp_path / "ridgeview.xlsx")
     sandbox.read_intake_served(path)
-    assert sandbox._server is not None
-    first = sandbox._server.pid
+    assert sandbox.READER.server is not None
+    first = sandbox.READER.server.pid
     sandbox.read_intake_served(path)  # the second read wears it out
-    assert sandbox._server is None
+    assert sandbox.READER.server is None
     with pytest.raises(ChildProcessError):
         os.waitpid(first, os.WNOHANG)  # ended and reaped
     sandbox.read_intake_served(path)
-    assert sandbox._server is not None and sandbox._server.pid != first
+    assert sandbox.READER.server is not None and sandbox.READER.server.pid != first
 
 
 @pytest.mark.slow
@@ -382,7 +380,7 @@ def test_a_reader_does_not_keep_its_parents_lock(tmp_path: Path, fresh_reader: N
     assert held.acquire(blocking=False)
     assert sandbox.read_intake_served(path).base.clinic.name  # forks the reader now
     held.release()
-    assert sandbox._server is not None and os.waitpid(sandbox._server.pid, os.WNOHANG) == (0, 0)  # alive
+    assert sandbox.READER.server is not None and os.waitpid(sandbox.READER.server.pid, os.WNOHANG) == (0, 0)  # alive
     other = OutputLock(tmp_path / "out")
     try:
         assert other.acquire(blocking=False)

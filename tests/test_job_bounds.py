@@ -23,14 +23,6 @@ from tests.conftest import settings
 pytestmark = pytest.mark.slow  # each job forks a bounded child process
 
 
-@pytest.fixture(autouse=True)
-def _warm(tmp_path: Path) -> None:
-    """The job warms up once per process, planning an example in that process: before a test
-    swaps risk.apply for one that kills, hoards or hangs (with tests spread over pytest-xdist
-    workers, any of them may be a worker's first job; `_killed` then killed the worker)."""
-    job.warm_up(settings(tmp_path / "warm"))
-
-
 @pytest.fixture
 def workbook(tmp_path: Path) -> Path:
     return clinic_workbook(tmp_path / "ridgeview.xlsx")
@@ -42,21 +34,34 @@ def _slow(plan):  # type: ignore[no-untyped-def]
 
 
 def spy_on_deadlines(monkeypatch: pytest.MonkeyPatch) -> dict[str, float]:
-    """The deadline the bounded child is given, when it was given, and the time the parent waits
-    for it until (the rest is kept for killing and reaping it)."""
+    """The deadline the bounded child (forked for the work, or served) is given, when it was
+    given, and the time the parent waits for it until (the rest is kept for killing and reaping it)."""
     seen: dict[str, float] = {}
     run_bounded, collect = sandbox.run_bounded, sandbox._collect
+    served, ask = sandbox.Served.__call__, sandbox._Server.ask
 
     def spy_run(*args, deadline: float, **kw):  # type: ignore[no-untyped-def]
         seen.update(deadline=deadline, entered=time.monotonic())
         return run_bounded(*args, deadline=deadline, **kw)
 
+    def spy_served(self, *args, deadline: float, **kw):  # type: ignore[no-untyped-def]
+        if self is job.JOBS:
+            seen.update(deadline=deadline, entered=time.monotonic())
+        return served(self, *args, deadline=deadline, **kw)
+
     def spy_collect(fd: int, until: float):  # type: ignore[no-untyped-def]
         seen["waits_until"] = until
         return collect(fd, until)
 
+    def spy_ask(self, argument, until: float):  # type: ignore[no-untyped-def]
+        if not isinstance(argument, str):  # the job's, not the reader's
+            seen["waits_until"] = until
+        return ask(self, argument, until)
+
     monkeypatch.setattr(sandbox, "run_bounded", spy_run)
     monkeypatch.setattr(sandbox, "_collect", spy_collect)
+    monkeypatch.setattr(sandbox.Served, "__call__", spy_served)
+    monkeypatch.setattr(sandbox._Server, "ask", spy_ask)
     return seen
 
 
@@ -141,3 +146,65 @@ def test_a_read_past_its_time_ends_within_the_bound(tmp_path: Path, monkeypatch:
         sandbox.read_intake_bounded(tmp_path / "slow.xlsx", seconds=1.5, reader=sleep)
     assert called <= seen["deadline"] - 1.5 <= seen["entered"]  # the clock starts at the call, before the fork
     assert seen["waits_until"] == seen["deadline"] - sandbox.KILL_MARGIN  # kill and reap by the deadline
+
+
+def test_one_job_child_plans_and_renders_workbook_after_workbook(tmp_path: Path) -> None:
+    """Issue 14's speed: the child stays, so templates are compiled once per process."""
+    first = generate(clinic_workbook(tmp_path / "ridgeview.xlsx"), settings(tmp_path / "out", ("md", "json")))
+    assert job.JOBS.server is not None
+    pid = job.JOBS.server.pid
+    second = generate(clinic_workbook(tmp_path / "summit.xlsx"), settings(tmp_path / "out", ("md", "json")))
+    assert job.JOBS.server is not None and job.JOBS.server.pid == pid and job.JOBS.server.jobs == 2
+    assert first.files == second.files == ("budget.md", "budget.json")
+
+
+def test_a_job_out_of_memory_in_the_served_child_is_tried_alone_before_it_is_refused(
+        workbook: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A child that has served other workbooks may have less room left than a fresh one."""
+    tried: list[str] = []
+    run_bounded = sandbox.run_bounded
+
+    def alone(work, name: str, **kw):  # type: ignore[no-untyped-def]
+        tried.append(name)
+        return run_bounded(work, name, **kw)
+
+    monkeypatch.setattr(job, "MEMORY_MB", 300)
+    monkeypatch.setattr(risk, "apply", _greedy)
+    monkeypatch.setattr(sandbox, "run_bounded", alone)
+    with pytest.raises(IntakeError, match="needed more than 300 MB to plan and render"):
+        generate(workbook, settings(tmp_path / "out", ("json",)))
+    assert tried == ["ridgeview.xlsx"] and job.JOBS.server is None
+
+
+def test_a_job_child_that_died_is_replaced(workbook: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    generate(workbook, settings(tmp_path / "out", ("json",)))
+    assert job.JOBS.server is not None
+    dead = job.JOBS.server.pid
+    os.kill(dead, signal.SIGKILL)
+    with pytest.raises(IntakeError, match=r"^ridgeview.xlsx: stopped while planning and rendering \(SIGKILL\)"):
+        generate(workbook, settings(tmp_path / "again", ("json",)))
+    assert job.JOBS.server is None
+    assert generate(workbook, settings(tmp_path / "again", ("json",))).files == ("budget.json",)
+    assert job.JOBS.server is not None and job.JOBS.server.pid != dead
+
+
+class _TooLargeToSend:
+    """An answer whose pickling needs more memory than the child may hold."""
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return bytes, (bytearray(4096 * 1024 * 1024),)
+
+
+def _answer_too_large(argument: object) -> object:
+    return [b"x" * (3 << 20), _TooLargeToSend()]  # a frame is sent before the pickling fails
+
+
+def test_an_answer_too_large_to_send_is_tried_alone() -> None:
+    served = sandbox.Served(_answer_too_large)
+    messages = sandbox.Messages(10, 300)
+    try:
+        answer = served("request", "big.xlsx", memory_mb=300, deadline=time.monotonic() + 10, messages=messages,
+                        alone=lambda deadline: "tried alone")
+        assert answer == "tried alone" and served.server is None
+    finally:
+        served.end(kill=True)

@@ -8,12 +8,12 @@ becomes an `IntakeError` naming the file, so one poisoned workbook cannot take a
 watcher down with it.
 
 `fork` is used because it costs a few milliseconds: the child already has the reader imported.
-Two things keep it that cheap. The child does not collect cyclic garbage (a collection walks
-every object the parent has, copying each page it touches; one read makes little garbage and
-the memory limit still holds). And a long-lived process that forks many readers (a batch
-worker) first reads a workbook of our own in process (`warm_up`), so the interpreter's
-specialised bytecode and the reader's caches are made once, in the parent, instead of in every
-child: in all, a read in a child went from about 30 ms to about 11 ms (3.8 ms in process).
+Workbook after workbook, the read runs in a child that stays (`Served`, forked on first use,
+with the same bounds and replaced when it dies, runs over or is worn), so the fork and each
+child's first-run work (specialised bytecode, the reader's caches) are paid once per process,
+not per workbook; the per-workbook job (`run.job`) is served the same way. A forked child does
+not collect the garbage its parent made (`gc.freeze`, or no collection at all in a child forked
+for one read): a collection walks every object the parent has, copying each page it touches.
 Where there is no `fork` (Windows), or when `CLINIC_BUDGET_SANDBOX=0`, the read happens in
 process, with only the reader's own limits (`workbook.py`).
 """
@@ -26,11 +26,12 @@ import pickle
 import resource
 import select
 import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from generator.errors import IntakeError
 from generator.lifecycle import at_exit
@@ -64,20 +65,6 @@ def read_untrusted(path: str | Path) -> Intake:
     from generator.intake.reader import read_intake
 
     return read_intake(Path(path))
-
-
-def warm_up() -> None:
-    """Read one of the shipped example workbooks in this process, so that the children forked to
-    read untrusted ones start warm (see the module's docstring). Trusted input: we write it."""
-    import tempfile
-
-    from generator.intake.blank import EXAMPLES, write_example
-    from generator.intake.reader import read_intake
-
-    with tempfile.TemporaryDirectory(prefix="clinic-budget-warm-") as folder:
-        sample = Path(folder) / "warm-up.xlsx"
-        write_example(sample, next(iter(EXAMPLES)))
-        read_intake(sample)
 
 
 def read_intake_bounded(path: Path, *, memory_mb: int = MEMORY_MB, seconds: float = SECONDS,
@@ -154,58 +141,76 @@ def run_bounded(work: Callable[[], T], name: str, *, memory_mb: int, deadline: f
     return _outcome(name, payload, status, messages)  # type: ignore[return-value]
 
 
-# ---------------------------------------------------------------- a reader that stays
+# ---------------------------------------------------------------- a child that stays
 
-SERVE_READS = 500  # a reader process is replaced after this many workbooks...
-SERVE_GROWTH = 64 * MB  # ...or once it holds this much more memory than when it started
-_HEADER = 8  # bytes of length before each message on the reader's pipes
+SERVE_JOBS = 500  # a served child is replaced after this many answers...
+SERVE_GROWTH = 64 * MB  # ...or once it holds this much more memory than after its first answer
+_HEADER = 8  # bytes of length before each message, and each frame of a reply, on a served child's pipes
+_END = 0  # the frame that ends a reply
+_ABANDON = (1 << 64) - 1  # the frame that abandons a reply: the child ran out of memory while sending it
+_FRAME = 1 << 20  # a reply is sent in frames of about this size, as it is pickled
+_OUT_OF_MEMORY = pickle.dumps(("memory", None))
 
 
 class _Server:
-    """A child forked once that reads workbook after workbook, with the same limits as a child
-    forked per read: the fork, and the first-run work of every child, are paid once.
+    """A child forked once that answers request after request (`handle(argument)`), with the
+    limits of a child forked per request: the fork, and the first-run work of every child
+    (compiling templates, filling caches, specialising bytecode), are paid once.
 
-    Its memory limit is set when it starts; its CPU backstop is moved forward before each read.
-    A read that runs out of memory is tried again in a child of its own (a reader that has read
-    other workbooks may have less room left); one that runs out of time, or kills the reader,
-    ends it, and the next read starts a new one.
+    Its memory limit is set when it starts; its CPU backstop is moved forward before each request.
+    A reply is pickled straight onto the pipe in frames, so a large one (the documents of the
+    largest workbook within the limits) is never held twice in the child.
     """
 
-    def __init__(self, memory_mb: int) -> None:
+    def __init__(self, handle: Callable[[Any], object], memory_mb: int) -> None:
         requests_in, self.requests = os.pipe()
         self.replies, replies_out = os.pipe()
         self.owner = os.getpid()
+        self.memory_mb = memory_mb
         self.pid = os.fork()
-        if self.pid == 0:  # pragma: no cover - the reader; checked through the parent
+        if self.pid == 0:  # pragma: no cover - the served child; checked through the parent
             os.close(self.requests)
             os.close(self.replies)
             _let_go_of_inherited_files(keep=(requests_in, replies_out))
-            _serve(requests_in, replies_out, memory_mb)
+            _serve(handle, requests_in, replies_out, memory_mb)
         os.close(requests_in)
         os.close(replies_out)
-        self.reads = 0
-        self.start_size = _size_of(self.pid)
+        self.jobs = 0
+        self.warm_size = 0
 
-    def read(self, path: str | Path, seconds: float) -> tuple[bytes, bool]:
-        """The reader's answer for `path` (b"" if it died first), and whether time ran out."""
-        message = pickle.dumps((str(path), seconds))
+    def ask(self, argument: object, deadline: float) -> tuple[bytes | None, bool]:
+        """The child's pickled answer for `argument` (None if it died first), and whether
+        `deadline` (a time.monotonic() value) passed first."""
+        message = pickle.dumps((argument, deadline - time.monotonic()), protocol=pickle.HIGHEST_PROTOCOL)
         try:
             _write_all(self.requests, len(message).to_bytes(_HEADER, "big") + message)
         except OSError:
-            return b"", False
-        deadline = time.monotonic() + seconds
-        header, timed_out = _read_exactly(self.replies, _HEADER, deadline)
-        if len(header) < _HEADER or timed_out:
-            return b"", timed_out
-        payload, timed_out = _read_exactly(self.replies, int.from_bytes(header, "big"), deadline)
-        self.reads += 1
-        return payload, timed_out
+            return None, False
+        chunks: list[bytes] = []
+        while True:
+            header, timed_out = _read_exactly(self.replies, _HEADER, deadline)
+            if timed_out or len(header) < _HEADER:
+                return None, timed_out
+            size = int.from_bytes(header, "big")
+            if size == _END:
+                break
+            if size == _ABANDON:
+                chunks = [_OUT_OF_MEMORY]
+                continue
+            chunk, timed_out = _read_exactly(self.replies, size, deadline)
+            if timed_out or len(chunk) < size:
+                return None, timed_out
+            chunks.append(chunk)
+        self.jobs += 1
+        if self.jobs == 1:
+            self.warm_size = _size_of(self.pid)
+        return b"".join(chunks), False
 
     def worn(self) -> bool:
-        return self.reads >= SERVE_READS or _size_of(self.pid) - self.start_size > SERVE_GROWTH
+        return self.jobs >= SERVE_JOBS or _size_of(self.pid) - self.warm_size > SERVE_GROWTH
 
     def close(self, kill: bool = True) -> int:
-        """End the reader (closing its pipe lets it finish by itself); its wait status."""
+        """End the child (closing its pipe lets it finish by itself); its wait status."""
         for fd in (self.requests, self.replies):
             try:
                 os.close(fd)
@@ -222,46 +227,93 @@ class _Server:
             return 0
 
 
-_server: _Server | None = None
+class Served:
+    """`handle(argument)` in a bounded child process of this process's that stays (started on
+    first use, replaced when it dies, runs over, or is worn), for work done over and over: the
+    reader's (`READER`) and the per-workbook job's (`run.job.JOBS`).
+
+    A request that runs out of time, or kills the child, ends it and becomes the IntakeError a
+    child forked for it alone would have given. One that runs out of memory is tried again by
+    `alone` (in a child of its own, with the same bounds): a child that has served others may have
+    less room left than a fresh one. `handle` must be a module-level function, looked up in the
+    child; a child inherited through a fork belongs to the parent and is left alone.
+    """
+
+    def __init__(self, handle: Callable[[Any], object]) -> None:
+        self.handle = handle
+        self.server: _Server | None = None
+        self._lock = threading.Lock()  # one request at a time: a child answers in order
+
+    def __call__(self, argument: object, name: str, *, memory_mb: int, deadline: float, messages: Messages,
+                 alone: Callable[[float], object]) -> object:
+        """What `handle(argument)` returned in the child (or what `alone(deadline)` returned); an
+        IntakeError naming `name` when the child ran out of time or died."""
+        with self._lock:
+            server = self._server(memory_mb)
+            payload, timed_out = server.ask(argument, deadline - KILL_MARGIN)
+            if payload is None:
+                self.server = None
+                status = server.close(kill=True)
+                if timed_out:
+                    raise IntakeError.single(name, messages.timed_out())
+                _outcome(name, b"", status, messages)  # raises: no answer is a dead child
+            assert payload is not None
+            kind, value = pickle.loads(payload)  # written by our own child, never by the workbook
+            if kind == "memory":  # room taken by earlier requests, or the request's own need?
+                self.server = None
+                server.close(kill=True)
+            elif server.worn():
+                self.server = None
+                server.close(kill=False)
+        if kind == "memory":
+            return alone(deadline)
+        return _unpack(name, kind, value, messages)
+
+    def _server(self, memory_mb: int) -> _Server:
+        server = self.server
+        if server is not None and server.owner != os.getpid():
+            server = None  # inherited through a fork: that child belongs to the parent
+        elif server is not None and server.memory_mb != memory_mb:
+            server.close(kill=False)
+            server = None
+        if server is None:
+            server = _Server(self.handle, memory_mb)
+            at_exit(self._end_at_exit)
+        self.server = server
+        return server
+
+    def end(self, kill: bool = False) -> None:
+        """End this process's child, if it has one (the next request starts another)."""
+        with self._lock:
+            server, self.server = self.server, None
+            if server is not None and server.owner == os.getpid():
+                server.close(kill=kill)
+
+    def _end_at_exit(self) -> None:
+        self.end()
+
+
+def _read_named(path: str) -> Intake:
+    from generator.intake import reader  # looked up when the child reads: tests swap read_intake
+
+    return reader.read_intake(Path(path))
+
+
+READER = Served(_read_named)
 
 
 def read_intake_served(path: str | Path, *, memory_mb: int = MEMORY_MB, seconds: float = SECONDS) -> Intake:
     """`read_intake(path)` in this process's reader child (started on first use). `path` stays
     as given: no `Path` (which interns its names) per workbook in a long-lived process."""
-    global _server
-    name = os.path.basename(path)
-    if _server is not None and _server.owner != os.getpid():
-        _server = None  # inherited through a fork: that reader belongs to the parent
-    if _server is None:
-        _server = _Server(memory_mb)
-        at_exit(_close_server)
-    server = _server
     started = time.monotonic()
-    payload, timed_out = server.read(path, seconds - KILL_MARGIN)
-    messages = Messages(seconds, memory_mb)
-    if timed_out or not payload:
-        _server = None
-        status = server.close(kill=True)
-        if timed_out:
-            raise IntakeError.single(name, messages.timed_out())
-        _outcome(name, b"", status, messages)  # raises: no payload is a dead reader
-    if pickle.loads(payload)[0] == "memory":  # room left by earlier reads, or the workbook's own?
-        _server = None
-        server.close(kill=True)
-        return read_intake_bounded(Path(path), memory_mb=memory_mb, seconds=seconds - (time.monotonic() - started))
-    if server.worn():
-        _server = None
-        server.close(kill=False)
-    intake = _outcome(name, payload, 0, messages)
+
+    def alone(deadline: float) -> Intake:
+        return read_intake_bounded(Path(path), memory_mb=memory_mb, seconds=deadline - time.monotonic())
+
+    intake = READER(str(path), os.path.basename(path), memory_mb=memory_mb, deadline=started + seconds,
+                    messages=Messages(seconds, memory_mb), alone=alone)
     assert isinstance(intake, Intake)
     return intake
-
-
-def _close_server() -> None:
-    global _server
-    if _server is not None and _server.owner == os.getpid():
-        _server.close(kill=False)
-    _server = None
 
 
 def _size_of(pid: int) -> int:
@@ -272,7 +324,7 @@ def _size_of(pid: int) -> int:
         return 0
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
@@ -287,7 +339,7 @@ def _read_exactly(fd: int, count: int, deadline: float | None) -> tuple[bytes, b
             wait = deadline - time.monotonic()
             if wait <= 0 or not select.select([fd], [], [], wait)[0]:
                 return b"".join(chunks), True
-        chunk = os.read(fd, min(left, 1 << 20))
+        chunk = os.read(fd, min(left, _FRAME))
         if not chunk:
             break
         chunks.append(chunk)
@@ -295,10 +347,42 @@ def _read_exactly(fd: int, count: int, deadline: float | None) -> tuple[bytes, b
     return b"".join(chunks), False
 
 
-def _serve(requests: int, replies: int, memory_mb: int) -> NoReturn:  # pragma: no cover - a child
-    import gc
+class _Frames:
+    """A file for `pickle.dump` that sends what it is given in frames on a served child's pipe."""
 
-    from generator.intake.reader import read_intake
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buffer = bytearray()
+
+    def write(self, data: bytes | memoryview) -> int:
+        size = len(data)
+        if size >= _FRAME:  # large bytes (a document) go as they are, not copied into the buffer
+            self.flush()
+            _write_all(self.fd, size.to_bytes(_HEADER, "big"))
+            _write_all(self.fd, data)
+        else:
+            self.buffer += data
+            if len(self.buffer) >= _FRAME:
+                self.flush()
+        return size
+
+    def flush(self) -> None:
+        if self.buffer:
+            _write_all(self.fd, len(self.buffer).to_bytes(_HEADER, "big") + self.buffer)
+            self.buffer = bytearray()
+
+    def end(self) -> None:
+        self.flush()
+        _write_all(self.fd, _END.to_bytes(_HEADER, "big"))
+
+    def abandon(self) -> None:
+        self.buffer = bytearray()
+        _write_all(self.fd, _ABANDON.to_bytes(_HEADER, "big") + _END.to_bytes(_HEADER, "big"))
+
+
+def _serve(handle: Callable[[Any], object], requests: int, replies: int,
+           memory_mb: int) -> NoReturn:  # pragma: no cover - a child
+    import gc
 
     gc.freeze()  # the parent's objects are never scanned (nor copied) by this process's collections
     code = 0
@@ -308,11 +392,18 @@ def _serve(requests: int, replies: int, memory_mb: int) -> NoReturn:  # pragma: 
             header, _ = _read_exactly(requests, _HEADER, None)
             if len(header) < _HEADER:
                 break  # the parent closed the pipe (or died): done
-            name, seconds = pickle.loads(_read_exactly(requests, int.from_bytes(header, "big"), None)[0])
+            argument, seconds = pickle.loads(_read_exactly(requests, int.from_bytes(header, "big"), None)[0])
             _limit_cpu(seconds)
-            data = pickle.dumps(_message(functools.partial(read_intake, Path(name))), protocol=pickle.HIGHEST_PROTOCOL)
-            _write_all(replies, len(data).to_bytes(_HEADER, "big") + data)
-    except BaseException:  # noqa: BLE001 - a reader that stops answering tells the parent enough
+            message: tuple[str, object] | None = _message(functools.partial(handle, argument))
+            frames = _Frames(replies)
+            try:
+                pickle.dump(message, frames, protocol=pickle.HIGHEST_PROTOCOL)
+            except MemoryError:
+                frames.abandon()
+            else:
+                frames.end()
+            message = argument = None  # not held while waiting for the next request
+    except BaseException:  # noqa: BLE001 - a child that stops answering tells the parent enough
         code = 70
     finally:
         os._exit(code)
@@ -440,6 +531,11 @@ def _outcome(name: str, payload: bytes, status: int, messages: Messages) -> obje
             how = f"exit status {os.WEXITSTATUS(status)}"
         raise IntakeError.single(name, messages.died(how))
     kind, value = pickle.loads(payload)  # written by our own child, never by the workbook
+    return _unpack(name, kind, value, messages)
+
+
+def _unpack(name: str, kind: str, value: Any, messages: Messages) -> object:
+    """What a child's answer stands for: its value, or the error it reports."""
     if kind == "ok":
         return value
     if kind == "intake":

@@ -165,18 +165,6 @@ def _worker_init(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=orphaned, name="parent-watch", daemon=True).start()
-    _warm_up_reader()
-
-
-def _warm_up_reader() -> None:
-    """Make this worker's forked readers start warm (sandbox.warm_up); a speed-up only."""
-    from generator.intake import sandbox
-
-    if sandbox.enabled():
-        try:
-            sandbox.warm_up()
-        except Exception:  # noqa: BLE001,S110 - without it reads are slower, not wrong
-            pass
 
 
 # What every worker needs, imported in the fork server before it forks the workers: the stages,
@@ -191,7 +179,7 @@ def default_workers() -> int:
 
 def process_pool(workers: int) -> ProcessPoolExecutor:
     """Worker processes for `process_workbook` (the batch's, the watcher's and `serve`'s): forked
-    from a server that has imported PRELOAD, each warmed up and leaving Ctrl-C to its parent."""
+    from a server that has imported PRELOAD, each leaving Ctrl-C to its parent."""
     import multiprocessing
 
     ctx = multiprocessing.get_context("forkserver")
@@ -220,15 +208,8 @@ class WorkerPool:
 
     def run(self, jobs: Iterable[Job]) -> Iterator[Outcome]:
         if self.workers == 1:
-            warm = False
             for job in jobs:
-                outcome = quick_check(job)
-                if outcome is None:
-                    if not warm:  # only once there is a workbook to read
-                        _warm_up_reader()
-                        warm = True
-                    outcome = process_workbook(job)
-                yield outcome
+                yield quick_check(job) or process_workbook(job)
             return
         pending: deque[Job] = deque()
         source = iter(jobs)
