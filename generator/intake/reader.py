@@ -8,10 +8,6 @@ percentage typed as `5`) do not stop the run; they travel in `Intake.warnings`.
 from __future__ import annotations
 
 import difflib
-import hashlib
-import os
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +16,7 @@ from typing import Any
 from generator.errors import IntakeError, one_line
 from generator.intake import fields, schema
 from generator.intake.report import INVALID, PLAUSIBLE, Report, _usable  # noqa: F401 - quote_sheet's too
+from generator.intake.slug import SLUG_HASH, SLUG_MAX, slugify  # noqa: F401 - the reader's API too
 from generator.intake.workbook import FORM, TABLE, Book, Cell, Sheet, Table, normalize, read_book, table
 from generator.model import (
     KNOWN_MODULES,
@@ -40,33 +37,6 @@ BASELINE = "Baseline"
 SHEETS = (schema.CLINIC_SHEET, schema.MODULES_SHEET, schema.INTEGRATIONS_SHEET,
           schema.SUBSCRIPTIONS_SHEET, schema.QUOTES_SHEET, schema.SCENARIOS_SHEET, schema.ASSUMPTIONS_SHEET)
 SPECIALTY_PHASE = 2
-def _stem(name: str) -> str:
-    """`Path(name).stem`, the same string for every name, computed without making a `Path`."""
-    parts = [p for p in name.replace(os.altsep or os.sep, os.sep).split(os.sep) if p and p != "."]
-    last = parts[-1] if parts else ""
-    dot = last.rfind(".")
-    return last[:dot] if 0 < dot < len(last) - 1 else last
-
-
-def slugify(name: str) -> str:
-    """`Ridgeview Family.xlsx` -> `ridgeview-family`: the file name without its extension,
-    lower-cased, accents dropped, every run of other than letters and digits made one `-`.
-    (No `Path` here: a batch slugifies every workbook's name, and pathlib would intern each.)"""
-    stem = _stem(name)
-    ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_stem.lower()).strip("-") or "workbook"
-    if len(slug) <= SLUG_MAX:
-        return slug
-    # Cut to SLUG_MAX with a short hash of the whole name (output-spec.md): every name the
-    # product writes (`.<slug>.<random>` staging folders, `_errors/<slug>.html`) fits NAME_MAX.
-    digest = hashlib.sha256(stem.encode("utf-8", "surrogatepass")).hexdigest()[:SLUG_HASH]
-    return f"{slug[:SLUG_MAX - SLUG_HASH - 1].rstrip('-')}-{digest}"
-
-
-SLUG_MAX = 100  # characters, the hash included
-SLUG_HASH = 8  # hex digits of the whole name's SHA-256 ending a long slug
-
-
 def is_percent_key(key: str) -> bool:
     """Whether a rate-card key holds a share (a fraction 0..1): its `unit` in the rate card says."""
     entry = default_card().entries.get(key)

@@ -137,7 +137,7 @@ def discover(folder: Path, everything: bool = False) -> list[Path]:
 
 def slug_for(name: str) -> str:
     """The output folder's name for the workbook file `name`."""
-    from generator.intake.reader import slugify
+    from generator.intake.slug import slugify
 
     return slugify(name)
 

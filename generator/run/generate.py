@@ -63,7 +63,7 @@ def generate(path: str | Path, settings: Settings, plan_hook: Callable[[Plan], N
     No `Path` is made from the workbook's name or slug: pathlib interns every name it parses,
     and a process that generates workbook after workbook (a one-worker batch) saw its memory grow
     with the interned-string table (see generator.run.batch)."""
-    from generator.intake.reader import slugify
+    from generator.intake.slug import slugify
     from generator.run.job import plan_and_render
     from generator.run.outputs import write_atomically
 

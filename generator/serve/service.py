@@ -229,7 +229,7 @@ class Service:
         """Save the upload (`save(path)` writes it), then make its documents as a batch would.
 
         Raises Busy when the queue is full or the output folder stays locked."""
-        from generator.intake.reader import slugify
+        from generator.intake.slug import slugify
 
         slug = slugify(name)
         async with self._slot():
@@ -280,7 +280,7 @@ class Service:
 
     def _keep(self, source: str, kept: str, slug: str) -> None:
         """The upload whose documents are now in the folder: kept in _uploads/, alone for its slug."""
-        from generator.intake.reader import slugify
+        from generator.intake.slug import slugify
 
         for entry in os.scandir(self.uploads):
             if entry.is_file() and entry.name != os.path.basename(kept) and slugify(entry.name) == slug:
