@@ -101,9 +101,9 @@ class Service:
             if entry.name.startswith(INCOMING):
                 shutil.rmtree(entry.path, ignore_errors=True)
         self.folder_real = os.path.realpath(self.folder)
-        # The workers are started (the fork server imports the pipeline, each worker reads a
-        # sample workbook) before the page is up: the first upload does not wait for them, and
-        # a stop never waits for a worker still being started.
+        # The workers are started (the fork server imports the pipeline) before the page is up:
+        # the first upload does not wait for them, and a stop never waits for a worker still
+        # being started. A worker's first upload forks its reader and job children.
         pool = self.pool()
         for started in [pool.submit(os.getpid) for _ in range(self.workers)]:
             started.result()
