@@ -208,3 +208,27 @@ def test_an_answer_too_large_to_send_is_tried_alone() -> None:
         assert answer == "tried alone" and served.server is None
     finally:
         served.end(kill=True)
+
+
+def test_a_request_interrupted_while_the_child_works_ends_that_child(
+        workbook: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Ctrl-C (or SIGTERM) while waiting for the child: the child is killed and reaped at once,
+    not left to finish the job (nor answer the next request with the old one's reply)."""
+    generate(workbook, settings(tmp_path / "out", ("json",)))
+    assert job.JOBS.server is not None
+    busy = job.JOBS.server.pid
+    read_exactly = sandbox._read_exactly
+
+    def interrupted(fd: int, count: int, deadline: float | None):  # type: ignore[no-untyped-def]
+        if deadline is not None and job.JOBS.server is not None and fd == job.JOBS.server.replies:
+            raise KeyboardInterrupt
+        return read_exactly(fd, count, deadline)
+
+    monkeypatch.setattr(sandbox, "_read_exactly", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        generate(workbook, settings(tmp_path / "again", ("json",)))
+    assert job.JOBS.server is None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(busy, os.WNOHANG)  # killed and reaped
+    monkeypatch.undo()
+    assert generate(workbook, settings(tmp_path / "again", ("json",))).files == ("budget.json",)

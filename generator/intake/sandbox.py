@@ -250,7 +250,12 @@ class Served:
         IntakeError naming `name` when the child ran out of time or died."""
         with self._lock:
             server = self._server(memory_mb)
-            payload, timed_out = server.ask(argument, deadline - KILL_MARGIN)
+            try:
+                payload, timed_out = server.ask(argument, deadline - KILL_MARGIN)
+            except BaseException:  # interrupted (Ctrl-C, SIGTERM): the child must not go on with it
+                self.server = None
+                server.close(kill=True)
+                raise
             if payload is None:
                 self.server = None
                 status = server.close(kill=True)
