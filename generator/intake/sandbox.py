@@ -235,8 +235,9 @@ class Served:
     A request that runs out of time, or kills the child, ends it and becomes the IntakeError a
     child forked for it alone would have given. One that runs out of memory is tried again by
     `alone` (in a child of its own, with the same bounds): a child that has served others may have
-    less room left than a fresh one. `handle` must be a module-level function, looked up in the
-    child; a child inherited through a fork belongs to the parent and is left alone.
+    less room left than a fresh one. The child runs `handle` as this process had it when the
+    child was forked (a test that swaps a stage ends the child first); a child inherited through
+    a fork belongs to the parent and is left alone.
     """
 
     def __init__(self, handle: Callable[[Any], object]) -> None:
