@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="passes over the workbooks (default 3)")
     args = parser.parse_args()
 
-    from generator.intake import sandbox
+    from generator.intake import sandbox, served
     from generator.intake.reader import read_intake, slugify
     from generator.plan import pricing as planner
     from generator.plan import risk
@@ -65,7 +65,7 @@ def main() -> None:
             for book in books:
                 intake = timed(figures, "read, in process", read_intake, book)
                 timed(figures, "read, one-shot bounded child", sandbox.read_intake_bounded, book)
-                timed(figures, "read, warm reader process (batch default)", sandbox.read_intake_served, book)
+                timed(figures, "read, warm reader process (batch default)", served.read_intake_served, book)
                 plan = timed(figures, "plan", planner.plan_intake, intake)
                 plan = timed(figures, "risk (10,000 draws)", risk.apply, plan)
                 md = timed(figures, "Markdown (templates)", render.render_markdown, plan, settings)

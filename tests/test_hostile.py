@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from generator.errors import IntakeError
-from generator.intake import sandbox
+from generator.intake import sandbox, served
 from generator.intake.reader import read_intake, slugify
 from generator.model import Intake
 from tests import hostile_corpus
@@ -283,7 +283,7 @@ def fresh_reader() -> Iterator[None]:
 
 
 def _end_reader() -> None:
-    sandbox.READER.end()
+    served.READER.end()
 
 
 def test_the_served_reader_reads_workbook_after_workbook_in_one_process(
@@ -291,29 +291,42 @@ def test_the_served_reader_reads_workbook_after_workbook_in_one_process(
     first = clinic_workbook(tmp_path / "ridgeview.xlsx")
     second = clinic_workbook(tmp_path / "summit.xlsx", Assumptions=[["Key", "Value", "Source"],
                                                                     ["rate.us", 150, "quote"]])
-    assert sandbox.read_intake_served(first) == read_intake(first)
-    assert sandbox.READER.server is not None
-    pid = sandbox.READER.server.pid
-    assert sandbox.read_intake_served(second) == read_intake(second)
+    assert served.read_intake_served(first) == read_intake(first)
+    assert served.READER.server is not None
+    pid = served.READER.server.pid
+    assert served.read_intake_served(second) == read_intake(second)
     with pytest.raises(IntakeError) as info:
-        sandbox.read_intake_served(clinic_workbook(tmp_path / "bad.xlsx", [["Clinic name", "B"],
+        served.read_intake_served(clinic_workbook(tmp_path / "bad.xlsx", [["Clinic name", "B"],
                                                                           ["Physicians", "three"]]))
     assert info.value.lines() == lines(tmp_path / "bad.xlsx")
-    assert sandbox.READER.server.pid == pid and sandbox.READER.server.jobs == 3
+    assert served.READER.server.pid == pid and served.READER.server.jobs == 3
 
 
-def test_a_served_reader_that_dies_is_reported_and_replaced(tmp_path: Path, fresh_reader: None) -> None:
+def test_a_served_reader_that_died_between_reads_is_replaced_and_the_next_workbook_is_not_blamed(
+        tmp_path: Path, fresh_reader: None) -> None:
+    """The reader can die while idle (the kernel's out-of-memory killer, an operator): the next
+    workbook is read in a child of its own, as it would have been forked for, and succeeds."""
     path = clinic_workbook(tmp_path / "ridgeview.xlsx")
-    sandbox.read_intake_served(path)
-    assert sandbox.READER.server is not None
-    dead = sandbox.READER.server.pid
+    served.read_intake_served(path)
+    assert served.READER.server is not None
+    dead = served.READER.server.pid
     os.kill(dead, signal.SIGKILL)
+    assert served.read_intake_served(path).base.clinic.physicians == 3
+    assert served.READER.server is None
+    assert served.read_intake_served(path).base.clinic.physicians == 3
+    assert served.READER.server is not None and served.READER.server.pid != dead
+
+
+def test_a_fresh_served_reader_killed_by_its_first_workbook_names_it(
+        tmp_path: Path, fresh_reader: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import generator.intake.reader
+
+    monkeypatch.setattr(generator.intake.reader, "read_intake", _die)  # the reader forks with it
     with pytest.raises(IntakeError) as info:
-        sandbox.read_intake_served(path)
-    assert info.value.lines() == ["ridgeview.xlsx: stopped the reader (SIGKILL), most likely at the 600 MB "
+        served.read_intake_served(tmp_path / "crash.xlsx")
+    assert info.value.lines() == ["crash.xlsx: stopped the reader (SIGKILL), most likely at the 600 MB "
                                   "memory limit; it may be damaged or hostile"]
-    assert sandbox.read_intake_served(path).base.clinic.physicians == 3
-    assert sandbox.READER.server is not None and sandbox.READER.server.pid != dead
+    assert served.READER.server is None
 
 
 def test_a_served_read_that_runs_too_long_ends_that_reader(
@@ -322,9 +335,9 @@ def test_a_served_read_that_runs_too_long_ends_that_reader(
 
     monkeypatch.setattr(generator.intake.reader, "read_intake", _sleep)  # the reader forks with it
     with pytest.raises(IntakeError) as info:  # _sleep's 30 s would end in another error: no clock needed
-        sandbox.read_intake_served(tmp_path / "slow.xlsx", seconds=0.5)
+        served.read_intake_served(tmp_path / "slow.xlsx", seconds=0.5)
     assert info.value.lines() == ["slow.xlsx: took more than 0.5 seconds to read; it may be damaged or hostile"]
-    assert sandbox.READER.server is None
+    assert served.READER.server is None
 
 
 def test_a_served_read_out_of_memory_is_tried_again_alone_before_it_is_refused(
@@ -332,32 +345,32 @@ def test_a_served_read_out_of_memory_is_tried_again_alone_before_it_is_refused(
     import generator.intake.reader
 
     tried: list[str] = []
-    bounded = sandbox.read_intake_bounded
+    bounded = sandbox.run_bounded
 
-    def alone(path: Path, **kw: Any) -> Intake:
-        tried.append(Path(path).name)
-        return bounded(path, **kw)
+    def alone(work: Any, name: str, **kw: Any) -> Any:
+        tried.append(name)
+        return bounded(work, name, **kw)
 
     monkeypatch.setattr(generator.intake.reader, "read_intake", _hog)
-    monkeypatch.setattr(sandbox, "read_intake_bounded", alone)
+    monkeypatch.setattr(sandbox, "run_bounded", alone)
     with pytest.raises(IntakeError) as info:
-        sandbox.read_intake_served(tmp_path / "big.xlsx", memory_mb=200)
+        served.read_intake_served(tmp_path / "big.xlsx", memory_mb=200)
     assert info.value.lines() == ["big.xlsx: needed more than 200 MB to read; it may be damaged or hostile"]
-    assert tried == ["big.xlsx"] and sandbox.READER.server is None
+    assert tried == ["big.xlsx"] and served.READER.server is None
 
 
 def test_a_worn_reader_is_replaced(tmp_path: Path, fresh_reader: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sandbox, "SERVE_JOBS", 2)
+    monkeypatch.setattr(served, "SERVE_JOBS", 2)
     path = clinic_workbook(tmp_path / "ridgeview.xlsx")
-    sandbox.read_intake_served(path)
-    assert sandbox.READER.server is not None
-    first = sandbox.READER.server.pid
-    sandbox.read_intake_served(path)  # the second read wears it out
-    assert sandbox.READER.server is None
+    served.read_intake_served(path)
+    assert served.READER.server is not None
+    first = served.READER.server.pid
+    served.read_intake_served(path)  # the second read wears it out
+    assert served.READER.server is None
     with pytest.raises(ChildProcessError):
         os.waitpid(first, os.WNOHANG)  # ended and reaped
-    sandbox.read_intake_served(path)
-    assert sandbox.READER.server is not None and sandbox.READER.server.pid != first
+    served.read_intake_served(path)
+    assert served.READER.server is not None and served.READER.server.pid != first
 
 
 @pytest.mark.slow
@@ -378,9 +391,9 @@ def test_a_reader_does_not_keep_its_parents_lock(tmp_path: Path, fresh_reader: N
     path = clinic_workbook(tmp_path / "ridgeview.xlsx")
     held = OutputLock(tmp_path / "out")
     assert held.acquire(blocking=False)
-    assert sandbox.read_intake_served(path).base.clinic.name  # forks the reader now
+    assert served.read_intake_served(path).base.clinic.name  # forks the reader now
     held.release()
-    assert sandbox.READER.server is not None and os.waitpid(sandbox.READER.server.pid, os.WNOHANG) == (0, 0)  # alive
+    assert served.READER.server is not None and os.waitpid(served.READER.server.pid, os.WNOHANG) == (0, 0)  # alive
     other = OutputLock(tmp_path / "out")
     try:
         assert other.acquire(blocking=False)

@@ -169,8 +169,8 @@ def _worker_init(parent: int) -> None:
 
 # What every worker needs, imported in the fork server before it forks the workers: the stages,
 # then what each writer asks for (Writer.preload; PDF's engine is left to the workers that need it).
-PRELOAD = ["generator.run.batch", "generator.intake.reader", "generator.intake.sandbox", "generator.plan.pricing",
-           "generator.plan.risk", *writers.preload_modules()]
+PRELOAD = ["generator.run.batch", "generator.intake.reader", "generator.intake.sandbox", "generator.intake.served",
+           "generator.plan.pricing", "generator.plan.risk", *writers.preload_modules()]
 
 
 def default_workers() -> int:

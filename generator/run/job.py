@@ -8,7 +8,7 @@ from the child's HTML with what is left of that time. A job that runs over is st
 reported as that workbook's error, so one workbook can never stall a batch, the watcher or the
 web page.
 
-The child stays (`JOBS`, a `sandbox.Served`): forked on first use, it plans and renders
+The child stays (`JOBS`, a `served.Served`): forked on first use, it plans and renders
 workbook after workbook, so templates are compiled and modules' first-run work is done once per
 process, not once per workbook (a child forked per workbook paid ~8,600 page faults, 143 ms
 against 73 ms in process). A job that runs out of memory in it is tried again in a child of its
@@ -24,7 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from generator.intake.sandbox import Served
+from generator.intake.served import Served
 from generator.model import Intake, Plan
 
 if TYPE_CHECKING:
