@@ -26,6 +26,7 @@ import pickle
 import resource
 import select
 import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -107,6 +108,8 @@ class Messages:
 
 
 KILL_MARGIN = 0.1  # seconds kept back from a deadline for killing and reaping a child
+CHUNK = 1 << 20  # bytes read from a child's pipe at a time
+UNTIL_THE_END = sys.maxsize  # a count for _read_exactly: whatever comes before the end of file
 STAYING_PIPES: set[int] = set()  # this process's ends of the pipes to its children that stay (served.py)
 
 
@@ -188,10 +191,10 @@ def _let_go_of_inherited_files(keep: tuple[int, ...]) -> None:  # pragma: no cov
     os.close(null)
 
 
-def _resident_bytes() -> tuple[int, int]:
-    """(address space, resident set) of this process, from /proc; (0, 0) where there is none."""
+def memory_of(pid: int | str = "self") -> tuple[int, int]:
+    """(address space, resident set) of a process, in bytes, from /proc; (0, 0) where there is none."""
     try:
-        with open("/proc/self/statm") as fh:
+        with open(f"/proc/{pid}/statm") as fh:
             size, resident = (int(x) for x in fh.read().split()[:2])
     except (OSError, ValueError):
         return 0, 0
@@ -208,7 +211,7 @@ def _limit(memory_mb: int, seconds: float) -> None:
 
 
 def _limit_memory(memory_mb: int) -> None:
-    size, resident = _resident_bytes()
+    size, resident = memory_of()
     if size:
         allowed = size + max(memory_mb * MB - resident, _FLOOR)
         resource.setrlimit(resource.RLIMIT_AS, (allowed, allowed))
@@ -259,27 +262,46 @@ def _child(work: Callable[[], object], memory_mb: int, seconds: float, wfd: int
 
 
 def _collect(fd: int, deadline: float) -> tuple[bytes, bool]:
-    """Everything the child writes, and whether it ran past the deadline first."""
+    """Everything the child writes, and whether it ran past the deadline first (then b"")."""
+    payload, timed_out = _read_exactly(fd, UNTIL_THE_END, deadline)
+    return (b"" if timed_out else payload), timed_out
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_exactly(fd: int, count: int, deadline: float | None) -> tuple[bytes, bool]:
+    """`count` bytes from `fd` (fewer at end of file), and whether `deadline` passed first."""
     chunks: list[bytes] = []
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return b"", True
-        if not _readable(fd, left):
-            continue
-        chunk = os.read(fd, 1 << 20)
+    left = count
+    while left:
+        if deadline is not None:
+            wait = deadline - time.monotonic()
+            if wait <= 0 or not _readable(fd, wait):
+                return b"".join(chunks), True
+        chunk = os.read(fd, min(left, CHUNK))
         if not chunk:
-            return b"".join(chunks), False
+            break
         chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks), False
+
+
+def died(name: str, status: int, messages: Messages) -> IntakeError:
+    """The error for a child that ended with wait `status` without answering."""
+    if os.WIFSIGNALED(status):
+        how = signal.Signals(os.WTERMSIG(status)).name
+    else:
+        how = f"exit status {os.WEXITSTATUS(status)}"
+    return IntakeError.single(name, messages.died(how))
 
 
 def _outcome(name: str, payload: bytes, status: int, messages: Messages) -> object:
     if not payload or status != 0:  # a child that failed while it wrote leaves part of a payload
-        if os.WIFSIGNALED(status):
-            how = signal.Signals(os.WTERMSIG(status)).name
-        else:
-            how = f"exit status {os.WEXITSTATUS(status)}"
-        raise IntakeError.single(name, messages.died(how))
+        raise died(name, status, messages)
     kind, value = pickle.loads(payload)  # written by our own child, never by the workbook
     return _unpack(name, kind, value, messages)
 

@@ -36,9 +36,11 @@ from generator.intake.sandbox import (
     _limit_cpu,
     _limit_memory,
     _message,
-    _outcome,
-    _readable,
+    _read_exactly,
     _unpack,
+    _write_all,
+    died,
+    memory_of,
 )
 from generator.lifecycle import at_exit
 from generator.model import Intake
@@ -79,7 +81,7 @@ class _Server:
         os.close(replies_out)
         STAYING_PIPES.update((self.requests, self.replies))
         self.jobs = 0
-        self.start_size = _size_of(self.pid)
+        self.start_size = memory_of(self.pid)[1]
 
     def ask(self, argument: object, deadline: float) -> tuple[bytes | None, bool]:
         """The child's pickled answer for `argument` (None if it died first), and whether
@@ -111,7 +113,7 @@ class _Server:
         """Served enough, or holding too much: a job child grows about 50 MB on its first
         workbook (templates, caches) and 20 MB over the next ten, then holds level; one that
         served a large workbook keeps what it took."""
-        return self.jobs >= SERVE_JOBS or _size_of(self.pid) - self.start_size > SERVE_GROWTH
+        return self.jobs >= SERVE_JOBS or memory_of(self.pid)[1] - self.start_size > SERVE_GROWTH
 
     def close(self, kill: bool = True) -> int:
         """End the child, its wait status. Without `kill`, closing its pipes lets an idle child
@@ -170,28 +172,31 @@ class Served:
             try:
                 payload, timed_out = server.ask(argument, deadline - KILL_MARGIN)
             except BaseException:  # interrupted (Ctrl-C, SIGTERM): the child must not go on with it
-                self.server = None
-                server.close(kill=True)
+                self._drop(server, kill=True)
                 raise
+            answer: tuple[str, Any] | None = None  # None: tried again alone
             if payload is None:
-                self.server = None
-                status = server.close(kill=True)
+                status = self._drop(server, kill=True)
                 if timed_out:
                     raise IntakeError.single(name, messages.timed_out())
                 if server.jobs == 0 and not _ran_out_of_memory(status):
-                    _outcome(name, b"", status, messages)  # raises: a fresh child died on this request
-                kind, value = "memory", None  # or died between requests: tried alone
+                    raise died(name, status, messages)  # a fresh child died on this request
+                # else it died between requests, or ran out of memory part way through its answer
             else:
-                kind, value = pickle.loads(payload)  # written by our own child, never by the workbook
-                if kind == "memory":  # room taken by earlier requests, or the request's own need?
-                    self.server = None
-                    server.close(kill=True)
+                answer = pickle.loads(payload)  # written by our own child, never by the workbook
+                if answer[0] == "memory":  # room taken by earlier requests, or the request's own need?
+                    self._drop(server, kill=True)
+                    answer = None
                 elif server.worn():
-                    self.server = None
-                    server.close(kill=False)
-        if kind == "memory":
+                    self._drop(server, kill=False)
+        if answer is None:
             return alone(deadline)
-        return _unpack(name, kind, value, messages)
+        return _unpack(name, *answer, messages)
+
+    def _drop(self, server: _Server, kill: bool) -> int:
+        """This process has no child until the next request; `server` is ended (its wait status)."""
+        self.server = None
+        return server.close(kill=kill)
 
     def _server(self, memory_mb: int) -> _Server:
         server = self.server
@@ -242,37 +247,6 @@ def read_intake_served(path: str | Path, *, memory_mb: int = MEMORY_MB, seconds:
                     messages=messages, alone=alone)
     assert isinstance(intake, Intake)
     return intake
-
-
-def _size_of(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def _write_all(fd: int, data: bytes | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def _read_exactly(fd: int, count: int, deadline: float | None) -> tuple[bytes, bool]:
-    """`count` bytes from `fd` (fewer at end of file), and whether `deadline` passed first."""
-    chunks: list[bytes] = []
-    left = count
-    while left:
-        if deadline is not None:
-            wait = deadline - time.monotonic()
-            if wait <= 0 or not _readable(fd, wait):
-                return b"".join(chunks), True
-        chunk = os.read(fd, min(left, _FRAME))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks), False
 
 
 def _ran_out_of_memory(status: int) -> bool:
