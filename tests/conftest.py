@@ -16,6 +16,12 @@ from typing import Any
 
 import pytest
 
+try:
+    import openpyxl  # noqa: F401 - the first of the project's dependencies the tests import
+except ModuleNotFoundError as missing:  # an interpreter without the project: say what to run
+    pytest.exit(f"the tests need the project installed ({missing.name} is missing): python3 -m venv .venv && "
+                ". .venv/bin/activate && pip install -e '.[pdf,docx,test]' && python -m pytest", returncode=4)
+
 from generator.model import Level, Plan, Team
 from generator.settings import Branding, Settings
 from tests.builders import HOSTILE, analysed, family, family_clinic, hostile, ortho, plan
