@@ -16,7 +16,7 @@ from typing import Any
 from generator.errors import IntakeError, one_line
 from generator.intake import fields, schema
 from generator.intake.report import INVALID, PLAUSIBLE, Report, _usable  # noqa: F401 - quote_sheet's too
-from generator.intake.slug import slugify  # noqa: F401 - the reader's API too (tests, callers)
+from generator.intake.slug import slugify
 from generator.intake.workbook import FORM, TABLE, Book, Cell, Sheet, Table, normalize, read_book, table
 from generator.model import (
     KNOWN_MODULES,
